@@ -1,0 +1,96 @@
+import type { Context, Next } from 'koa';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/**
+ * An error meant for the client. `body` replaces the standard envelope where a legacy
+ * contract dictates another shape (Antaeus answers a bare "not found", for example).
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly body?: unknown,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const codeByStatus: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  503: 'unavailable',
+};
+
+/** Errors from Koa, its body parser and http-errors carry a 4xx `status` and `expose`. */
+function clientError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
+  if (e.type === 'entity.parse.failed') {
+    return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${e.message}`);
+  }
+  if (e.type === 'entity.too.large') {
+    return new HttpError(413, 'payload_too_large', 'request body is larger than the allowed limit');
+  }
+  return new HttpError(e.status, codeByStatus[e.status] ?? 'client_error', e.message ?? 'bad request');
+}
+
+/**
+ * Outermost middleware: every failure becomes a JSON answer. Client mistakes keep their 4xx;
+ * anything else is logged with its stack and answered with a 500 that reveals nothing internal.
+ */
+export function errorHandler() {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const known = clientError(err);
+      if (known) {
+        ctx.status = known.status;
+        ctx.body =
+          known.body !== undefined
+            ? known.body
+            : ({
+                error: {
+                  code: known.code,
+                  message: known.message,
+                  ...(known.details === undefined ? {} : { details: known.details }),
+                },
+              } satisfies ErrorBody);
+        return;
+      }
+      ctx.state.log?.error({ err }, 'unhandled error');
+      ctx.status = 500;
+      ctx.body = { error: { code: 'internal', message: 'internal server error' } } satisfies ErrorBody;
+    }
+  };
+}
+
+/** Last in the chain: nothing matched the path. */
+export function notFound() {
+  return async function routeNotFound(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    }
+  };
+}
+
+/** Options for @koa/router's allowedMethods() so a wrong method is a JSON 405 with `Allow`. */
+export const methodErrors = {
+  throw: true,
+  methodNotAllowed: () => new HttpError(405, 'method_not_allowed', 'method not allowed for this path'),
+  notImplemented: () => new HttpError(405, 'method_not_allowed', 'method not supported'),
+};

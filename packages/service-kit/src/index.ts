@@ -1,0 +1,13 @@
+export { ConfigError, parseEnv, envRules } from './config';
+export { createLogger } from './logger';
+export type { Logger } from './logger';
+export { HttpError, errorHandler, notFound, methodErrors } from './errors';
+export type { ErrorBody } from './errors';
+export { jsonBody } from './json-body';
+export { requestContext } from './request-context';
+export { createMetricsRegistry, httpMetrics, metricsEndpoint } from './metrics';
+export { Lifecycle, livenessEndpoint, readinessEndpoint } from './lifecycle';
+export type { ReadinessCheck } from './lifecycle';
+export { loadOpenApiDocument, openApiEndpoint } from './openapi';
+export { serve, runMain } from './server';
+export type { ServeOptions, RunningServer } from './server';

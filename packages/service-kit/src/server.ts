@@ -1,0 +1,86 @@
+import http from 'node:http';
+import type Koa from 'koa';
+import type { Logger } from './logger';
+import type { Lifecycle } from './lifecycle';
+
+export interface ServeOptions {
+  app: Koa;
+  port: number;
+  host?: string;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  /** How long to keep serving after readiness turns 503, so endpoints stop routing to us. */
+  drainDelayMs: number;
+  /** Upper bound for in-flight requests to finish once the listener is closed. */
+  shutdownTimeoutMs: number;
+  /** Releases what the app holds (database, Redis) after the last request. */
+  onClose?: () => Promise<void> | void;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  port: number;
+  /** The shutdown sequence; resolves when everything is closed. */
+  shutdown(reason: string): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Listens, and on SIGTERM or SIGINT shuts down gracefully: readiness fails, requests keep
+ * being served for `drainDelayMs`, the listener closes, in-flight requests get up to
+ * `shutdownTimeoutMs` to finish, resources are released and the process exits 0.
+ */
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  const { app, logger, lifecycle } = options;
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', resolve);
+  });
+  const port = (server.address() as { port: number }).port;
+  logger.info({ port }, 'listening');
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> =>
+    (shuttingDown ??= (async () => {
+      logger.info({ reason, inFlight: lifecycle.requestsInFlight }, 'draining');
+      lifecycle.startDraining();
+      await sleep(options.drainDelayMs);
+      lifecycle.startClosing();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const finished = await Promise.race([
+        lifecycle.idle().then(() => true),
+        sleep(options.shutdownTimeoutMs).then(() => false),
+      ]);
+      if (!finished) {
+        logger.warn({ inFlight: lifecycle.requestsInFlight }, 'shutdown deadline reached; closing connections');
+      }
+      server.closeAllConnections();
+      await closed;
+      await options.onClose?.();
+      logger.info('stopped');
+    })());
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return { server, port, shutdown };
+}
+
+/** Runs `main`, and turns a startup failure (bad configuration, say) into a message and exit 1. */
+export function runMain(main: () => Promise<unknown>): void {
+  main().catch((err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  });
+}
