@@ -35,7 +35,9 @@ export function parseEnv<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv 
 export const envRules = {
   port: (fallback: number) => Joi.number().integer().min(1).max(65535).default(fallback),
   logLevel: () =>
-    Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+    Joi.string()
+      .valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')
+      .default('info'),
   milliseconds: (fallback: number, max = 600_000) =>
     Joi.number().integer().min(0).max(max).default(fallback),
 };

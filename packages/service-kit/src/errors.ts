@@ -44,7 +44,11 @@ function clientError(err: unknown): HttpError | undefined {
   if (e.type === 'entity.too.large') {
     return new HttpError(413, 'payload_too_large', 'request body is larger than the allowed limit');
   }
-  return new HttpError(e.status, codeByStatus[e.status] ?? 'client_error', e.message ?? 'bad request');
+  return new HttpError(
+    e.status,
+    codeByStatus[e.status] ?? 'client_error',
+    e.message ?? 'bad request',
+  );
 }
 
 /**
@@ -73,7 +77,9 @@ export function errorHandler() {
       }
       ctx.state.log?.error({ err }, 'unhandled error');
       ctx.status = 500;
-      ctx.body = { error: { code: 'internal', message: 'internal server error' } } satisfies ErrorBody;
+      ctx.body = {
+        error: { code: 'internal', message: 'internal server error' },
+      } satisfies ErrorBody;
     }
   };
 }
@@ -91,6 +97,7 @@ export function notFound() {
 /** Options for @koa/router's allowedMethods() so a wrong method is a JSON 405 with `Allow`. */
 export const methodErrors = {
   throw: true,
-  methodNotAllowed: () => new HttpError(405, 'method_not_allowed', 'method not allowed for this path'),
+  methodNotAllowed: () =>
+    new HttpError(405, 'method_not_allowed', 'method not allowed for this path'),
   notImplemented: () => new HttpError(405, 'method_not_allowed', 'method not supported'),
 };

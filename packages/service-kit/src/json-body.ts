@@ -9,7 +9,8 @@ import { HttpError } from './errors';
 export function jsonBody(limit = '16kb') {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' });
   return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
-    const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    const hasBody =
+      Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
     if (hasBody && !ctx.is('application/json')) {
       throw new HttpError(
         415,

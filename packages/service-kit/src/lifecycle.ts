@@ -50,7 +50,11 @@ export class Lifecycle {
     return async (ctx: Context, next: Next): Promise<void> => {
       if (this.draining) ctx.set('Connection', 'close');
       if (this.closing) {
-        throw new HttpError(503, 'draining', 'the server is shutting down; retry on another instance');
+        throw new HttpError(
+          503,
+          'draining',
+          'the server is shutting down; retry on another instance',
+        );
       }
       this.inFlight += 1;
       try {
@@ -74,7 +78,10 @@ export function livenessEndpoint() {
  * GET /readyz: 503 while draining or while any dependency check fails, naming the failing
  * check, so the load balancer stops sending traffic before the process goes away.
  */
-export function readinessEndpoint(lifecycle: Lifecycle, checks: Record<string, ReadinessCheck> = {}) {
+export function readinessEndpoint(
+  lifecycle: Lifecycle,
+  checks: Record<string, ReadinessCheck> = {},
+) {
   return async function ready(ctx: Context): Promise<void> {
     if (lifecycle.draining) {
       ctx.status = 503;

@@ -13,7 +13,16 @@ export function createLogger(service: string, level = 'info'): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ['authorization', '*.authorization', 'token', '*.token', 'tokens', '*.tokens', 'apiToken', '*.apiToken'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        'token',
+        '*.token',
+        'tokens',
+        '*.tokens',
+        'apiToken',
+        '*.apiToken',
+      ],
       censor: '[redacted]',
     },
   });

@@ -55,7 +55,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         sleep(options.shutdownTimeoutMs).then(() => false),
       ]);
       if (!finished) {
-        logger.warn({ inFlight: lifecycle.requestsInFlight }, 'shutdown deadline reached; closing connections');
+        logger.warn(
+          { inFlight: lifecycle.requestsInFlight },
+          'shutdown deadline reached; closing connections',
+        );
       }
       server.closeAllConnections();
       await closed;

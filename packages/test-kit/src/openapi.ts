@@ -31,7 +31,8 @@ export function openApiValidator(spec: Spec) {
     const operation = spec.paths[template]?.[method.toLowerCase()];
     if (!operation) throw new Error(`${method} ${template} is not in the OpenAPI spec`);
     const responses = operation.responses ?? {};
-    const key = String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
+    const key =
+      String(status) in responses ? String(status) : 'default' in responses ? 'default' : undefined;
     if (!key) throw new Error(`${method} ${template} does not document status ${status}`);
     const response = responses[key] as { content?: Record<string, unknown>; $ref?: string };
     const ref = [
@@ -42,7 +43,8 @@ export function openApiValidator(spec: Spec) {
       'responses',
       key,
     ].join('/');
-    const hasJson = response.$ref !== undefined || response.content?.['application/json'] !== undefined;
+    const hasJson =
+      response.$ref !== undefined || response.content?.['application/json'] !== undefined;
     if (!hasJson) return;
     const schemaRef = response.$ref
       ? `spec${response.$ref}/content/application~1json/schema`

@@ -31,7 +31,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Polls `url` until it answers `expectedStatus`, or throws after `timeoutMs`. */
 export async function waitForHttp(
   url: string,
-  { expectedStatus = 200, timeoutMs = 15_000 }: { expectedStatus?: number; timeoutMs?: number } = {},
+  {
+    expectedStatus = 200,
+    timeoutMs = 15_000,
+  }: { expectedStatus?: number; timeoutMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';

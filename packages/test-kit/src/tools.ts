@@ -13,7 +13,9 @@ export function toolsDir(): string {
 export function tool(name: string): string {
   const file = path.join(toolsDir(), 'bin', name);
   if (!fs.existsSync(file)) {
-    throw new Error(`${name} is not installed at ${file}: run scripts/install-tools.sh (npm test does)`);
+    throw new Error(
+      `${name} is not installed at ${file}: run scripts/install-tools.sh (npm test does)`,
+    );
   }
   return file;
 }
@@ -21,13 +23,21 @@ export function tool(name: string): string {
 export type K8sObject = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [key: string]: unknown;
 };
 
 /** Renders a kustomization with the pinned kustomize and returns its objects. */
 export function kustomizeBuild(dir: string): K8sObject[] {
-  const out = execFileSync(tool('kustomize'), ['build', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const out = execFileSync(tool('kustomize'), ['build', dir], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return YAML.parseAllDocuments(out)
     .map((doc) => doc.toJS() as K8sObject | null)
     .filter((obj): obj is K8sObject => obj !== null);
