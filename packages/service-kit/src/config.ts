@@ -8,11 +8,21 @@ export class ConfigError extends Error {
   }
 }
 
+export interface ParseEnvOptions {
+  /** Variables whose values are credentials: a problem with them never echoes the value. */
+  secrets?: string[];
+}
+
 /**
  * Validates environment variables against a Joi schema whose keys are the variable names.
- * Every problem is reported at once, each naming the variable, what is allowed and what was given.
+ * Every problem is reported at once, each naming the variable, what is allowed and what was
+ * given (except for secrets).
  */
-export function parseEnv<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv = process.env): T {
+export function parseEnv<T>(
+  schema: Joi.ObjectSchema<T>,
+  env: NodeJS.ProcessEnv = process.env,
+  { secrets = [] }: ParseEnvOptions = {},
+): T {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
@@ -24,7 +34,10 @@ export function parseEnv<T>(schema: Joi.ObjectSchema<T>, env: NodeJS.ProcessEnv 
     throw new ConfigError(
       error.details.map((d) => {
         const given = d.context?.value;
-        return given === undefined ? d.message : `${d.message} (got ${JSON.stringify(given)})`;
+        const secret = secrets.includes(String(d.path[0]));
+        return given === undefined || secret
+          ? d.message
+          : `${d.message} (got ${JSON.stringify(given)})`;
       }),
     );
   }

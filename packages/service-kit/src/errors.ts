@@ -38,7 +38,8 @@ function clientError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
   if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
-  if (e.type === 'entity.parse.failed') {
+  // raw-body tags parse failures; co-body (under @koa/bodyparser) throws a SyntaxError with status 400.
+  if (e.type === 'entity.parse.failed' || (err instanceof SyntaxError && e.status === 400)) {
     return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${e.message}`);
   }
   if (e.type === 'entity.too.large') {
@@ -52,7 +53,17 @@ function clientError(err: unknown): HttpError | undefined {
 }
 
 /**
- * Outermost middleware: every failure becomes a JSON answer. Client mistakes keep their 4xx;
+ * The methods of every route matching the path. @koa/router's throwing allowedMethods() does
+ * not set `Allow`, which a 405 must carry, so it is derived from the matched routes here.
+ */
+function allowedMethods(ctx: Context): string {
+  const matched = (ctx as Context & { matched?: Array<{ methods: string[] }> }).matched ?? [];
+  return [...new Set(matched.flatMap((layer) => layer.methods))].join(', ');
+}
+
+/**
+ * Turns every failure below it into a JSON answer (place it inside requestContext and
+ * httpMetrics so they log and count the final status). Client mistakes keep their 4xx;
  * anything else is logged with its stack and answered with a 500 that reveals nothing internal.
  */
 export function errorHandler() {
@@ -63,6 +74,7 @@ export function errorHandler() {
       const known = clientError(err);
       if (known) {
         ctx.status = known.status;
+        if (known.status === 405) ctx.set('Allow', allowedMethods(ctx));
         ctx.body =
           known.body !== undefined
             ? known.body

@@ -1,4 +1,5 @@
 export { ConfigError, parseEnv, envRules } from './config';
+export type { ParseEnvOptions } from './config';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { HttpError, errorHandler, notFound, methodErrors } from './errors';

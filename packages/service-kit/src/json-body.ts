@@ -3,10 +3,10 @@ import type { Context, Next } from 'koa';
 import { HttpError } from './errors';
 
 /**
- * Parses JSON request bodies up to `limit`. A body of any other content type is refused with
+ * Parses JSON request bodies up to `limit` (bytes, or a string such as '16kb'). A body of any other content type is refused with
  * 415 instead of being silently ignored, so a client never gets a decision on data we did not read.
  */
-export function jsonBody(limit = '16kb') {
+export function jsonBody(limit: string | number = '16kb') {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' });
   return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
     const hasBody =

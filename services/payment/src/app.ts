@@ -1,0 +1,71 @@
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Registry } from 'prom-client';
+import {
+  Lifecycle,
+  errorHandler,
+  httpMetrics,
+  livenessEndpoint,
+  loadOpenApiDocument,
+  methodErrors,
+  metricsEndpoint,
+  notFound,
+  openApiEndpoint,
+  readinessEndpoint,
+  requestContext,
+  type Logger,
+} from '@internal/service-kit';
+import type { Middleware } from 'koa';
+import type { PaymentConfig } from './config';
+import type { ChargeStore } from './idempotency/store';
+import type { RandomSource } from './random/prng';
+import { bearerAuth } from './auth/bearer';
+import { registerChargeRoutes } from './charges/routes';
+
+export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
+
+export type AppConfig = Pick<
+  PaymentConfig,
+  'successRate' | 'apiTokens' | 'idempotencyWaitMs' | 'bodyLimitBytes'
+>;
+
+export interface AppDependencies {
+  store: ChargeStore;
+  random: RandomSource;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  registry: Registry;
+}
+
+const open: Middleware = (_ctx, next) => next();
+
+/** The payment provider as a Koa app; server.ts gives it a port. */
+export function createApp(config: AppConfig, deps: AppDependencies): Koa {
+  const router = new Router();
+  router.get('/healthz', livenessEndpoint());
+  router.get('/readyz', readinessEndpoint(deps.lifecycle, { store: () => deps.store.ping() }));
+  router.get('/metrics', metricsEndpoint(deps.registry));
+  router.get('/openapi.json', openApiEndpoint(loadOpenApiDocument(OPENAPI_FILE)));
+  registerChargeRoutes(router, {
+    store: deps.store,
+    successRate: config.successRate,
+    random: deps.random,
+    idempotencyWaitMs: config.idempotencyWaitMs,
+    bodyLimitBytes: config.bodyLimitBytes,
+    guard: config.apiTokens.length > 0 ? bearerAuth(config.apiTokens) : open,
+    registry: deps.registry,
+  });
+
+  const app = new Koa();
+  // Outside the error handler, so the access log and the duration histogram see final statuses.
+  app.use(requestContext(deps.logger));
+  app.use(httpMetrics(deps.registry));
+  app.use(errorHandler());
+  app.use(deps.lifecycle.track());
+  // Wraps the router, so a path no route matches ends as a JSON 404 after allowedMethods ran.
+  app.use(notFound());
+  app.use(router.routes());
+  app.use(router.allowedMethods(methodErrors));
+  return app;
+}

@@ -1,0 +1,96 @@
+import Joi from 'joi';
+import { HttpError } from '@internal/service-kit';
+
+export const CURRENCIES = ['EUR', 'USD', 'DKK', 'SEK', 'GBP'] as const;
+export type Currency = (typeof CURRENCIES)[number];
+
+/** The largest charge accepted, in major units; openapi.yaml states the same bound. */
+export const MAX_CHARGE_VALUE = 1_000_000;
+
+/** A validated charge request, money in integer minor units. */
+export interface ChargeRequest {
+  customerId: number;
+  invoiceId?: number;
+  amountMinor: number;
+  /** null for the unmodified Kotlin client, which serialises its currency enum as `{}`. */
+  currency: Currency | null;
+}
+
+/**
+ * "At most two decimals" for a binary double: value × 100 lies within rounding error of an
+ * integer. 301.99 × 100 is 30198.999999999996, so an exact test would refuse real amounts.
+ */
+export function hasAtMostTwoDecimals(value: number): boolean {
+  const cents = value * 100;
+  return Math.abs(cents - Math.round(cents)) <= Math.abs(cents) * 1e-12 + 1e-9;
+}
+
+const id = (name: string) =>
+  Joi.number()
+    .integer()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .messages({
+      'number.base': `${name} must be an integer`,
+      'number.unsafe': `${name} must be at most ${Number.MAX_SAFE_INTEGER}`,
+    });
+
+const currency = Joi.alternatives()
+  .try(Joi.string().valid(...CURRENCIES), Joi.object().max(0))
+  .required()
+  .messages({
+    'alternatives.match': `currency must be one of ${CURRENCIES.join(', ')} or an empty object`,
+    'alternatives.types': `currency must be one of ${CURRENCIES.join(', ')} or an empty object`,
+  });
+
+const value = Joi.number()
+  .min(0.01)
+  .max(MAX_CHARGE_VALUE)
+  .custom((amount: number, helpers) =>
+    hasAtMostTwoDecimals(amount) ? amount : helpers.error('number.cents'),
+  )
+  .required()
+  .messages({
+    'number.base': 'value must be a number',
+    'number.min': 'value must be at least 0.01',
+    'number.max': `value must be at most ${MAX_CHARGE_VALUE}`,
+    'number.cents': 'value must have at most two decimal places',
+  });
+
+/**
+ * Types are strict (no "1" for 1): the OpenAPI schema says integer and number, and a
+ * fuzzer checks that everything outside the schema is refused. Unknown fields are ignored.
+ */
+const chargeSchema = Joi.object({
+  customer_id: id('customer_id').required(),
+  value,
+  currency,
+  invoice_id: id('invoice_id'),
+})
+  .unknown(true)
+  .prefs({ convert: false, abortEarly: false, errors: { wrap: { label: false } } })
+  .messages({ 'object.base': 'request body must be a JSON object' });
+
+/** Validates a parsed JSON body; a 400 names every bad field. */
+export function parseChargeRequest(body: unknown): ChargeRequest {
+  const { value: valid, error } = chargeSchema.validate(body);
+  if (error) {
+    const details = error.details.map((d) => ({
+      field: d.path.join('.') || '(body)',
+      message: d.message,
+    }));
+    throw new HttpError(400, 'invalid_request', details.map((d) => d.message).join('; '), details);
+  }
+  const request = valid as {
+    customer_id: number;
+    value: number;
+    currency: Currency | object;
+    invoice_id?: number;
+  };
+  return {
+    customerId: request.customer_id,
+    ...(request.invoice_id === undefined ? {} : { invoiceId: request.invoice_id }),
+    amountMinor: Math.round(request.value * 100),
+    currency: typeof request.currency === 'string' ? request.currency : null,
+  };
+}

@@ -1,0 +1,116 @@
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { Registry } from 'prom-client';
+import { HttpError, jsonBody } from '@internal/service-kit';
+import type { RandomSource } from '../random/prng';
+import type { ChargeStore } from '../idempotency/store';
+import { chargeOnce, parseIdempotencyKey, type ChargeOutcome } from '../idempotency/charge-once';
+import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from './decision';
+import { chargeMetrics } from './metrics';
+import { parseChargeRequest } from './request';
+
+export interface ChargeRoutesOptions {
+  store: ChargeStore;
+  successRate: number;
+  random: RandomSource;
+  idempotencyWaitMs: number;
+  bodyLimitBytes: number;
+  /** Runs before anything else on these routes: authentication, when configured. */
+  guard: Middleware;
+  registry: Registry;
+}
+
+const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
+
+/** The store failing is our problem, not the client's: 503, so the client retries. */
+async function fromStore<T>(ctx: Context, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    ctx.state.log.error({ err }, 'charge store failed');
+    throw new HttpError(503, 'store_unavailable', 'the decision store is unavailable; retry later');
+  }
+}
+
+function parseInvoiceId(raw: string | string[] | undefined): number {
+  if (typeof raw === 'string' && POSITIVE_INTEGER.test(raw) && Number.isSafeInteger(Number(raw))) {
+    return Number(raw);
+  }
+  throw new HttpError(
+    400,
+    'invalid_request',
+    'invoice_id query parameter is required and must be one positive integer',
+    [{ field: 'invoice_id', message: 'must be one positive integer' }],
+  );
+}
+
+/**
+ * POST /v1/charges and POST / (the original Antaeus's default endpoint) decide; GET
+ * /v1/charges/{id} and GET /v1/charges?invoice_id= read the ledger every replica shares.
+ */
+export function registerChargeRoutes(router: Router, options: ChargeRoutesOptions): void {
+  const { store, guard } = options;
+  const record = chargeMetrics(options.registry);
+  const body = jsonBody(options.bodyLimitBytes);
+
+  const createCharge = async (ctx: Context): Promise<void> => {
+    const request = parseChargeRequest((ctx.request as { body?: unknown }).body);
+    const key = parseIdempotencyKey(ctx.headers['idempotency-key']);
+    if (request.currency === null) {
+      ctx.state.log.warn(
+        { customerId: request.customerId, invoiceId: request.invoiceId },
+        'unknown currency: the legacy client sent {}; deciding without a currency code',
+      );
+    }
+    const decideNow = () => decide(request, options.successRate, options.random);
+    const outcome: ChargeOutcome = await fromStore(ctx, async () => {
+      if (key !== undefined)
+        return chargeOnce(store, key, request, options.idempotencyWaitMs, decideNow);
+      const decision = decideNow();
+      await store.save(decision);
+      return { decision, replayed: false };
+    }).catch((err: unknown) => {
+      if (err instanceof HttpError && err.status === 409) ctx.set('Retry-After', '1');
+      throw err;
+    });
+    record(outcome);
+    const { decision, replayed } = outcome;
+    ctx.state.log.info(
+      {
+        chargeId: decision.id,
+        result: decision.result,
+        replayed,
+        customerId: decision.customerId,
+        invoiceId: decision.invoiceId,
+      },
+      'charge decided',
+    );
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = chargeResponse(decision);
+  };
+
+  router.post('/', guard, body, createCharge);
+  router.post('/v1/charges', guard, body, createCharge);
+
+  router.get('/v1/charges', guard, async (ctx) => {
+    const invoiceId = parseInvoiceId(ctx.query.invoice_id);
+    const decisions = await fromStore(ctx, () => store.listForInvoice(invoiceId));
+    ctx.body = { invoice_id: invoiceId, charges: decisions.map(ledgerEntry) };
+  });
+
+  router.get('/v1/charges/:id', guard, async (ctx) => {
+    const id = ctx.params.id ?? '';
+    if (!CHARGE_ID.test(id)) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'charge id must look like ch_ followed by 32 hex digits',
+        [{ field: 'id', message: 'must match ^ch_[0-9a-f]{32}$' }],
+      );
+    }
+    const decision = await fromStore(ctx, () => store.get(id));
+    if (!decision) throw new HttpError(404, 'not_found', `no charge ${id}`);
+    ctx.body = ledgerEntry(decision);
+  });
+}

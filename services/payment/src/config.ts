@@ -1,0 +1,88 @@
+import Joi from 'joi';
+import { envRules, parseEnv } from '@internal/service-kit';
+
+export interface PaymentConfig {
+  port: number;
+  logLevel: string;
+  successRate: number;
+  randomSeed?: string;
+  apiTokens: string[];
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  idempotencyTtlSeconds: number;
+  idempotencyMaxKeys: number;
+  idempotencyWaitMs: number;
+  ledgerTtlSeconds: number;
+  ledgerMaxEntries: number;
+  bodyLimitBytes: number;
+  drainDelayMs: number;
+  shutdownTimeoutMs: number;
+}
+
+const DAY_SECONDS = 86_400;
+const TOKEN = /^[\x21-\x7e]{16,512}$/;
+
+const tokenList = Joi.string().custom((raw: string, helpers) => {
+  const tokens = raw.split(',').map((token) => token.trim());
+  const bad = tokens.findIndex((token) => !TOKEN.test(token));
+  if (bad >= 0) {
+    // The value is a secret: the message names the position, never the token.
+    return helpers.message({
+      custom: `PAYMENT_API_TOKENS entry ${bad + 1} of ${tokens.length} must be 16 to 512 printable characters without spaces or commas`,
+    });
+  }
+  return [...new Set(tokens)];
+}, 'comma-separated bearer tokens');
+
+const schema = Joi.object({
+  PORT: envRules.port(9000),
+  LOG_LEVEL: envRules.logLevel(),
+  PAYMENT_SUCCESS_RATE: Joi.number().min(0).max(1).default(0.5),
+  PAYMENT_RANDOM_SEED: Joi.string().max(256),
+  PAYMENT_API_TOKENS: tokenList,
+  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
+  REDIS_KEY_PREFIX: Joi.string()
+    .pattern(/^[A-Za-z0-9:_.-]{1,64}$/)
+    .default('payment:'),
+  IDEMPOTENCY_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(1)
+    .max(30 * DAY_SECONDS)
+    .default(DAY_SECONDS),
+  IDEMPOTENCY_MAX_KEYS: Joi.number().integer().min(1).max(10_000_000).default(100_000),
+  IDEMPOTENCY_WAIT_MS: envRules.milliseconds(2_000, 30_000),
+  LEDGER_TTL_SECONDS: Joi.number()
+    .integer()
+    .min(60)
+    .max(365 * DAY_SECONDS)
+    .default(7 * DAY_SECONDS),
+  LEDGER_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(100_000),
+  BODY_LIMIT_BYTES: Joi.number().integer().min(256).max(1_048_576).default(16_384),
+  DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
+  SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(10_000, 300_000),
+});
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig {
+  const raw = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKENS', 'REDIS_URL'] }) as Record<
+    string,
+    unknown
+  >;
+  return {
+    port: raw.PORT as number,
+    logLevel: raw.LOG_LEVEL as string,
+    successRate: raw.PAYMENT_SUCCESS_RATE as number,
+    randomSeed: raw.PAYMENT_RANDOM_SEED as string | undefined,
+    apiTokens: (raw.PAYMENT_API_TOKENS as string[] | undefined) ?? [],
+    redisUrl: raw.REDIS_URL as string | undefined,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX as string,
+    idempotencyTtlSeconds: raw.IDEMPOTENCY_TTL_SECONDS as number,
+    idempotencyMaxKeys: raw.IDEMPOTENCY_MAX_KEYS as number,
+    idempotencyWaitMs: raw.IDEMPOTENCY_WAIT_MS as number,
+    ledgerTtlSeconds: raw.LEDGER_TTL_SECONDS as number,
+    ledgerMaxEntries: raw.LEDGER_MAX_ENTRIES as number,
+    bodyLimitBytes: raw.BODY_LIMIT_BYTES as number,
+    drainDelayMs: raw.DRAIN_DELAY_MS as number,
+    shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,
+  };
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { HttpError } from '@internal/service-kit';
+import type { ChargeDecision } from '../charges/decision';
+import type { ChargeRequest } from '../charges/request';
+import type { ChargeStore } from './store';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+const POLL_MS = 10;
+
+/** A key is 1–255 printable ASCII characters; no header means the request is not idempotent. */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !KEY.test(header)) {
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces',
+    );
+  }
+  return header;
+}
+
+/** Identifies "the same body": the validated fields, so ignored extras and 10 vs 10.0 do not count. */
+export function fingerprint(request: ChargeRequest): string {
+  const canonical = [
+    request.customerId,
+    request.invoiceId ?? null,
+    request.amountMinor,
+    request.currency,
+  ];
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+
+export interface ChargeOutcome {
+  decision: ChargeDecision;
+  replayed: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Makes at most one decision per key: the first claimant decides and saves; a later request
+ * with the same body gets the stored decision, one with another body 422. A request arriving
+ * while the first is still deciding waits up to `waitMs` for its answer, then gets 409.
+ */
+export async function chargeOnce(
+  store: ChargeStore,
+  key: string,
+  request: ChargeRequest,
+  waitMs: number,
+  decideNow: () => ChargeDecision,
+): Promise<ChargeOutcome> {
+  const print = fingerprint(request);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const claim = await store.claim(key, print);
+    if (claim.kind === 'claimed') {
+      const decision = decideNow();
+      try {
+        await store.save(decision, { key, fingerprint: print });
+      } catch (err) {
+        await store.release(key, print).catch(() => undefined);
+        throw err;
+      }
+      return { decision, replayed: false };
+    }
+    if (claim.fingerprint !== print) {
+      throw new HttpError(
+        422,
+        'idempotency_key_reused',
+        'Idempotency-Key was already used with a different request body',
+      );
+    }
+    if (claim.kind === 'completed') return { decision: claim.decision, replayed: true };
+    if (Date.now() >= deadline) {
+      throw new HttpError(
+        409,
+        'idempotency_key_in_flight',
+        'a request with this Idempotency-Key is still being processed; retry shortly',
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}

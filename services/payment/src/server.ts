@@ -1,0 +1,64 @@
+import {
+  Lifecycle,
+  createLogger,
+  createMetricsRegistry,
+  runMain,
+  serve,
+} from '@internal/service-kit';
+import { createApp } from './app';
+import { loadConfig, type PaymentConfig } from './config';
+import { MemoryChargeStore } from './idempotency/memory-store';
+import { RedisChargeStore } from './idempotency/redis-store';
+import type { ChargeStore } from './idempotency/store';
+import { createRandomSource } from './random/prng';
+
+function createStore(config: PaymentConfig): ChargeStore {
+  if (config.redisUrl) {
+    return new RedisChargeStore({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      ledgerTtlSeconds: config.ledgerTtlSeconds,
+    });
+  }
+  return new MemoryChargeStore({
+    ttlMs: config.idempotencyTtlSeconds * 1000,
+    maxKeys: config.idempotencyMaxKeys,
+    maxLedgerEntries: config.ledgerMaxEntries,
+  });
+}
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger('payment', config.logLevel);
+  if (config.apiTokens.length === 0) {
+    logger.warn('PAYMENT_API_TOKENS is not set: charge endpoints accept unauthenticated requests');
+  }
+  const store = createStore(config);
+  logger.info(
+    {
+      store: config.redisUrl ? 'redis' : 'memory',
+      successRate: config.successRate,
+      seeded: config.randomSeed !== undefined,
+      acceptedTokens: config.apiTokens.length,
+    },
+    'starting payment service',
+  );
+  const lifecycle = new Lifecycle();
+  const app = createApp(config, {
+    store,
+    random: createRandomSource(config.randomSeed),
+    logger,
+    lifecycle,
+    registry: createMetricsRegistry(),
+  });
+  await serve({
+    app,
+    port: config.port,
+    logger,
+    lifecycle,
+    drainDelayMs: config.drainDelayMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    onClose: () => store.close(),
+  });
+});

@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { Lifecycle, createMetricsRegistry, loadOpenApiDocument } from '@internal/service-kit';
+import { openApiValidator } from '@internal/test-kit';
+import { OPENAPI_FILE, createApp, type AppConfig } from '../src/app';
+import { MemoryChargeStore } from '../src/idempotency/memory-store';
+import type { ChargeStore } from '../src/idempotency/store';
+import { createRandomSource } from '../src/random/prng';
+
+export const SERVICE_DIR = path.join(__dirname, '..');
+export const SERVER_JS = path.join(SERVICE_DIR, 'dist', 'server.js');
+
+export const LEGACY_BODY = { currency: {}, value: 301.99, customer_id: 1 };
+export const PATCHED_BODY = { currency: 'USD', value: 301.99, customer_id: 1 };
+
+export const assertDocumented = openApiValidator(
+  loadOpenApiDocument(OPENAPI_FILE) as Parameters<typeof openApiValidator>[0],
+);
+
+export function memoryStore(): MemoryChargeStore {
+  return new MemoryChargeStore({ ttlMs: 60_000, maxKeys: 1_000, maxLedgerEntries: 10_000 });
+}
+
+/** Log lines the app wrote, parsed, so tests can look at what was logged. */
+export function capturedLogger() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
+export interface TestAppOptions extends Partial<AppConfig> {
+  store?: ChargeStore;
+  seed?: string;
+}
+
+/** The app as server.ts builds it, on an in-memory store unless told otherwise. */
+export function testApp(options: TestAppOptions = {}) {
+  const { logger, lines } = capturedLogger();
+  const lifecycle = new Lifecycle();
+  const registry = createMetricsRegistry();
+  const store = options.store ?? memoryStore();
+  const app = createApp(
+    {
+      successRate: options.successRate ?? 0.5,
+      apiTokens: options.apiTokens ?? [],
+      idempotencyWaitMs: options.idempotencyWaitMs ?? 2_000,
+      bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+    },
+    { store, random: createRandomSource(options.seed ?? 'test-seed'), logger, lifecycle, registry },
+  );
+  return { app, store, lifecycle, registry, logLines: lines, callback: app.callback() };
+}
