@@ -1,0 +1,69 @@
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Registry } from 'prom-client';
+import type { Database } from 'better-sqlite3';
+import {
+  Lifecycle,
+  errorHandler,
+  httpMetrics,
+  livenessEndpoint,
+  loadOpenApiDocument,
+  methodErrors,
+  metricsEndpoint,
+  notFound,
+  openApiEndpoint,
+  readinessEndpoint,
+  requestContext,
+  type Logger,
+} from '@internal/service-kit';
+import { billingRoutes } from './billing/routes';
+import type { BillingEngine } from './billing/engine';
+import { BillingStore } from './billing/store';
+import { CustomerRepository } from './customers/repository';
+import { customerRoutes } from './customers/routes';
+import { InvoiceRepository } from './invoices/repository';
+import { invoiceRoutes } from './invoices/routes';
+import { sendJson } from './json';
+
+export interface AppDependencies {
+  db: Database;
+  engine: BillingEngine;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  registry: Registry;
+}
+
+/** openapi.yaml sits next to src/ and dist/, so the same path works from both. */
+export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
+
+/** Builds the Koa application; listening and signals are server.ts's business. */
+export function createApp({ db, engine, logger, lifecycle, registry }: AppDependencies): Koa {
+  const invoices = new InvoiceRepository(db);
+  // Paths match case-insensitively, as the original's Javalin routes did.
+  const router = new Router({ sensitive: false });
+
+  router.get('/rest/health', (ctx) => sendJson(ctx, 200, 'ok'));
+  router.get('/healthz', livenessEndpoint());
+  router.get(
+    '/readyz',
+    readinessEndpoint(lifecycle, { database: () => void db.prepare('SELECT 1').get() }),
+  );
+  router.get('/metrics', metricsEndpoint(registry));
+  router.get('/openapi.json', openApiEndpoint(loadOpenApiDocument(OPENAPI_FILE)));
+  customerRoutes(router, new CustomerRepository(db));
+  billingRoutes(router, { engine, store: new BillingStore(db), invoices });
+  invoiceRoutes(router, invoices);
+
+  const app = new Koa();
+  // Outside the error handler, so the access log and the duration histogram see final statuses.
+  app.use(requestContext(logger));
+  app.use(httpMetrics(registry));
+  app.use(errorHandler());
+  app.use(lifecycle.track());
+  // notFound() acts once everything below has passed on the request, so it wraps the router.
+  app.use(notFound());
+  app.use(router.routes());
+  app.use(router.allowedMethods(methodErrors));
+  return app;
+}

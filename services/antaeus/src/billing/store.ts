@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import type { ChargeOutcome } from '../payment-client/client';
+import type { Currency } from '../money';
+import type {
+  AttemptOutcome,
+  BillingRun,
+  ChargeAttempt,
+  ClaimedCharge,
+  RunStatus,
+  RunTrigger,
+} from './model';
+
+const RUN_COLUMNS = `id, trigger, status, concurrency, started_at AS startedAt, finished_at AS finishedAt,
+  pending, attempted, paid, declined, failed, skipped FROM billing_runs`;
+const ATTEMPT_COLUMNS = `id, invoice_id AS invoiceId, billing_run_id AS billingRunId,
+  idempotency_key AS idempotencyKey, started_at AS startedAt, finished_at AS finishedAt, outcome,
+  requests, provider_charge_id AS providerChargeId, error FROM charge_attempts`;
+
+/** Which run counter a settled charge adds to. */
+const COUNTER_BY_OUTCOME: Record<ChargeOutcome['kind'], 'paid' | 'declined' | 'failed'> = {
+  approved: 'paid',
+  declined: 'declined',
+  rejected: 'failed',
+  unknown: 'failed',
+};
+
+/** Outcomes after which the provider may hold a decision we never read: its key must be replayed. */
+const UNSETTLED: ReadonlySet<AttemptOutcome> = new Set(['in_flight', 'unknown']);
+
+/**
+ * Every database write of billing. Each method is one short transaction, so several processes
+ * sharing the file interleave safely; the claim is a conditional UPDATE, which SQLite executes
+ * atomically under its write lock, so exactly one run can hold an invoice at a time.
+ */
+export class BillingStore {
+  private readonly statements;
+
+  constructor(private readonly db: Database) {
+    this.statements = {
+      pendingIds: db
+        .prepare(`SELECT id FROM invoices WHERE status = 'PENDING' ORDER BY id`)
+        .pluck() as Statement<[], number>,
+      expireDeadRuns: db.prepare(
+        `UPDATE billing_runs SET status = 'interrupted', finished_at = lease_expires_at
+         WHERE status = 'running' AND lease_expires_at < ?`,
+      ),
+      insertRun: db.prepare(
+        `INSERT INTO billing_runs (id, trigger, status, concurrency, started_at, lease_expires_at, pending)
+         VALUES (?, ?, 'running', ?, ?, ?, ?)`,
+      ),
+      claim: db.prepare(
+        `UPDATE invoices SET claimed_by = ?, claim_expires_at = ?
+         WHERE id = ? AND status = 'PENDING' AND (claimed_by IS NULL OR claim_expires_at <= ?)
+         RETURNING customer_id AS customerId, amount_minor AS amountMinor, currency`,
+      ) as Statement<unknown[], { customerId: number; amountMinor: number; currency: Currency }>,
+      latestAttempt: db.prepare(
+        `SELECT id, idempotency_key AS idempotencyKey, outcome FROM charge_attempts
+         WHERE invoice_id = ? ORDER BY id DESC LIMIT 1`,
+      ) as Statement<[number], { id: number; idempotencyKey: string; outcome: AttemptOutcome }>,
+      abandonAttempt: db.prepare(
+        `UPDATE charge_attempts SET outcome = 'unknown', finished_at = ?,
+           error = 'abandoned: its billing run stopped before the outcome was recorded'
+         WHERE id = ? AND outcome = 'in_flight'`,
+      ),
+      insertAttempt: db.prepare(
+        `INSERT INTO charge_attempts (invoice_id, billing_run_id, idempotency_key, started_at, outcome)
+         VALUES (?, ?, ?, ?, 'in_flight')`,
+      ),
+      countAttempt: db.prepare(
+        `UPDATE billing_runs SET attempted = attempted + 1, lease_expires_at = ? WHERE id = ?`,
+      ),
+      countSkip: db.prepare(`UPDATE billing_runs SET skipped = skipped + ? WHERE id = ?`),
+      finishAttempt: db.prepare(
+        `UPDATE charge_attempts SET outcome = ?, finished_at = ?, requests = ?, provider_charge_id = ?, error = ?
+         WHERE id = ?`,
+      ),
+      markPaid: db.prepare(
+        `UPDATE invoices SET status = 'PAID', claimed_by = NULL, claim_expires_at = NULL WHERE id = ?`,
+      ),
+      release: db.prepare(
+        `UPDATE invoices SET claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ?`,
+      ),
+      countOutcome: {
+        paid: db.prepare(
+          `UPDATE billing_runs SET paid = paid + 1, lease_expires_at = ? WHERE id = ?`,
+        ),
+        declined: db.prepare(
+          `UPDATE billing_runs SET declined = declined + 1, lease_expires_at = ? WHERE id = ?`,
+        ),
+        failed: db.prepare(
+          `UPDATE billing_runs SET failed = failed + 1, lease_expires_at = ? WHERE id = ?`,
+        ),
+      },
+      finishRun: db.prepare(`UPDATE billing_runs SET status = ?, finished_at = ? WHERE id = ?`),
+      runById: db.prepare(`SELECT ${RUN_COLUMNS} WHERE id = ?`) as Statement<[string], BillingRun>,
+      recentRuns: db.prepare(
+        `SELECT ${RUN_COLUMNS} ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+      ) as Statement<[number], BillingRun>,
+      attemptsOf: db.prepare(
+        `SELECT ${ATTEMPT_COLUMNS} WHERE invoice_id = ? ORDER BY id`,
+      ) as Statement<[number], ChargeAttempt>,
+    };
+  }
+
+  /**
+   * Records a new run with the invoices pending right now. Runs left 'running' by a process
+   * that died are closed as 'interrupted' on the way, once their lease has run out.
+   */
+  startRun(
+    trigger: RunTrigger,
+    concurrency: number,
+    now: number,
+    leaseMs: number,
+  ): { run: BillingRun; invoiceIds: number[] } {
+    return this.db
+      .transaction(() => {
+        this.statements.expireDeadRuns.run(now);
+        const invoiceIds = this.statements.pendingIds.all();
+        const id = randomUUID();
+        this.statements.insertRun.run(
+          id,
+          trigger,
+          concurrency,
+          now,
+          now + leaseMs,
+          invoiceIds.length,
+        );
+        return { run: this.statements.runById.get(id) as BillingRun, invoiceIds };
+      })
+      .immediate();
+  }
+
+  /**
+   * Claims a PENDING invoice for this run unless another live run holds it, and records the
+   * attempt, with the idempotency key it will use, before any request leaves. The key of an
+   * attempt whose outcome is unknown is reused so that the provider replays its decision.
+   */
+  claim(runId: string, invoiceId: number, now: number, leaseMs: number): ClaimedCharge | undefined {
+    return this.db
+      .transaction((): ClaimedCharge | undefined => {
+        const invoice = this.statements.claim.get(runId, now + leaseMs, invoiceId, now);
+        if (!invoice) return undefined;
+        const previous = this.statements.latestAttempt.get(invoiceId);
+        const replaysKey = previous !== undefined && UNSETTLED.has(previous.outcome);
+        if (previous?.outcome === 'in_flight') this.statements.abandonAttempt.run(now, previous.id);
+        const idempotencyKey = replaysKey ? previous.idempotencyKey : randomUUID();
+        const attemptId = Number(
+          this.statements.insertAttempt.run(invoiceId, runId, idempotencyKey, now).lastInsertRowid,
+        );
+        this.statements.countAttempt.run(now + leaseMs, runId);
+        return { invoiceId, ...invoice, attemptId, idempotencyKey, replaysKey };
+      })
+      .immediate();
+  }
+
+  /**
+   * Records what the provider said. PAID is written only here, only after an approval, in the
+   * same transaction as the attempt's outcome. A claim is released so a later run can try again.
+   */
+  settle(
+    runId: string,
+    charge: ClaimedCharge,
+    outcome: ChargeOutcome,
+    now: number,
+    leaseMs: number,
+  ): void {
+    this.db
+      .transaction(() => {
+        const chargeId =
+          outcome.kind === 'approved' || outcome.kind === 'declined'
+            ? (outcome.chargeId ?? null)
+            : null;
+        const error =
+          outcome.kind === 'declined'
+            ? (outcome.reason ?? null)
+            : outcome.kind === 'rejected' || outcome.kind === 'unknown'
+              ? outcome.error
+              : null;
+        this.statements.finishAttempt.run(
+          outcome.kind,
+          now,
+          outcome.requests,
+          chargeId,
+          error,
+          charge.attemptId,
+        );
+        if (outcome.kind === 'approved') this.statements.markPaid.run(charge.invoiceId);
+        else this.statements.release.run(charge.invoiceId, runId);
+        this.statements.countOutcome[COUNTER_BY_OUTCOME[outcome.kind]].run(now + leaseMs, runId);
+      })
+      .immediate();
+  }
+
+  countSkipped(runId: string, count: number): void {
+    if (count > 0) this.statements.countSkip.run(count, runId);
+  }
+
+  finishRun(runId: string, status: Exclude<RunStatus, 'running'>, now: number): BillingRun {
+    this.statements.finishRun.run(status, now, runId);
+    return this.statements.runById.get(runId) as BillingRun;
+  }
+
+  findRun(id: string): BillingRun | undefined {
+    return this.statements.runById.get(id);
+  }
+
+  recentRuns(limit: number): BillingRun[] {
+    return this.statements.recentRuns.all(limit);
+  }
+
+  attemptsOf(invoiceId: number): ChargeAttempt[] {
+    return this.statements.attemptsOf.all(invoiceId);
+  }
+}

@@ -1,0 +1,125 @@
+import Joi from 'joi';
+import { ConfigError, envRules, parseEnv } from '@internal/service-kit';
+
+export interface Config {
+  port: number;
+  logLevel: string;
+  paymentProviderEndpoint: string;
+  paymentApiToken: string | undefined;
+  paymentTimeoutMs: number;
+  paymentMaxRetries: number;
+  paymentRetryBaseDelayMs: number;
+  paymentRetryMaxDelayMs: number;
+  databasePath: string;
+  databaseBusyTimeoutMs: number;
+  databaseResetOnStart: boolean;
+  seedCustomers: number;
+  seedInvoicesPerCustomer: number;
+  billingConcurrency: number;
+  billingClaimLeaseMs: number;
+  drainDelayMs: number;
+  shutdownTimeoutMs: number;
+}
+
+interface Env {
+  PORT: number;
+  LOG_LEVEL: string;
+  PAYMENT_PROVIDER_ENDPOINT: string;
+  PAYMENT_API_TOKEN?: string;
+  PAYMENT_TIMEOUT_MS: number;
+  PAYMENT_MAX_RETRIES: number;
+  PAYMENT_RETRY_BASE_DELAY_MS: number;
+  PAYMENT_RETRY_MAX_DELAY_MS: number;
+  DATABASE_PATH: string;
+  DATABASE_BUSY_TIMEOUT_MS: number;
+  DATABASE_RESET_ON_START: boolean;
+  SEED_CUSTOMERS: number;
+  SEED_INVOICES_PER_CUSTOMER: number;
+  BILLING_CONCURRENCY: number;
+  BILLING_CLAIM_LEASE_MS: number;
+  DRAIN_DELAY_MS: number;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+const MAX_SEED_INVOICES = 1_000_000;
+
+const schema = Joi.object<Env>({
+  PORT: envRules.port(8000),
+  LOG_LEVEL: envRules.logLevel(),
+  PAYMENT_PROVIDER_ENDPOINT: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .default('http://localhost:9000/v1/charges')
+    .messages({
+      'string.uriCustomScheme': 'PAYMENT_PROVIDER_ENDPOINT must be an http:// or https:// URL',
+    }),
+  PAYMENT_API_TOKEN: Joi.string().pattern(/^\S+$/).messages({
+    'string.pattern.base': 'PAYMENT_API_TOKEN must not contain whitespace',
+  }),
+  PAYMENT_TIMEOUT_MS: envRules.milliseconds(5_000).min(1),
+  PAYMENT_MAX_RETRIES: Joi.number().integer().min(0).max(10).default(3),
+  PAYMENT_RETRY_BASE_DELAY_MS: envRules.milliseconds(100, 60_000),
+  PAYMENT_RETRY_MAX_DELAY_MS: envRules.milliseconds(2_000, 60_000),
+  DATABASE_PATH: Joi.string().default('data/antaeus.db'),
+  DATABASE_BUSY_TIMEOUT_MS: envRules.milliseconds(5_000, 120_000),
+  DATABASE_RESET_ON_START: Joi.boolean().truthy('1').falsy('0').default(false),
+  SEED_CUSTOMERS: Joi.number().integer().min(0).max(MAX_SEED_INVOICES).default(2),
+  SEED_INVOICES_PER_CUSTOMER: Joi.number().integer().min(0).max(MAX_SEED_INVOICES).default(5),
+  BILLING_CONCURRENCY: Joi.number().integer().min(1).max(512).default(16),
+  BILLING_CLAIM_LEASE_MS: envRules.milliseconds(120_000, 86_400_000).min(100),
+  DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
+  SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(20_000, 600_000),
+});
+
+/**
+ * The longest one charge can take: every request timing out, with the longest backoff between.
+ * A claim must outlive it, or a second run could take over an invoice whose charge is still
+ * in flight (harmless thanks to the idempotency key, but wasteful and confusing in the history).
+ */
+export function worstCaseChargeMs(c: Config): number {
+  return (
+    c.paymentTimeoutMs * (c.paymentMaxRetries + 1) + c.paymentRetryMaxDelayMs * c.paymentMaxRetries
+  );
+}
+
+/** Reads and validates the environment; every problem is reported at once, by variable name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(schema, env);
+  const config: Config = {
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    paymentProviderEndpoint: e.PAYMENT_PROVIDER_ENDPOINT,
+    paymentApiToken: e.PAYMENT_API_TOKEN,
+    paymentTimeoutMs: e.PAYMENT_TIMEOUT_MS,
+    paymentMaxRetries: e.PAYMENT_MAX_RETRIES,
+    paymentRetryBaseDelayMs: e.PAYMENT_RETRY_BASE_DELAY_MS,
+    paymentRetryMaxDelayMs: e.PAYMENT_RETRY_MAX_DELAY_MS,
+    databasePath: e.DATABASE_PATH,
+    databaseBusyTimeoutMs: e.DATABASE_BUSY_TIMEOUT_MS,
+    databaseResetOnStart: e.DATABASE_RESET_ON_START,
+    seedCustomers: e.SEED_CUSTOMERS,
+    seedInvoicesPerCustomer: e.SEED_INVOICES_PER_CUSTOMER,
+    billingConcurrency: e.BILLING_CONCURRENCY,
+    billingClaimLeaseMs: e.BILLING_CLAIM_LEASE_MS,
+    drainDelayMs: e.DRAIN_DELAY_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+  const problems: string[] = [];
+  if (config.paymentRetryBaseDelayMs > config.paymentRetryMaxDelayMs) {
+    problems.push(
+      `PAYMENT_RETRY_BASE_DELAY_MS (${config.paymentRetryBaseDelayMs}) must not exceed PAYMENT_RETRY_MAX_DELAY_MS (${config.paymentRetryMaxDelayMs})`,
+    );
+  }
+  if (config.seedCustomers * config.seedInvoicesPerCustomer > MAX_SEED_INVOICES) {
+    problems.push(
+      `SEED_CUSTOMERS × SEED_INVOICES_PER_CUSTOMER must be at most ${MAX_SEED_INVOICES} (got ${config.seedCustomers * config.seedInvoicesPerCustomer})`,
+    );
+  }
+  const worstCase = worstCaseChargeMs(config);
+  if (config.billingClaimLeaseMs <= worstCase) {
+    problems.push(
+      `BILLING_CLAIM_LEASE_MS (${config.billingClaimLeaseMs}) must exceed the longest possible charge, ${worstCase} ms (PAYMENT_TIMEOUT_MS × (PAYMENT_MAX_RETRIES + 1) + PAYMENT_RETRY_MAX_DELAY_MS × PAYMENT_MAX_RETRIES)`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

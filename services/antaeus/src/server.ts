@@ -1,0 +1,83 @@
+import {
+  Lifecycle,
+  createLogger,
+  createMetricsRegistry,
+  runMain,
+  serve,
+} from '@internal/service-kit';
+import { createApp } from './app';
+import { createBillingMetrics } from './billing/metrics';
+import { BillingEngine } from './billing/engine';
+import { BillingStore } from './billing/store';
+import { loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { seedIfEmpty, wipeAndReseed } from './db/seed';
+import { PaymentClient } from './payment-client/client';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('antaeus', config.logLevel);
+  const db = openDatabase(config.databasePath, { busyTimeoutMs: config.databaseBusyTimeoutMs });
+  const seed = {
+    customers: config.seedCustomers,
+    invoicesPerCustomer: config.seedInvoicesPerCustomer,
+  };
+  if (config.databaseResetOnStart) {
+    wipeAndReseed(db, seed);
+    logger.info({ database: config.databasePath, ...seed }, 'database wiped and reseeded');
+  } else if (seedIfEmpty(db, seed)) {
+    logger.info({ database: config.databasePath, ...seed }, 'empty database seeded');
+  }
+
+  const registry = createMetricsRegistry();
+  const metrics = createBillingMetrics(registry);
+  const client = new PaymentClient({
+    endpoint: config.paymentProviderEndpoint,
+    apiToken: config.paymentApiToken,
+    timeoutMs: config.paymentTimeoutMs,
+    maxRetries: config.paymentMaxRetries,
+    retryBaseDelayMs: config.paymentRetryBaseDelayMs,
+    retryMaxDelayMs: config.paymentRetryMaxDelayMs,
+    maxSockets: config.billingConcurrency,
+    onExchange: metrics.paymentExchange,
+  });
+  const engine = new BillingEngine({
+    store: new BillingStore(db),
+    client,
+    concurrency: config.billingConcurrency,
+    claimLeaseMs: config.billingClaimLeaseMs,
+    logger,
+    metrics,
+  });
+  const lifecycle = new Lifecycle();
+  const app = createApp({ db, engine, logger, lifecycle, registry });
+
+  // Billing stops claiming invoices as soon as shutdown begins, so the requests waiting on a
+  // run finish within the drain instead of holding the process until the deadline.
+  const engineStopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const)
+      process.once(signal, () => void engine.shutdown().then(resolve));
+  });
+  await serve({
+    app,
+    port: config.port,
+    logger,
+    lifecycle,
+    drainDelayMs: config.drainDelayMs,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    onClose: async () => {
+      await engineStopped;
+      client.close();
+      db.close();
+    },
+  });
+  logger.info(
+    {
+      paymentProviderEndpoint: config.paymentProviderEndpoint,
+      concurrency: config.billingConcurrency,
+    },
+    'antaeus ready',
+  );
+}
+
+runMain(main);
