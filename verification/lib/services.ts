@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { freePort, repoRoot, startProcess, type ManagedProcess } from '@internal/test-kit';
+
+/** Both services answer 200 here only when they can serve, and 503 while draining. */
+export const READY_PATH = '/readyz';
+
+export interface ServiceProcess {
+  process: ManagedProcess;
+  port: number;
+  url: string;
+}
+
+async function startService(
+  name: 'payment' | 'antaeus',
+  env: Record<string, string>,
+  port?: number,
+): Promise<ServiceProcess> {
+  const chosenPort = port ?? (await freePort());
+  const url = `http://127.0.0.1:${chosenPort}`;
+  const proc = await startProcess({
+    command: process.execPath,
+    args: [path.join(repoRoot(), 'services', name, 'dist', 'server.js')],
+    env: { ...env, PORT: String(chosenPort) },
+    readyUrl: `${url}${READY_PATH}`,
+    readyTimeoutMs: 60_000,
+  });
+  return { process: proc, port: chosenPort, url };
+}
+
+/** A payment process from its build; without REDIS_URL it keeps decisions in memory. */
+export function startPayment(env: Record<string, string>, port?: number) {
+  // A short drain still covers several readiness probes of the test load balancer.
+  return startService(
+    'payment',
+    { DRAIN_DELAY_MS: '1000', SHUTDOWN_TIMEOUT_MS: '5000', ...env },
+    port,
+  );
+}
+
+/** An Antaeus process from its build; `env` must name DATABASE_PATH and the provider. */
+export function startAntaeus(env: Record<string, string>, port?: number) {
+  return startService('antaeus', { SHUTDOWN_DRAIN_DELAY_MS: '0', ...env }, port);
+}
