@@ -26,6 +26,11 @@ export type AppProject = {
   spec: {
     sourceRepos: string[];
     destinations: { server?: string; name?: string; namespace?: string }[];
+    destinationServiceAccounts?: {
+      server: string;
+      namespace: string;
+      defaultServiceAccount: string;
+    }[];
     clusterResourceWhitelist?: GroupKind[];
     namespaceResourceWhitelist?: GroupKind[];
     namespaceResourceBlacklist?: GroupKind[];

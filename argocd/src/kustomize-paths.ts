@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+type Kustomization = Record<string, unknown>;
+
+function readKustomization(dir: string): Kustomization {
+  for (const name of KUSTOMIZATION_FILES) {
+    const file = path.join(dir, name);
+    if (fs.existsSync(file))
+      return (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as Kustomization;
+  }
+  throw new Error(`${dir} has no kustomization.yaml`);
+}
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+
+const pathsOf = (value: unknown): string[] =>
+  Array.isArray(value)
+    ? value.flatMap((item) =>
+        typeof item === 'object' &&
+        item !== null &&
+        typeof (item as { path?: unknown }).path === 'string'
+          ? [(item as { path: string }).path]
+          : [],
+      )
+    : [];
+
+/** Files a generator reads: `files` entries may be `key=path`, `envs` are paths. */
+function generatorFiles(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((generator: { files?: unknown; envs?: unknown; env?: unknown }) => [
+    ...strings(generator.files).map((entry) => entry.slice(entry.indexOf('=') + 1)),
+    ...strings(generator.envs),
+    ...(typeof generator.env === 'string' ? [generator.env] : []),
+  ]);
+}
+
+function isRemote(reference: string): boolean {
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(reference) ||
+    reference.startsWith('git@') ||
+    reference.startsWith('github.com/')
+  );
+}
+
+/**
+ * Every local directory whose contents can change what `kustomize build dir` renders: the
+ * kustomization's own directory and, recursively, the directories of its resources, components,
+ * patches and generator inputs. A remote reference is an error, since a commit here could not
+ * refresh it.
+ */
+export function renderedDirectories(dir: string): string[] {
+  const seen = new Set<string>();
+  const visit = (current: string) => {
+    const absolute = path.resolve(current);
+    if (seen.has(absolute)) return;
+    seen.add(absolute);
+    const kustomization = readKustomization(absolute);
+    const references = [
+      ...strings(kustomization.resources),
+      ...strings(kustomization.components),
+      ...strings(kustomization.bases),
+    ];
+    const files = [
+      ...pathsOf(kustomization.patches),
+      ...pathsOf(kustomization.patchesJson6902),
+      ...pathsOf(kustomization.replacements),
+      ...strings(kustomization.patchesStrategicMerge).filter((entry) => !entry.includes('\n')),
+      ...strings(kustomization.crds),
+      ...generatorFiles(kustomization.configMapGenerator),
+      ...generatorFiles(kustomization.secretGenerator),
+    ];
+    for (const reference of [...references, ...files]) {
+      if (isRemote(reference)) throw new Error(`${absolute} renders the remote ${reference}`);
+      const target = path.resolve(absolute, reference);
+      if (!fs.existsSync(target))
+        throw new Error(`${absolute} references ${reference}, which does not exist`);
+      if (fs.statSync(target).isDirectory()) visit(target);
+      else seen.add(path.dirname(target));
+    }
+  };
+  visit(dir);
+  return [...seen].sort();
+}

@@ -1,0 +1,175 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { kustomizeBuild, repoRoot, tool, type K8sObject } from '@internal/test-kit';
+import YAML from 'yaml';
+import { isCovered, manifestGeneratePaths } from '../src/app-paths';
+import { globMatch } from '../src/glob';
+import { renderedDirectories } from '../src/kustomize-paths';
+import type { AppProject, Application } from '../src/objects';
+import { argoCdConfig, argocdDir } from './helpers';
+
+const config = argoCdConfig();
+const root = repoRoot();
+
+// Kinds a namespace cannot contain; everything else the Applications render is namespaced.
+const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'StorageClass',
+  'IngressClass',
+  'PersistentVolume',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
+
+function kubeconform(input: string): { status: number | null; output: string } {
+  const result = spawnSync('bash', [path.join(root, 'scripts', 'kubeconform.sh'), '-'], {
+    input,
+    encoding: 'utf8',
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+const projectNamed = (name: string): AppProject => {
+  const project = config.projects.find((candidate) => candidate.metadata.name === name);
+  if (project === undefined) throw new Error(`no AppProject named ${name}`);
+  return project;
+};
+
+const groupOf = (obj: K8sObject) => {
+  const slash = obj.apiVersion.indexOf('/');
+  return slash < 0 ? '' : obj.apiVersion.slice(0, slash);
+};
+
+/** Why Argo CD would refuse to sync `obj` through `app`, if it would. */
+function refusal(app: Application, obj: K8sObject): string | undefined {
+  const { spec } = projectNamed(app.spec.project);
+  const group = groupOf(obj);
+  const permits = (list: { group: string; kind: string }[] | undefined) =>
+    (list ?? []).some((entry) => globMatch(group, entry.group) && globMatch(obj.kind, entry.kind));
+  const id = `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+  if (CLUSTER_SCOPED_KINDS.has(obj.kind)) {
+    return permits(spec.clusterResourceWhitelist)
+      ? undefined
+      : `${id}: cluster-scoped kind not whitelisted in project ${app.spec.project}`;
+  }
+  if (!permits(spec.namespaceResourceWhitelist))
+    return `${id}: kind ${group}/${obj.kind} not whitelisted in project ${app.spec.project}`;
+  const namespace = obj.metadata.namespace ?? app.spec.destination.namespace;
+  if (namespace === undefined) return `${id}: no namespace and the Application sets none`;
+  if (
+    app.spec.destination.namespace !== undefined &&
+    namespace !== app.spec.destination.namespace
+  ) {
+    return `${id}: namespace differs from the Application's destination ${app.spec.destination.namespace}`;
+  }
+  const allowed = spec.destinations.some((destination) =>
+    globMatch(namespace, destination.namespace ?? ''),
+  );
+  return allowed
+    ? undefined
+    : `${id}: namespace ${namespace} is not a destination of project ${app.spec.project}`;
+}
+
+describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () => {
+  test('kustomize build argocd/ renders exactly the objects the root app manages', () => {
+    const rendered = kustomizeBuild(argocdDir).map((obj) => `${obj.kind}/${obj.metadata.name}`);
+    expect(rendered.sort()).toEqual(
+      config.objects.map((obj) => `${obj.kind}/${obj.metadata.name}`).sort(),
+    );
+  });
+
+  test('kubeconform -strict accepts every object under argocd/', () => {
+    const rendered = execFileSync(tool('kustomize'), ['build', argocdDir], { encoding: 'utf8' });
+    const result = kubeconform(rendered);
+    if (result.status !== 0) console.error(result.output);
+    expect(result.status).toBe(0);
+    expect(result.output).toMatch(
+      new RegExp(`Valid: ${config.objects.length}, Invalid: 0, Errors: 0, Skipped: 0`),
+    );
+  });
+
+  test('the same pipeline rejects a misspelt Application field (the schemas are really strict)', () => {
+    const app = structuredClone(config.applications[0]) as Application & {
+      spec: Record<string, unknown>;
+    };
+    app.spec.syncPolicy = {
+      ...app.spec.syncPolicy,
+      automated: { prune: true, selfHael: true } as never,
+    };
+    const result = kubeconform(YAML.stringify(app));
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/selfHael/);
+  });
+});
+
+describe.each(config.applications.map((app) => [app.metadata.name, app] as const))(
+  'Application %s',
+  (_name, app) => {
+    const appDir = path.join(root, app.spec.source.path);
+
+    test('its path exists and builds with kustomize into objects its project permits', () => {
+      expect(fs.existsSync(path.join(appDir, 'kustomization.yaml'))).toBe(true);
+      const objects = kustomizeBuild(appDir);
+      expect(objects.length).toBeGreaterThan(0);
+      expect(
+        objects.map((obj) => refusal(app, obj)).filter((reason) => reason !== undefined),
+      ).toEqual([]);
+    });
+
+    test('manifest-generate-paths covers every directory it renders, and nothing of another service', () => {
+      const generatePaths = manifestGeneratePaths(app, root);
+      expect(generatePaths.length).toBeGreaterThan(0);
+      expect(renderedDirectories(appDir).filter((dir) => !isCovered(dir, generatePaths))).toEqual(
+        [],
+      );
+      const serviceRoot = path.resolve(appDir, '..', '..');
+      if (app.spec.project !== 'platform') {
+        expect(generatePaths.filter((covering) => !isCovered(covering, [serviceRoot]))).toEqual([]);
+      }
+    });
+  },
+);
+
+describe('renderedDirectories follows a kustomization into what it renders', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-paths-'));
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(scratch, file)), { recursive: true });
+      fs.writeFileSync(path.join(scratch, file), text);
+    };
+    write('base/kustomization.yaml', 'resources: [deployment.yaml]\n');
+    write('base/deployment.yaml', 'kind: Deployment\n');
+    write('components/probes/kustomization.yaml', 'kind: Component\n');
+    write('config/app.env', 'A=1\n');
+    write(
+      'overlays/dev/kustomization.yaml',
+      'resources: [../../base]\ncomponents: [../../components/probes]\nconfigMapGenerator: [{name: c, envs: [../../config/app.env]}]\n',
+    );
+    write(
+      'remote/kustomization.yaml',
+      'resources: [https://github.com/example/repo//deploy?ref=v1]\n',
+    );
+  });
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  test('bases, components and generator inputs are all included', () => {
+    expect(renderedDirectories(path.join(scratch, 'overlays/dev'))).toEqual(
+      ['base', 'components/probes', 'config', 'overlays/dev'].map((dir) => path.join(scratch, dir)),
+    );
+  });
+
+  test('a remote resource is refused, since no commit here could refresh it', () => {
+    expect(() => renderedDirectories(path.join(scratch, 'remote'))).toThrow(
+      /renders the remote https:\/\/github.com/,
+    );
+  });
+});
