@@ -1,5 +1,6 @@
 import { invariantViolations, type InvariantOptions } from './support/invariant';
 import { createHarness, type Harness } from './support/harness';
+import { seededRandom } from './support/seeded-random';
 import { ScriptedProvider, type ChargeCall, type Script } from './support/scripted-provider';
 
 /**

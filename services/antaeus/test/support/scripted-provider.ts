@@ -115,56 +115,66 @@ export class ScriptedProvider {
       };
       this.calls.push(call);
       const script = this.script(call);
+      // Deciding on arrival, before any delay, is what makes a slow or lost answer dangerous.
+      const decision = script.kind === 'decide' ? this.decide(call, script.approve) : undefined;
       const delayMs = 'delayMs' in script ? (script.delayMs ?? 0) : 0;
-      setTimeout(() => this.respond(call, script, req, res), delayMs);
+      setTimeout(() => this.respond(script, decision, req, res), delayMs);
     });
   }
 
+  /** A known key gets its stored decision back, as from a real idempotent provider. */
+  private decide(call: ChargeCall, approve: boolean): Decision {
+    const key = call.idempotencyKey ?? `no-key-${this.calls.length}`;
+    const decision = this.decisions.get(key) ?? {
+      key,
+      invoiceId: call.invoiceId,
+      approved: approve,
+    };
+    this.decisions.set(key, decision);
+    return decision;
+  }
+
   private respond(
-    call: ChargeCall,
     script: Script,
+    decision: Decision | undefined,
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): void {
-    switch (script.kind) {
-      case 'reset':
-        req.socket.destroy();
-        return;
-      case 'hang':
-        return;
-      case 'status':
-        res.writeHead(script.status, { 'content-type': 'application/json' });
-        res.end(
-          script.body ??
-            JSON.stringify({ error: { code: 'scripted', message: `scripted ${script.status}` } }),
-        );
-        return;
-      case 'decide': {
-        const key = call.idempotencyKey ?? `no-key-${this.calls.length}`;
-        const decision = this.decisions.get(key) ?? {
-          key,
-          invoiceId: call.invoiceId,
-          approved: script.approve,
-        };
-        this.decisions.set(key, decision);
-        const delivery = script.deliver ?? 'ok';
-        if (delivery === 'reset') req.socket.destroy();
-        else if (delivery === 'malformed')
-          res.writeHead(200, { 'content-type': 'text/html' }).end('<html>gateway</html>');
-        else if (delivery === 'status-503')
-          res.writeHead(503).end('{"error":{"code":"unavailable","message":"x"}}');
-        else if (delivery === 'ok') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              result: decision.approved,
-              id: `ch_${key}`,
-              ...(decision.approved ? {} : { reason: 'insufficient_funds' }),
-            }),
-          );
-        }
-        return;
-      }
+    if (script.kind === 'reset') {
+      req.socket.destroy();
+    } else if (script.kind === 'status') {
+      res.writeHead(script.status, { 'content-type': 'application/json' });
+      res.end(
+        script.body ??
+          JSON.stringify({ error: { code: 'scripted', message: `scripted ${script.status}` } }),
+      );
+    } else if (script.kind === 'decide' && decision) {
+      this.deliver(script.deliver ?? 'ok', decision, req, res);
+    }
+  }
+
+  private deliver(
+    delivery: Delivery,
+    decision: Decision,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): void {
+    if (delivery === 'reset') {
+      req.socket.destroy();
+    } else if (delivery === 'malformed') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>gateway</html>');
+    } else if (delivery === 'status-503') {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"unavailable","message":"scripted 503"}}');
+    } else if (delivery === 'ok') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          result: decision.approved,
+          id: `ch_${decision.key}`,
+          ...(decision.approved ? {} : { reason: 'insufficient_funds' }),
+        }),
+      );
     }
   }
 }
