@@ -15,6 +15,8 @@ export interface Exchange {
   status: number;
   /** Set when the status was made up by the balancer: the replica's connection failed. */
   transportError?: string;
+  /** For a 5xx from a replica: the `error.code` of its JSON body, to tell causes apart. */
+  errorCode?: string;
   /** Wall time from choosing the replica to the end of its answer, in milliseconds. */
   durationMs: number;
   endedAt: number;
@@ -43,6 +45,16 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+function errorCodeOf(body: Buffer): string {
+  try {
+    return String(
+      (JSON.parse(body.toString('utf8')) as { error?: { code?: unknown } }).error?.code,
+    );
+  } catch {
+    return 'not JSON';
+  }
 }
 
 /**
@@ -123,6 +135,7 @@ export async function startLoadBalancer(options: LoadBalancerOptions): Promise<L
             method: req.method ?? '',
             path: req.url ?? '',
             status: answer.status,
+            ...(answer.status >= 500 ? { errorCode: errorCodeOf(answer.body) } : {}),
             durationMs: performance.now() - started,
             endedAt: Date.now(),
           });

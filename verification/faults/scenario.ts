@@ -1,0 +1,129 @@
+import { sleep } from '@internal/test-kit';
+import { invoiceStatuses, ledgerBreaches } from '../lib/invariants';
+import type { Exchange } from '../lib/load-balancer';
+import { Stack } from '../lib/stack';
+
+/** 100 customers x 22 invoices: 2,200 invoices, of which 2,100 start PENDING. */
+export const SEED = { customers: 100, invoicesPerCustomer: 22 };
+
+export interface BillingRun {
+  id: string;
+  status: 'running' | 'completed' | 'interrupted';
+  pending: number;
+  attempted: number;
+  paid: number;
+  declined: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface ScenarioStack {
+  stack: Stack;
+  /** Invoices the seed created PAID: no billing run charged them, so the provider has none. */
+  paidAtStart: Set<number>;
+  pendingAtStart: number;
+}
+
+export async function startScenarioStack(): Promise<ScenarioStack> {
+  const stack = await Stack.start(SEED);
+  const statuses = await invoiceStatuses(stack);
+  const paidAtStart = new Set([...statuses].filter(([, s]) => s === 'PAID').map(([id]) => id));
+  return { stack, paidAtStart, pendingAtStart: statuses.size - paidAtStart.size };
+}
+
+/** Starts a billing run in the background (POST /rest/v1/billing-runs); returns its id. */
+export async function startRun(stack: Stack): Promise<string> {
+  const { status, body } = await stack.callAntaeus<BillingRun>('POST', '/rest/v1/billing-runs');
+  if (status !== 202)
+    throw new Error(`POST /rest/v1/billing-runs answered ${status}: ${JSON.stringify(body)}`);
+  return body.id;
+}
+
+export async function getRun(stack: Stack, id: string): Promise<BillingRun> {
+  const { status, body } = await stack.callAntaeus<BillingRun>(
+    'GET',
+    `/rest/v1/billing-runs/${id}`,
+  );
+  if (status !== 200) throw new Error(`GET /rest/v1/billing-runs/${id} answered ${status}`);
+  return body;
+}
+
+/** Polls the run until `done(run)` holds; fails with the last state seen after `timeoutMs`. */
+export async function waitForRun(
+  stack: Stack,
+  id: string,
+  done: (run: BillingRun) => boolean,
+  timeoutMs = 90_000,
+): Promise<BillingRun> {
+  const deadline = Date.now() + timeoutMs;
+  let run = await getRun(stack, id);
+  while (!done(run)) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `billing run ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(run)}`,
+      );
+    }
+    await sleep(100);
+    run = await getRun(stack, id);
+  }
+  return run;
+}
+
+export const finished = (run: BillingRun) => run.status !== 'running';
+export const attemptedAtLeast = (n: number) => (run: BillingRun) =>
+  run.attempted >= n || finished(run);
+
+/**
+ * Runs the original's synchronous pay call until one run ends with nothing failed and nothing
+ * skipped: every charge whose outcome was unknown has had its idempotency key replayed and
+ * every claim left by a dead run has expired. Returns the runs it took.
+ */
+export async function settle(stack: Stack, maxRounds = 6): Promise<BillingRun[]> {
+  const runs: BillingRun[] = [];
+  for (let round = 0; round < maxRounds; round += 1) {
+    const pay = await stack.callAntaeus<boolean>('POST', '/rest/v1/invoices/pay');
+    if (pay.status !== 200) throw new Error(`POST /rest/v1/invoices/pay answered ${pay.status}`);
+    const run = await getRun(stack, pay.headers.get('x-billing-run-id') ?? '');
+    runs.push(run);
+    if (run.status === 'completed' && run.failed === 0 && run.skipped === 0) return runs;
+    // Claims of a killed process block their invoices until the lease ends.
+    if (run.skipped > 0) await sleep(2_000);
+  }
+  throw new Error(`billing did not settle in ${maxRounds} runs: ${JSON.stringify(runs)}`);
+}
+
+/** Says whether a failed exchange is the fault the scenario injected, not a broken service. */
+export type Blame = (exchange: Exchange) => boolean;
+
+/**
+ * The checks every scenario ends with: both services ready, billing settled, the provider's
+ * ledger agreeing with Antaeus invoice by invoice, and no 5xx that the injected fault does not
+ * explain, neither between Antaeus and payment nor from Antaeus to its own clients.
+ */
+export async function expectNothingLost(
+  scenario: ScenarioStack,
+  blame: Blame,
+): Promise<BillingRun[]> {
+  const { stack, paidAtStart } = scenario;
+  await stack.waitReady();
+  const settlingRuns = await settle(stack);
+  expect(await ledgerBreaches(stack, paidAtStart)).toEqual([]);
+  const unexplained = stack.balancer.exchanges
+    .filter((e) => e.status >= 500 && !blame(e))
+    .map(
+      (e) =>
+        `${e.method} ${e.path} -> ${e.status} from ${e.replica} (${e.transportError ?? e.errorCode}) at ${e.endedAt}`,
+    );
+  expect(unexplained).toEqual([]);
+  const clientErrors = stack.clientCalls.filter((c) => c.status >= 500);
+  expect(clientErrors).toEqual([]);
+  return settlingRuns;
+}
+
+/** A 5xx from `replica` that ended between `from` and `to` (epoch milliseconds). */
+export const fromReplicaDuring =
+  (replica: string, from: number, to: number): Blame =>
+  (e) =>
+    e.replica === replica && e.endedAt >= from && e.endedAt <= to;
+
+export const nobody: Blame = () => false;
