@@ -1,6 +1,8 @@
+import { repoRoot } from '@internal/test-kit';
 import { findOverreachingGrants } from '../src/guard';
 import type { ArgoCdConfig, AppProject } from '../src/objects';
 import { ArgoCdRbac, type User } from '../src/rbac';
+import { readRepositoryIdentity } from '../src/repository';
 import { argoCdConfig } from './helpers';
 
 const member = (...groups: string[]): User => ({
@@ -21,7 +23,7 @@ const users = {
 type UserName = keyof typeof users;
 type Case = [user: UserName, resource: string, action: string, object: string, allowed: boolean];
 
-const REPO = 'https://github.com/example-org/payments-gitops.git';
+const REPO = readRepositoryIdentity(repoRoot()).repoURL;
 const CLUSTER = 'https://kubernetes.default.svc';
 
 /** The same expectations for either team, so billing is checked as symmetric with payments. */

@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot, tool } from '@internal/test-kit';
+import { loadArgoCdConfig } from '../src/objects';
+import { readRepositoryIdentity } from '../src/repository';
+
+const ORIGINAL = readRepositoryIdentity(repoRoot());
+const COPIED = ['argocd', 'deploy', 'scripts/repository.env', 'scripts/adopt-fork.sh'];
+const SKIPPED_DIRS = new Set(['node_modules', '.test-results', 'dist', '.turbo']);
+
+function copyRepository(): string {
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'adopt-fork-'));
+  for (const entry of COPIED) {
+    fs.cpSync(path.join(repoRoot(), entry), path.join(copy, entry), {
+      recursive: true,
+      filter: (source) => !SKIPPED_DIRS.has(path.basename(source)),
+    });
+  }
+  return copy;
+}
+
+/** Every file of a tree with its contents, keyed by its path inside the tree. */
+function snapshot(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (current: string) => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files.set(path.relative(dir, full), fs.readFileSync(full, 'utf8'));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+function adoptFork(copy: string, ...args: string[]) {
+  const result = spawnSync('bash', [path.join(copy, 'scripts', 'adopt-fork.sh'), ...args], {
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('scripts/adopt-fork.sh on a copy of the repository', () => {
+  let copy: string;
+  let before: Map<string, string>;
+  beforeEach(() => {
+    copy = copyRepository();
+    before = snapshot(copy);
+  });
+  afterEach(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+  test('rewrites repository.env, every repoURL and every image name, and nothing else', () => {
+    const result = adoptFork(copy, 'My-Org/payments.fork');
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+
+    const fork = readRepositoryIdentity(copy);
+    expect(fork).toEqual({
+      githubRepository: 'My-Org/payments.fork',
+      repoURL: 'https://github.com/My-Org/payments.fork.git',
+      imageRegistryPath: 'ghcr.io/my-org/payments.fork',
+    });
+    const config = loadArgoCdConfig(path.join(copy, 'argocd'));
+    expect(new Set(config.applications.map((app) => app.spec.source.repoURL))).toEqual(
+      new Set([fork.repoURL]),
+    );
+    expect(new Set(config.projects.flatMap((project) => project.spec.sourceRepos))).toEqual(
+      new Set([fork.repoURL]),
+    );
+
+    const after = snapshot(copy);
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    const expected = (file: string, text: string) =>
+      file === path.join('scripts', 'repository.env')
+        ? text.replace(
+            `GITHUB_REPOSITORY=${ORIGINAL.githubRepository}`,
+            `GITHUB_REPOSITORY=${fork.githubRepository}`,
+          )
+        : file.startsWith(`argocd${path.sep}`) && /\.ya?ml$/.test(file)
+          ? text.replaceAll(ORIGINAL.repoURL, fork.repoURL)
+          : file.startsWith(`deploy${path.sep}`) && /\.ya?ml$/.test(file)
+            ? text.replaceAll(`${ORIGINAL.imageRegistryPath}/`, `${fork.imageRegistryPath}/`)
+            : text;
+    const changed = [...before]
+      .filter(([file, text]) => after.get(file) !== text)
+      .map(([file]) => file);
+    for (const [file, text] of before)
+      expect([file, after.get(file)]).toEqual([file, expected(file, text)]);
+    expect(changed.filter((file) => file.startsWith('argocd')).length).toBe(
+      config.applications.length + config.projects.length,
+    );
+    const imageFiles = changed.filter((file) => file.startsWith('deploy'));
+    expect(imageFiles.length).toBeGreaterThan(0);
+    for (const file of imageFiles) expect(after.get(file)).toContain(`${fork.imageRegistryPath}/`);
+    const yamlStillNamingOriginal = [...after]
+      .filter(([file]) => /\.ya?ml$/.test(file))
+      .filter(
+        ([, text]) =>
+          text.includes(ORIGINAL.repoURL) || text.includes(`${ORIGINAL.imageRegistryPath}/`),
+      );
+    expect(yamlStillNamingOriginal.map(([file]) => file)).toEqual([]);
+  });
+
+  test('adopting the original name again restores every file', () => {
+    expect(adoptFork(copy, 'someone/elsewhere').status).toBe(0);
+    expect(adoptFork(copy, ORIGINAL.githubRepository).status).toBe(0);
+    expect(snapshot(copy)).toEqual(before);
+  });
+
+  test('the current name is a no-op', () => {
+    const result = adoptFork(copy, ORIGINAL.githubRepository);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/nothing to change/);
+    expect(snapshot(copy)).toEqual(before);
+  });
+
+  test.each([
+    [[], /exactly one argument, got 0/],
+    [['a/b', 'c/d'], /exactly one argument, got 2/],
+    [[''], /"" is not <owner>\/<name>/],
+    [['no-slash'], /"no-slash" is not <owner>\/<name>/],
+    [['-owner/repo'], /owner "-owner" must be/],
+    [['owner-/repo'], /owner "owner-" must be/],
+    [['a/b/c'], /name "b\/c" must be/],
+    [['owner/repo name'], /name "repo name" must be/],
+    [['owner/..'], /name ".." is reserved/],
+    [['owner/repo.git'], /without .git: "repo"/],
+    [[`${'o'.repeat(40)}/repo`], /owner "o{40}" must be/],
+  ])('a bad argument %j changes nothing and says why', (args, message) => {
+    const result = adoptFork(copy, ...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(snapshot(copy)).toEqual(before);
+  });
+});
+
+test('shellcheck finds nothing in scripts/adopt-fork.sh', () => {
+  const result = spawnSync(
+    tool('shellcheck'),
+    [path.join(repoRoot(), 'scripts', 'adopt-fork.sh')],
+    { encoding: 'utf8' },
+  );
+  if (result.status !== 0) console.error(result.stdout, result.stderr);
+  expect(result.status).toBe(0);
+});

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Points this repository at a fork: records <owner>/<name> in scripts/repository.env, rewrites
+# every Argo CD repoURL under argocd/ and every image name under deploy/ to match, and changes
+# nothing at all when the argument is not a valid GitHub repository name.
+#
+#   scripts/adopt-fork.sh my-org/payments-gitops
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ENV_FILE="$ROOT/scripts/repository.env"
+
+fail() {
+  echo "adopt-fork.sh: $*" >&2
+  exit 2
+}
+
+owner_pattern='^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$'
+name_pattern='^[A-Za-z0-9._-]{1,100}$'
+
+# Why a value is not a GitHub <owner>/<name>; empty when it is one.
+invalid_reason() {
+  local value="$1" owner name
+  [[ "$value" == */* ]] || { echo "\"$value\" is not <owner>/<name>"; return; }
+  owner="${value%%/*}"
+  name="${value#*/}"
+  [[ "$owner" =~ $owner_pattern ]] ||
+    { echo "owner \"$owner\" must be 1-39 letters, digits or inner hyphens"; return; }
+  [[ "$name" =~ $name_pattern ]] ||
+    { echo "name \"$name\" must be 1-100 letters, digits, '.', '_' or '-'"; return; }
+  [[ "$name" != "." && "$name" != ".." ]] || { echo "name \"$name\" is reserved"; return; }
+  [[ "$name" != *.git ]] || { echo "give the name without .git: \"${name%.git}\""; return; }
+}
+
+[ "$#" -eq 1 ] || fail "usage: $0 <owner>/<name>   (exactly one argument, got $#)"
+new="$1"
+reason="$(invalid_reason "$new")"
+[ -z "$reason" ] || fail "$reason"
+
+[ -f "$ENV_FILE" ] || fail "$ENV_FILE is missing"
+mapfile -t assignments < <(grep -E '^GITHUB_REPOSITORY=' "$ENV_FILE")
+[ "${#assignments[@]}" -eq 1 ] || fail "$ENV_FILE must assign GITHUB_REPOSITORY exactly once"
+old="${assignments[0]#GITHUB_REPOSITORY=}"
+reason="$(invalid_reason "$old")"
+[ -z "$reason" ] || fail "$ENV_FILE: $reason"
+
+if [ "$old" = "$new" ]; then
+  echo "already $new: nothing to change"
+  exit 0
+fi
+
+# Registries want lower case image names; GitHub URLs keep the owner's spelling.
+lower() { tr '[:upper:]' '[:lower:]' <<<"$1"; }
+
+# Replaces a literal string (no pattern characters) in each file given after the two strings.
+replace_literal() {
+  FROM="$1" TO="$2" perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "${@:3}"
+}
+
+# Files under a directory that contain a literal string, skipping installed dependencies.
+files_containing() {
+  grep -rlF --include='*.yaml' --include='*.yml' --exclude-dir=node_modules -e "$2" "$1" || true
+}
+
+old_url="https://github.com/$old.git"
+new_url="https://github.com/$new.git"
+old_images="ghcr.io/$(lower "$old")/"
+new_images="ghcr.io/$(lower "$new")/"
+
+mapfile -t argocd_files < <(files_containing "$ROOT/argocd" "$old_url")
+mapfile -t deploy_files < <(files_containing "$ROOT/deploy" "$old_images")
+
+[ "${#argocd_files[@]}" -eq 0 ] || replace_literal "$old_url" "$new_url" "${argocd_files[@]}"
+[ "${#deploy_files[@]}" -eq 0 ] || replace_literal "$old_images" "$new_images" "${deploy_files[@]}"
+replace_literal "GITHUB_REPOSITORY=$old" "GITHUB_REPOSITORY=$new" "$ENV_FILE"
+
+echo "repository: $old -> $new"
+echo "repoURL $new_url in ${#argocd_files[@]} files under argocd/"
+echo "images ${new_images}<service> in ${#deploy_files[@]} files under deploy/"
