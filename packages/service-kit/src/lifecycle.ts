@@ -43,7 +43,7 @@ export class Lifecycle {
   }
 
   /**
-   * Middleware counting requests in flight. While draining it asks clients to reconnect
+   * Middleware counting requests in flight until their response is closed. While draining it asks clients to reconnect
    * (`Connection: close`); once closing it answers 503 so they retry on another replica.
    */
   track() {
@@ -57,12 +57,13 @@ export class Lifecycle {
         );
       }
       this.inFlight += 1;
-      try {
-        await next();
-      } finally {
+      // Koa writes the response after the middleware returns: the request is only done once
+      // the response is closed (sent, or the client went away), or shutdown would cut it off.
+      ctx.res.once('close', () => {
         this.inFlight -= 1;
         if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
-      }
+      });
+      await next();
     };
   }
 }

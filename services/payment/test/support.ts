@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -55,4 +57,44 @@ export function testApp(options: TestAppOptions = {}) {
     { store, random: createRandomSource(options.seed ?? 'test-seed'), logger, lifecycle, registry },
   );
   return { app, store, lifecycle, registry, logLines: lines, callback: app.callback() };
+}
+
+/** Serves `callback` on a loopback port, for tests that need real concurrent connections. */
+export async function listen(callback: http.RequestListener) {
+  const server = http.createServer(callback);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function postCharge(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as Record<string, unknown>,
+  };
+}
+
+export interface LedgerEntryBody {
+  id: string;
+  result: boolean;
+  amount_minor: number;
+  invoice_id: number | null;
+}
+
+export interface LedgerListBody {
+  invoice_id: number;
+  charges: LedgerEntryBody[];
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  return (await fetch(url).then((r) => r.json())) as T;
 }

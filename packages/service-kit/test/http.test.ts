@@ -1,0 +1,112 @@
+import { Writable } from 'node:stream';
+import Koa from 'koa';
+import Router from '@koa/router';
+import pino from 'pino';
+import request from 'supertest';
+import { HttpError, errorHandler, jsonBody, methodErrors, notFound, requestContext } from '../src';
+
+function app() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunk
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .forEach((l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+        done();
+      },
+    }),
+  );
+  const router = new Router();
+  router.post('/echo', jsonBody(64), async (ctx) => {
+    ctx.body = { got: (ctx.request as { body?: unknown }).body };
+  });
+  router.get('/echo', async (ctx) => {
+    ctx.body = 'ok';
+  });
+  router.get('/teapot', async () => {
+    throw new HttpError(418, 'teapot', 'short and stout', { field: 'spout' });
+  });
+  router.get('/boom', async () => {
+    throw new Error('database password is hunter2');
+  });
+  const koa = new Koa();
+  koa.use(requestContext(logger));
+  koa.use(errorHandler());
+  koa.use(notFound());
+  koa.use(router.routes());
+  koa.use(router.allowedMethods(methodErrors));
+  return { callback: koa.callback(), lines };
+}
+
+describe('errorHandler, notFound, methodErrors, jsonBody', () => {
+  it('answers an unknown path with a JSON 404 naming it', async () => {
+    const res = await request(app().callback).get('/nowhere').expect(404);
+    expect(res.body).toEqual({
+      error: { code: 'not_found', message: 'no route for GET /nowhere' },
+    });
+  });
+
+  it('answers a wrong method with 405 and an Allow header listing the path’s methods', async () => {
+    const res = await request(app().callback).delete('/echo').expect(405);
+    expect(res.body.error.code).toBe('method_not_allowed');
+    expect(String(res.headers.allow).split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
+  });
+
+  it('keeps an HttpError’s status, code, message and details', async () => {
+    const res = await request(app().callback).get('/teapot').expect(418);
+    expect(res.body).toEqual({
+      error: { code: 'teapot', message: 'short and stout', details: { field: 'spout' } },
+    });
+  });
+
+  it('turns an unexpected error into a 500 that reveals nothing, and logs it', async () => {
+    const { callback, lines } = app();
+    const res = await request(callback).get('/boom').expect(500);
+    expect(res.body).toEqual({ error: { code: 'internal', message: 'internal server error' } });
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    expect(lines.some((l) => l.msg === 'unhandled error')).toBe(true);
+  });
+
+  it('answers malformed JSON with 400 invalid_json', async () => {
+    const res = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .send('{"a":')
+      .expect(400);
+    expect(res.body.error.code).toBe('invalid_json');
+    expect(res.body.error.message).toMatch(/request body is not valid JSON/);
+  });
+
+  it('answers a body over the limit with 413 and a non-JSON body with 415', async () => {
+    const big = await request(app().callback)
+      .post('/echo')
+      .send({ pad: 'x'.repeat(100) })
+      .expect(413);
+    expect(big.body.error.code).toBe('payload_too_large');
+    const text = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'text/plain')
+      .send('hi')
+      .expect(415);
+    expect(text.body.error.message).toBe('request body must be application/json, got text/plain');
+  });
+
+  it('parses a JSON body within the limit', async () => {
+    const res = await request(app().callback).post('/echo').send({ a: 1 }).expect(200);
+    expect(res.body).toEqual({ got: { a: 1 } });
+  });
+
+  it('logs one access line per request with the final status and no headers', async () => {
+    const { callback, lines } = app();
+    await request(callback).get('/teapot').set('Authorization', 'Bearer secret-value').expect(418);
+    const access = lines.filter((l) => l.msg === 'request');
+    expect(access).toEqual([
+      expect.objectContaining({ method: 'GET', path: '/teapot', status: 418 }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('secret-value');
+  });
+});

@@ -1,0 +1,98 @@
+import request from 'supertest';
+import { PATCHED_BODY, assertDocumented, testApp } from './support';
+
+const OLD = 'old-token-0123456789abcdef';
+const NEW = 'new-token-fedcba9876543210';
+
+describe('bearer token authentication', () => {
+  it('accepts unauthenticated charges when no tokens are configured (original Antaeus)', async () => {
+    await request(testApp().callback).post('/').send(PATCHED_BODY).expect(200);
+  });
+
+  describe.each([
+    ['POST', '/'],
+    ['POST', '/v1/charges'],
+    ['GET', '/v1/charges?invoice_id=1'],
+    ['GET', `/v1/charges/ch_${'a'.repeat(32)}`],
+  ])('%s %s with tokens configured', (method, path) => {
+    const call = (callback: ReturnType<typeof testApp>['callback'], authorization?: string) => {
+      const req =
+        method === 'POST'
+          ? request(callback).post(path).send(PATCHED_BODY)
+          : request(callback).get(path);
+      return authorization === undefined ? req : req.set('Authorization', authorization);
+    };
+
+    it.each([
+      ['no Authorization header', undefined, 'missing bearer token', 'Bearer'],
+      ['a Basic credential', 'Basic dXNlcjpwYXNz', 'missing bearer token', 'Bearer'],
+      ['an empty bearer token', 'Bearer ', 'missing bearer token', 'Bearer'],
+      [
+        'a wrong token',
+        `Bearer ${NEW}x`,
+        'the bearer token is not valid',
+        'Bearer error="invalid_token"',
+      ],
+      [
+        'a prefix of the token',
+        `Bearer ${NEW.slice(0, -1)}`,
+        'the bearer token is not valid',
+        'Bearer error="invalid_token"',
+      ],
+    ])('refuses %s with 401', async (_name, authorization, message, challenge) => {
+      const res = await call(testApp({ apiTokens: [NEW] }).callback, authorization);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+      expect(res.body.error.message).toMatch(message);
+      expect(res.headers['www-authenticate']).toBe(challenge);
+      assertDocumented(method, path, 401, res.body);
+    });
+
+    it('accepts the right token, whatever the scheme case', async () => {
+      const { callback } = testApp({ apiTokens: [NEW] });
+      expect((await call(callback, `Bearer ${NEW}`)).status).not.toBe(401);
+      expect((await call(callback, `bearer ${NEW}`)).status).not.toBe(401);
+    });
+  });
+
+  it('rotates: old and new tokens both work during the overlap, only the new one after', async () => {
+    const during = testApp({ apiTokens: [NEW, OLD] }).callback;
+    await request(during)
+      .post('/v1/charges')
+      .set('Authorization', `Bearer ${OLD}`)
+      .send(PATCHED_BODY)
+      .expect(200);
+    await request(during)
+      .post('/v1/charges')
+      .set('Authorization', `Bearer ${NEW}`)
+      .send(PATCHED_BODY)
+      .expect(200);
+
+    const after = testApp({ apiTokens: [NEW] }).callback;
+    await request(after)
+      .post('/v1/charges')
+      .set('Authorization', `Bearer ${OLD}`)
+      .send(PATCHED_BODY)
+      .expect(401);
+    await request(after)
+      .post('/v1/charges')
+      .set('Authorization', `Bearer ${NEW}`)
+      .send(PATCHED_BODY)
+      .expect(200);
+  });
+
+  it('leaves health, metrics and the OpenAPI document open for probes and scrapers', async () => {
+    const { callback } = testApp({ apiTokens: [NEW] });
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      await request(callback).get(path).expect(200);
+    }
+  });
+
+  it('checks the token before reading the body', async () => {
+    const res = await request(testApp({ apiTokens: [NEW] }).callback)
+      .post('/v1/charges')
+      .set('Content-Type', 'text/plain')
+      .send('not json');
+    expect(res.status).toBe(401);
+  });
+});

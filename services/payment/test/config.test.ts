@@ -1,0 +1,90 @@
+import { ConfigError } from '@internal/service-kit';
+import { loadConfig } from '../src/config';
+
+describe('configuration', () => {
+  it('has documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 9000,
+      logLevel: 'info',
+      successRate: 0.5,
+      randomSeed: undefined,
+      apiTokens: [],
+      redisUrl: undefined,
+      redisKeyPrefix: 'payment:',
+      idempotencyTtlSeconds: 86_400,
+      idempotencyMaxKeys: 100_000,
+      idempotencyWaitMs: 2_000,
+      ledgerTtlSeconds: 604_800,
+      ledgerMaxEntries: 100_000,
+      bodyLimitBytes: 16_384,
+      drainDelayMs: 5_000,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9100',
+      LOG_LEVEL: 'warn',
+      PAYMENT_SUCCESS_RATE: '0.25',
+      PAYMENT_RANDOM_SEED: 'seed',
+      PAYMENT_API_TOKENS: ' aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb,aaaaaaaaaaaaaaaa',
+      REDIS_URL: 'redis://redis:6379/0',
+      REDIS_KEY_PREFIX: 'pay:',
+      IDEMPOTENCY_TTL_SECONDS: '60',
+      IDEMPOTENCY_MAX_KEYS: '10',
+      IDEMPOTENCY_WAIT_MS: '0',
+      LEDGER_TTL_SECONDS: '3600',
+      LEDGER_MAX_ENTRIES: '20',
+      BODY_LIMIT_BYTES: '1024',
+      DRAIN_DELAY_MS: '0',
+      SHUTDOWN_TIMEOUT_MS: '500',
+    });
+    expect(config).toMatchObject({
+      port: 9100,
+      successRate: 0.25,
+      apiTokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'],
+      redisUrl: 'redis://redis:6379/0',
+      idempotencyWaitMs: 0,
+      drainDelayMs: 0,
+    });
+  });
+
+  it.each([
+    ['PORT', '70000', /PORT must be less than or equal to 65535/],
+    ['PAYMENT_SUCCESS_RATE', '1.5', /PAYMENT_SUCCESS_RATE must be less than or equal to 1/],
+    ['PAYMENT_SUCCESS_RATE', 'half', /PAYMENT_SUCCESS_RATE must be a number/],
+    [
+      'REDIS_URL',
+      'http://redis:6379',
+      /REDIS_URL must be a valid uri with a scheme matching the redis\|rediss pattern/,
+    ],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
+    ['IDEMPOTENCY_MAX_KEYS', '0', /IDEMPOTENCY_MAX_KEYS must be greater than or equal to 1/],
+    ['BODY_LIMIT_BYTES', '10', /BODY_LIMIT_BYTES must be greater than or equal to 256/],
+    ['SHUTDOWN_TIMEOUT_MS', '-1', /SHUTDOWN_TIMEOUT_MS must be greater than or equal to 0/],
+  ])('refuses %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('refuses a short token by its position, never echoing it', () => {
+    const secret = 'short-secret';
+    let error: Error | undefined;
+    try {
+      loadConfig({ PAYMENT_API_TOKENS: `aaaaaaaaaaaaaaaa,${secret}` });
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(
+      /PAYMENT_API_TOKENS entry 2 of 2 must be 16 to 512 printable characters/,
+    );
+    expect(error?.message).not.toContain(secret);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', PAYMENT_SUCCESS_RATE: '-1' })).toThrow(
+      /PORT[\s\S]*PAYMENT_SUCCESS_RATE/,
+    );
+  });
+});
