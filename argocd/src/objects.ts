@@ -34,7 +34,10 @@ export type AppProject = {
     clusterResourceWhitelist?: GroupKind[];
     namespaceResourceWhitelist?: GroupKind[];
     namespaceResourceBlacklist?: GroupKind[];
-    orphanedResources?: { warn?: boolean };
+    orphanedResources?: {
+      warn?: boolean;
+      ignore?: { group?: string; kind?: string; name?: string }[];
+    };
     roles?: ProjectRole[];
     syncWindows?: {
       kind: string;

@@ -138,6 +138,43 @@ describe.each(config.applications.map((app) => [app.metadata.name, app] as const
   },
 );
 
+/** Names of the Secrets an object refers to (env, envFrom, volumes, TLS, image pulls). */
+function referencedSecrets(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedSecrets(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) {
+      if (
+        (key === 'secretKeyRef' || key === 'secretRef') &&
+        typeof (child as { name?: unknown }).name === 'string'
+      ) {
+        found.add((child as { name: string }).name);
+      } else if (key === 'secretName' && typeof child === 'string') {
+        found.add(child);
+      } else if (key === 'imagePullSecrets' && Array.isArray(child)) {
+        for (const ref of child as { name?: string }[])
+          if (ref.name !== undefined) found.add(ref.name);
+      }
+      referencedSecrets(child, found);
+    }
+  }
+  return found;
+}
+
+test.each(['payments', 'billing'])(
+  '%s: the Secrets its apps refer to (created by hand) are exactly those orphan monitoring ignores',
+  (team) => {
+    const referenced = new Set<string>();
+    for (const app of config.applications.filter((candidate) => candidate.spec.project === team)) {
+      referencedSecrets(kustomizeBuild(path.join(root, app.spec.source.path)), referenced);
+    }
+    const ignored = (projectNamed(team).spec.orphanedResources?.ignore ?? [])
+      .filter((entry) => entry.kind === 'Secret')
+      .map((entry) => entry.name);
+    expect(ignored.sort()).toEqual([...referenced].sort());
+  },
+);
+
 describe('renderedDirectories follows a kustomization into what it renders', () => {
   let scratch: string;
   beforeAll(() => {
