@@ -7,12 +7,10 @@ import {
 } from '@internal/service-kit';
 import { createApp } from './app';
 import { createBillingMetrics } from './billing/metrics';
-import { BillingEngine } from './billing/engine';
-import { BillingStore } from './billing/store';
+import { createBilling } from './billing/setup';
 import { loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { seedIfEmpty, wipeAndReseed } from './db/seed';
-import { PaymentClient } from './payment-client/client';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -31,24 +29,7 @@ async function main(): Promise<void> {
 
   const registry = createMetricsRegistry();
   const metrics = createBillingMetrics(registry);
-  const client = new PaymentClient({
-    endpoint: config.paymentProviderEndpoint,
-    apiToken: config.paymentApiToken,
-    timeoutMs: config.paymentTimeoutMs,
-    maxRetries: config.paymentMaxRetries,
-    retryBaseDelayMs: config.paymentRetryBaseDelayMs,
-    retryMaxDelayMs: config.paymentRetryMaxDelayMs,
-    maxSockets: config.billingConcurrency,
-    onExchange: metrics.paymentExchange,
-  });
-  const engine = new BillingEngine({
-    store: new BillingStore(db),
-    client,
-    concurrency: config.billingConcurrency,
-    claimLeaseMs: config.billingClaimLeaseMs,
-    logger,
-    metrics,
-  });
+  const { client, engine } = createBilling(config, db, logger, metrics);
   const lifecycle = new Lifecycle();
   const app = createApp({ db, engine, logger, lifecycle, registry });
 

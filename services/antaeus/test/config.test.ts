@@ -1,0 +1,88 @@
+import { ConfigError } from '@internal/service-kit';
+import { loadConfig } from '../src/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration', () => {
+  test('defaults match the original: port 8000, payment on localhost:9000, 2 × 5 seed', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 8000,
+      paymentProviderEndpoint: 'http://localhost:9000/v1/charges',
+      paymentApiToken: undefined,
+      seedCustomers: 2,
+      seedInvoicesPerCustomer: 5,
+      billingConcurrency: 16,
+      databaseResetOnStart: false,
+    });
+  });
+
+  test('values are read from the environment', () => {
+    expect(
+      loadConfig({
+        PORT: '8080',
+        PAYMENT_PROVIDER_ENDPOINT: 'https://payment.payments-dev.svc:9000/',
+        PAYMENT_API_TOKEN: 'secret-token',
+        DATABASE_PATH: '/data/antaeus.db',
+        DATABASE_RESET_ON_START: 'true',
+        BILLING_CONCURRENCY: '64',
+      }),
+    ).toMatchObject({
+      port: 8080,
+      paymentProviderEndpoint: 'https://payment.payments-dev.svc:9000/',
+      paymentApiToken: 'secret-token',
+      databasePath: '/data/antaeus.db',
+      databaseResetOnStart: true,
+      billingConcurrency: 64,
+    });
+  });
+
+  test('every bad variable is reported at once, by name', () => {
+    const found = problems({
+      PAYMENT_PROVIDER_ENDPOINT: 'payment:9000',
+      BILLING_CONCURRENCY: '0',
+      PAYMENT_TIMEOUT_MS: 'soon',
+      SEED_CUSTOMERS: '-1',
+      PORT: '70000',
+    });
+    expect(found).toHaveLength(5);
+    for (const name of [
+      'PAYMENT_PROVIDER_ENDPOINT',
+      'BILLING_CONCURRENCY',
+      'PAYMENT_TIMEOUT_MS',
+      'SEED_CUSTOMERS',
+      'PORT',
+    ]) {
+      expect(found.some((p) => p.includes(name))).toBe(true);
+    }
+  });
+
+  test('a claim lease shorter than the longest possible charge is refused with the arithmetic', () => {
+    const [problem] = problems({
+      PAYMENT_TIMEOUT_MS: '10000',
+      PAYMENT_MAX_RETRIES: '5',
+      BILLING_CLAIM_LEASE_MS: '30000',
+    });
+    expect(problem).toMatch(
+      /BILLING_CLAIM_LEASE_MS \(30000\) must exceed the longest possible charge, 70000 ms/,
+    );
+  });
+
+  test('inconsistent retry delays and oversized seeds are refused', () => {
+    expect(
+      problems({ PAYMENT_RETRY_BASE_DELAY_MS: '5000', PAYMENT_RETRY_MAX_DELAY_MS: '100' })[0],
+    ).toMatch(
+      /PAYMENT_RETRY_BASE_DELAY_MS \(5000\) must not exceed PAYMENT_RETRY_MAX_DELAY_MS \(100\)/,
+    );
+    expect(problems({ SEED_CUSTOMERS: '10000', SEED_INVOICES_PER_CUSTOMER: '1000' })[0]).toMatch(
+      /SEED_CUSTOMERS × SEED_INVOICES_PER_CUSTOMER must be at most 1000000/,
+    );
+  });
+});
