@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kustomizeBuild, repoRoot, tool, type K8sObject } from '@internal/test-kit';
+import { kustomizeBuild, repoRoot, tool, toolsDir, type K8sObject } from '@internal/test-kit';
 import YAML from 'yaml';
 import { isCovered, manifestGeneratePaths } from '../src/app-paths';
 import { globMatch } from '../src/glob';
@@ -84,6 +84,13 @@ describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () =>
     expect(rendered.sort()).toEqual(
       config.objects.map((obj) => `${obj.kind}/${obj.metadata.name}`).sort(),
     );
+  });
+
+  test('the CRD schemas kubeconform uses are those of Argo CD v3.5', () => {
+    const source = fs
+      .readFileSync(path.join(toolsDir(), 'schemas', 'crds', '.source'), 'utf8')
+      .trim();
+    expect(source).toMatch(/^github\.com\/argoproj\/argo-cd\/v3@v3\.5\.\d+$/);
   });
 
   test('kubeconform -strict accepts every object under argocd/', () => {
