@@ -152,7 +152,12 @@ export function containerEnv(
   for (const variable of container.env ?? []) {
     if (variable.value !== undefined) values[variable.name] = variable.value;
     const from = variable.valueFrom;
-    if (from?.configMapKeyRef) values[variable.name] = configMap(from.configMapKeyRef.name)[from.configMapKeyRef.key];
+    if (from?.configMapKeyRef) {
+      const { name, key } = from.configMapKeyRef;
+      const value = configMap(name)[key];
+      if (value === undefined) throw new Error(`${container.name}: ConfigMap ${name} has no key ${key}`);
+      values[variable.name] = value;
+    }
     if (from?.secretKeyRef) secrets[variable.name] = from.secretKeyRef;
   }
   return { values, secrets };
@@ -162,8 +167,8 @@ export function containerEnv(
 export function readSettings(file: string): Record<string, string> {
   const settings: Record<string, string> = {};
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match) settings[match[1]] = match[2];
+    const [, key, value] = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()) ?? [];
+    if (key !== undefined && value !== undefined) settings[key] = value;
   }
   return settings;
 }

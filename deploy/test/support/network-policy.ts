@@ -42,15 +42,16 @@ export function matches(selector: LabelSelector | undefined, labels: Record<stri
   if (!selector) return true;
   const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
   const byExpressions = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    const value = labels[key];
     switch (operator) {
       case 'In':
-        return key in labels && values.includes(labels[key]);
+        return value !== undefined && values.includes(value);
       case 'NotIn':
-        return !(key in labels) || !values.includes(labels[key]);
+        return value === undefined || !values.includes(value);
       case 'Exists':
-        return key in labels;
+        return value !== undefined;
       case 'DoesNotExist':
-        return !(key in labels);
+        return value === undefined;
     }
   });
   return byLabels && byExpressions;
