@@ -78,7 +78,7 @@ export const attemptedAtLeast = (n: number) => (run: BillingRun) =>
  * skipped: every charge whose outcome was unknown has had its idempotency key replayed and
  * every claim left by a dead run has expired. Returns the runs it took.
  */
-export async function settle(stack: Stack, maxRounds = 6): Promise<BillingRun[]> {
+export async function settle(stack: Stack, maxRounds = 8): Promise<BillingRun[]> {
   const runs: BillingRun[] = [];
   for (let round = 0; round < maxRounds; round += 1) {
     const pay = await stack.callAntaeus<boolean>('POST', '/rest/v1/invoices/pay');
@@ -89,7 +89,34 @@ export async function settle(stack: Stack, maxRounds = 6): Promise<BillingRun[]>
     // Claims of a killed process block their invoices until the lease ends.
     if (run.skipped > 0) await sleep(2_000);
   }
-  throw new Error(`billing did not settle in ${maxRounds} runs: ${JSON.stringify(runs)}`);
+  throw new Error(
+    `billing did not settle in ${maxRounds} runs: ${JSON.stringify(runs)}\n` +
+      `unsettled invoices: ${JSON.stringify(await unsettledInvoices(stack))}`,
+  );
+}
+
+interface ChargeAttempt {
+  invoiceId: number;
+  outcome: string;
+  requests: number;
+  error: string | null;
+}
+
+/** For a failure message: PENDING invoices whose last attempt did not end in a decision. */
+async function unsettledInvoices(stack: Stack): Promise<ChargeAttempt[]> {
+  const pending = [...(await invoiceStatuses(stack))].filter(([, s]) => s === 'PENDING');
+  const last = await Promise.all(
+    pending.slice(0, 200).map(async ([id]) => {
+      const { body } = await stack.callAntaeus<ChargeAttempt[]>(
+        'GET',
+        `/rest/v1/invoices/${id}/charges`,
+      );
+      return body.at(-1);
+    }),
+  );
+  return last.filter(
+    (a): a is ChargeAttempt => a !== undefined && !['approved', 'declined'].includes(a.outcome),
+  );
 }
 
 /** Says whether a failed exchange is the fault the scenario injected, not a broken service. */

@@ -123,7 +123,12 @@ export class Stack {
 
   async startPayment(replica: number): Promise<void> {
     const started = await startPayment(
-      { REDIS_URL: this.redisUrl, ...this.options.paymentEnv },
+      {
+        REDIS_URL: this.redisUrl,
+        // Below Antaeus's PAYMENT_TIMEOUT_MS, so a replay that meets a key in flight gets 409, not a timeout.
+        IDEMPOTENCY_WAIT_MS: '1000',
+        ...this.options.paymentEnv,
+      },
       this.paymentPorts[replica],
     );
     this.payments[replica] = started.process;
