@@ -6,7 +6,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every request an id (a sane incoming `X-Request-Id`, else a new UUID), echoes it,
- * puts a child logger on `ctx.state.log`, and writes one access log line per request.
+ * puts a child logger on `ctx.state.log`, and writes one access log line per request, with
+ * any fields a handler put in `ctx.state.accessLog` (one line per request is cheaper than two).
  */
 export function requestContext(logger: Logger) {
   return async function withRequestContext(ctx: Context, next: Next): Promise<void> {
@@ -22,6 +23,7 @@ export function requestContext(logger: Logger) {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       ctx.state.log.info(
         {
+          ...ctx.state.accessLog,
           method: ctx.method,
           path: ctx.path,
           status: ctx.status,

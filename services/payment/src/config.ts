@@ -56,7 +56,7 @@ const schema = Joi.object({
     .min(60)
     .max(365 * DAY_SECONDS)
     .default(7 * DAY_SECONDS),
-  LEDGER_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(100_000),
+  LEDGER_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(50_000),
   BODY_LIMIT_BYTES: Joi.number().integer().min(256).max(1_048_576).default(16_384),
   DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(10_000, 300_000),

@@ -15,7 +15,7 @@ describe('configuration', () => {
       idempotencyMaxKeys: 100_000,
       idempotencyWaitMs: 2_000,
       ledgerTtlSeconds: 604_800,
-      ledgerMaxEntries: 100_000,
+      ledgerMaxEntries: 50_000,
       bodyLimitBytes: 16_384,
       drainDelayMs: 5_000,
       shutdownTimeoutMs: 10_000,

@@ -76,16 +76,13 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
     });
     record(outcome);
     const { decision, replayed } = outcome;
-    ctx.state.log.info(
-      {
-        chargeId: decision.id,
-        result: decision.result,
-        replayed,
-        customerId: decision.customerId,
-        invoiceId: decision.invoiceId,
-      },
-      'charge decided',
-    );
+    ctx.state.accessLog = {
+      chargeId: decision.id,
+      result: decision.result,
+      replayed,
+      customerId: decision.customerId,
+      invoiceId: decision.invoiceId,
+    };
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.body = chargeResponse(decision);
   };

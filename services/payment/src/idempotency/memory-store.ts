@@ -22,7 +22,7 @@ export interface MemoryStoreOptions {
 export class MemoryChargeStore implements ChargeStore {
   private readonly keys = new Map<string, KeyEntry>();
   private readonly ledger = new Map<string, ChargeDecision>();
-  private readonly byInvoice = new Map<number, string[]>();
+  private readonly byInvoice = new Map<number, Set<string>>();
   private readonly now: () => number;
 
   constructor(private readonly options: MemoryStoreOptions) {
@@ -58,8 +58,8 @@ export class MemoryChargeStore implements ChargeStore {
     }
     this.ledger.set(decision.id, decision);
     if (decision.invoiceId !== null) {
-      const ids = this.byInvoice.get(decision.invoiceId) ?? [];
-      ids.push(decision.id);
+      const ids = this.byInvoice.get(decision.invoiceId) ?? new Set<string>();
+      ids.add(decision.id);
       this.byInvoice.set(decision.invoiceId, ids);
     }
     while (this.ledger.size > this.options.maxLedgerEntries) this.evictOldestDecision();
@@ -70,7 +70,7 @@ export class MemoryChargeStore implements ChargeStore {
   }
 
   async listForInvoice(invoiceId: number): Promise<ChargeDecision[]> {
-    return (this.byInvoice.get(invoiceId) ?? []).map((id) => this.ledger.get(id)!);
+    return [...(this.byInvoice.get(invoiceId) ?? [])].map((id) => this.ledger.get(id)!);
   }
 
   async ping(): Promise<void> {}
@@ -89,10 +89,8 @@ export class MemoryChargeStore implements ChargeStore {
     const [id, decision] = this.ledger.entries().next().value!;
     this.ledger.delete(id);
     if (decision.invoiceId === null) return;
-    const remaining = (this.byInvoice.get(decision.invoiceId) ?? []).filter(
-      (other) => other !== id,
-    );
-    if (remaining.length === 0) this.byInvoice.delete(decision.invoiceId);
-    else this.byInvoice.set(decision.invoiceId, remaining);
+    const ids = this.byInvoice.get(decision.invoiceId);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byInvoice.delete(decision.invoiceId);
   }
 }
