@@ -13,7 +13,10 @@ function kubeconform(yaml: string) {
 }
 
 function summary(output: string) {
-  const match = /Summary: (\d+) resources? found .* Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(output);
+  const match =
+    /Summary: (\d+) resources? found .* Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)/.exec(
+      output,
+    );
   if (!match) throw new Error(`kubeconform printed no summary:\n${output}`);
   const [found, valid, invalid, errors, skipped] = match.slice(1).map(Number);
   return { found, valid, invalid, errors, skipped };
@@ -33,8 +36,15 @@ describe.each(KUSTOMIZATIONS)('deploy/%s', (dir) => {
   it('passes kubeconform -strict with every resource validated against a local schema', () => {
     const { status, output } = kubeconform(renderYaml(dir));
     const counts = summary(output);
-    if (status !== 0 || counts.valid !== render(dir).length) throw new Error(`kubeconform:\n${output}`);
-    expect(counts).toEqual({ found: render(dir).length, valid: render(dir).length, invalid: 0, errors: 0, skipped: 0 });
+    if (status !== 0 || counts.valid !== render(dir).length)
+      throw new Error(`kubeconform:\n${output}`);
+    expect(counts).toEqual({
+      found: render(dir).length,
+      valid: render(dir).length,
+      invalid: 0,
+      errors: 0,
+      skipped: 0,
+    });
   });
 });
 
@@ -52,10 +62,15 @@ describe('kubeconform setup (scripts/kubeconform.sh)', () => {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'AppProject',
       metadata: { name: 'p', namespace: 'argocd' },
-      spec: { sourceRepos: ['https://example.com/repo.git'], destinations: [{ server: 'https://kubernetes.default.svc', namespace: 'team-a' }] },
+      spec: {
+        sourceRepos: ['https://example.com/repo.git'],
+        destinations: [{ server: 'https://kubernetes.default.svc', namespace: 'team-a' }],
+      },
     };
     expect(kubeconform(YAML.stringify(project)).status).toBe(0);
-    const { status, output } = kubeconform(YAML.stringify({ ...project, spec: { ...project.spec, sourceRepo: 'typo' } }));
+    const { status, output } = kubeconform(
+      YAML.stringify({ ...project, spec: { ...project.spec, sourceRepo: 'typo' } }),
+    );
     expect(status).not.toBe(0);
     expect(output).toMatch(/additional properties 'sourceRepo' not allowed/);
   });
@@ -68,7 +83,11 @@ describe('kubeconform setup (scripts/kubeconform.sh)', () => {
       spec: {
         project: 'default',
         destination: { server: 'https://kubernetes.default.svc', namespace: 'team-a' },
-        source: { repoURL: 'https://example.com/repo.git', path: 'deploy', helm: { valuesObject: { any: { nested: true } } } },
+        source: {
+          repoURL: 'https://example.com/repo.git',
+          path: 'deploy',
+          helm: { valuesObject: { any: { nested: true } } },
+        },
       },
     };
     const { status, output } = kubeconform(YAML.stringify(application));
@@ -76,7 +95,9 @@ describe('kubeconform setup (scripts/kubeconform.sh)', () => {
   });
 
   it('fails, never skips, a kind it has no schema for', () => {
-    const { status, output } = kubeconform('apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n');
+    const { status, output } = kubeconform(
+      'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n',
+    );
     expect(status).not.toBe(0);
     expect(output).toMatch(/could not find schema for Widget/);
   });

@@ -45,9 +45,17 @@ export const renderYaml = (dir: string): string => build(dir).yaml;
 
 export const renderEnv = (env: Environment) => render(`envs/${env}`);
 
-export function find(objects: K8sObject[], kind: string, name: string, namespace?: string): K8sObject {
+export function find(
+  objects: K8sObject[],
+  kind: string,
+  name: string,
+  namespace?: string,
+): K8sObject {
   const found = objects.find(
-    (o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace),
+    (o) =>
+      o.kind === kind &&
+      o.metadata.name === name &&
+      (namespace === undefined || o.metadata.namespace === namespace),
   );
   if (!found) throw new Error(`no ${kind} ${namespace ?? '*'}/${name} in the rendered manifests`);
   return found;
@@ -75,7 +83,9 @@ export interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] } };
+  securityContext?: Record<string, unknown> & {
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string }[];
 }
 
@@ -128,7 +138,9 @@ export function podTemplates(objects: K8sObject[]): PodTemplate[] {
 }
 
 export function podTemplate(objects: K8sObject[], kind: string, name: string): PodTemplate {
-  const found = podTemplates(objects).find((p) => p.workload.kind === kind && p.workload.metadata.name === name);
+  const found = podTemplates(objects).find(
+    (p) => p.workload.kind === kind && p.workload.metadata.name === name,
+  );
   if (!found) throw new Error(`no ${kind} ${name} with a pod template`);
   return found;
 }
@@ -142,12 +154,14 @@ export function containerEnv(
   namespace: string,
   container: Container,
 ): { values: Record<string, string>; secrets: Record<string, { name: string; key: string }> } {
-  const configMap = (name: string) => find(objects, 'ConfigMap', name, namespace).data as Record<string, string>;
+  const configMap = (name: string) =>
+    find(objects, 'ConfigMap', name, namespace).data as Record<string, string>;
   const values: Record<string, string> = {};
   const secrets: Record<string, { name: string; key: string }> = {};
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef) Object.assign(values, configMap(source.configMapRef.name));
-    if (source.secretRef) throw new Error(`${container.name}: envFrom secretRef hides which variables are secret`);
+    if (source.secretRef)
+      throw new Error(`${container.name}: envFrom secretRef hides which variables are secret`);
   }
   for (const variable of container.env ?? []) {
     if (variable.value !== undefined) values[variable.name] = variable.value;
@@ -155,7 +169,8 @@ export function containerEnv(
     if (from?.configMapKeyRef) {
       const { name, key } = from.configMapKeyRef;
       const value = configMap(name)[key];
-      if (value === undefined) throw new Error(`${container.name}: ConfigMap ${name} has no key ${key}`);
+      if (value === undefined)
+        throw new Error(`${container.name}: ConfigMap ${name} has no key ${key}`);
       values[variable.name] = value;
     }
     if (from?.secretKeyRef) secrets[variable.name] = from.secretKeyRef;
@@ -180,6 +195,9 @@ export function imageRegistryPath(): string {
   return `ghcr.io/${repository}`;
 }
 
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
   return Object.entries(selector ?? {}).every(([key, value]) => labels[key] === value);
 }

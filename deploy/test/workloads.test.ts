@@ -1,0 +1,286 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  DEPLOY_DIR,
+  ENVIRONMENTS,
+  ROOT,
+  containerEnv,
+  find,
+  imageRegistryPath,
+  ofKind,
+  podTemplate,
+  podTemplates,
+  renderEnv,
+  selects,
+  type Container,
+  type PodTemplate,
+} from './support/manifests';
+
+/** The paths each service's OpenAPI document says it serves (the apps serve their spec). */
+function servedPaths(service: string): string[] {
+  const spec = YAML.parse(
+    fs.readFileSync(path.join(ROOT, 'services', service, 'openapi.yaml'), 'utf8'),
+  ) as {
+    paths: Record<string, unknown>;
+  };
+  return Object.keys(spec.paths);
+}
+
+const OUR_SERVICES = { payment: 'payments', antaeus: 'billing' } as const;
+/** Third-party images we run, each pinned to an exact release. */
+const THIRD_PARTY_IMAGES = [/^docker\.io\/library\/redis:\d+\.\d+\.\d+-alpine$/];
+
+function portNumber(container: Container, port: number | string): number {
+  if (typeof port === 'number') return port;
+  const named = container.ports?.find((p) => p.name === port);
+  if (!named) throw new Error(`${container.name} has no port named ${port}`);
+  return named.containerPort;
+}
+
+describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
+  const objects = () => renderEnv(env);
+  const templates = () => podTemplates(objects());
+
+  it('runs every container restricted: non-root, read-only root, no capabilities, RuntimeDefault seccomp', () => {
+    expect(templates().length).toBeGreaterThan(0);
+    for (const { workload, spec } of templates()) {
+      const where = `${workload.kind} ${workload.metadata.name}`;
+      expect([where, spec.securityContext?.runAsNonRoot]).toEqual([where, true]);
+      expect([where, spec.securityContext?.seccompProfile?.type]).toEqual([
+        where,
+        'RuntimeDefault',
+      ]);
+      expect([where, spec.automountServiceAccountToken]).toEqual([where, false]);
+      for (const container of spec.containers) {
+        expect([where, container.securityContext]).toEqual([
+          where,
+          expect.objectContaining({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          }),
+        ]);
+        for (const kind of ['requests', 'limits'] as const) {
+          expect([where, container.resources?.[kind]]).toEqual([
+            where,
+            expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+          ]);
+        }
+      }
+    }
+  });
+
+  it('pulls our images from the registry named in scripts/repository.env, tagged, and pins third-party images', () => {
+    const registry = imageRegistryPath();
+    for (const { spec } of templates()) {
+      for (const { image } of spec.containers) {
+        const ours = Object.keys(OUR_SERVICES).some((name) =>
+          image.startsWith(`${registry}/${name}:`),
+        );
+        const pinned = THIRD_PARTY_IMAGES.some((pattern) => pattern.test(image));
+        expect([image, ours || pinned]).toEqual([image, true]);
+        expect(image).not.toMatch(/:latest$/);
+      }
+    }
+  });
+
+  it('probes paths the apps serve, on the port the app listens on, which the Service targets', () => {
+    for (const [service, team] of Object.entries(OUR_SERVICES)) {
+      const namespace = `${team}-${env}`;
+      const { spec } = podTemplate(objects(), 'Deployment', service);
+      const container = spec.containers[0]!;
+      const { values } = containerEnv(objects(), namespace, container);
+      const appPort = Number(values.PORT);
+      expect(container.ports?.map((p) => p.containerPort)).toEqual([appPort]);
+      const paths = servedPaths(service);
+      for (const probe of [
+        container.startupProbe,
+        container.readinessProbe,
+        container.livenessProbe,
+      ]) {
+        expect(probe?.httpGet).toBeDefined();
+        expect(paths).toContain(probe!.httpGet!.path);
+        expect(portNumber(container, probe!.httpGet!.port)).toBe(appPort);
+      }
+      expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+      const svc = find(objects(), 'Service', service, namespace).spec as {
+        ports: { name: string; port: number; targetPort: number | string }[];
+      };
+      expect(svc.ports).toHaveLength(1);
+      expect(portNumber(container, svc.ports[0]!.targetPort)).toBe(appPort);
+      expect(svc.ports[0]!.port).toBe(appPort);
+    }
+  });
+
+  it("points Antaeus's PAYMENT_PROVIDER_ENDPOINT at the payment Service of the same environment", () => {
+    const antaeus = podTemplate(objects(), 'Deployment', 'antaeus');
+    const { values } = containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!);
+    const endpoint = new URL(values.PAYMENT_PROVIDER_ENDPOINT ?? 'missing:');
+    const [serviceName, namespace, ...rest] = endpoint.hostname.split('.');
+    expect(rest.join('.')).toBe('svc.cluster.local');
+    expect(namespace).toBe(`payments-${env}`);
+    const payment = find(objects(), 'Service', serviceName!, namespace).spec as {
+      ports: { port: number }[];
+    };
+    expect(payment.ports.map((p) => p.port)).toContain(Number(endpoint.port));
+    expect(servedPaths('payment')).toContain(endpoint.pathname);
+  });
+
+  it('has Services, PDBs and HPAs that select exactly the pods they mean to', () => {
+    const pods = templates();
+    const selected = (namespace: string, selector: Record<string, string>) =>
+      pods.filter(
+        (p) =>
+          p.namespace === namespace && p.workload.kind !== 'CronJob' && selects(selector, p.labels),
+      );
+    for (const svc of ofKind(objects(), 'Service')) {
+      const matched = selected(
+        svc.metadata.namespace!,
+        (svc.spec as { selector: Record<string, string> }).selector,
+      );
+      expect([svc.metadata.name, matched.map((p) => p.workload.metadata.name)]).toEqual([
+        svc.metadata.name,
+        [svc.metadata.name],
+      ]);
+    }
+    for (const pdb of ofKind(objects(), 'PodDisruptionBudget')) {
+      const selector = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector
+        .matchLabels;
+      expect(
+        selected(pdb.metadata.namespace!, selector).map((p) => p.workload.metadata.name),
+      ).toEqual([pdb.metadata.name]);
+    }
+    for (const hpa of ofKind(objects(), 'HorizontalPodAutoscaler')) {
+      const target = (hpa.spec as { scaleTargetRef: { kind: string; name: string } })
+        .scaleTargetRef;
+      find(objects(), target.kind, target.name, hpa.metadata.namespace);
+    }
+    for (const { workload, spec } of pods) {
+      const selector = (workload.spec as { selector?: { matchLabels: Record<string, string> } })
+        .selector;
+      if (selector)
+        expect(
+          selects(
+            selector.matchLabels,
+            podTemplate(objects(), workload.kind, workload.metadata.name).labels,
+          ),
+        ).toBe(true);
+      find(
+        objects(),
+        'ServiceAccount',
+        spec.serviceAccountName ?? 'default',
+        workload.metadata.namespace,
+      );
+    }
+  });
+
+  it('gives every pod a grace period longer than the drain and shutdown time its app is configured with', () => {
+    for (const [service, team] of Object.entries(OUR_SERVICES)) {
+      const { spec } = podTemplate(objects(), 'Deployment', service);
+      const { values } = containerEnv(objects(), `${team}-${env}`, spec.containers[0]!);
+      const drainMs = Number(values.DRAIN_DELAY_MS) + Number(values.SHUTDOWN_TIMEOUT_MS);
+      expect(drainMs).toBeGreaterThan(0);
+      expect((spec.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(drainMs);
+    }
+  });
+
+  it('references Secrets and never carries a Secret value', () => {
+    expect(ofKind(objects(), 'Secret')).toEqual([]);
+    const payment = podTemplate(objects(), 'Deployment', 'payment');
+    expect(containerEnv(objects(), `payments-${env}`, payment.spec.containers[0]!).secrets).toEqual(
+      {
+        PAYMENT_API_TOKENS: { name: 'payment-api-tokens', key: 'tokens' },
+      },
+    );
+    for (const kind of ['Deployment', 'CronJob']) {
+      const antaeus = podTemplates(objects()).find(
+        (p) => p.workload.kind === kind && p.labels['app.kubernetes.io/name'] === 'antaeus',
+      )!;
+      expect(
+        containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!).secrets,
+      ).toEqual({
+        PAYMENT_API_TOKEN: { name: 'payment-api-token', key: 'token' },
+      });
+    }
+  });
+
+  it('lets the HPA own payment replicas, and keeps Antaeus a single SQLite writer', () => {
+    const payment = find(objects(), 'Deployment', 'payment', `payments-${env}`).spec as {
+      replicas?: number;
+    };
+    expect(payment.replicas).toBeUndefined();
+    const hpa = find(objects(), 'HorizontalPodAutoscaler', 'payment', `payments-${env}`).spec as {
+      minReplicas: number;
+    };
+    expect(hpa.minReplicas).toBeGreaterThanOrEqual(env === 'dev' ? 1 : 2);
+    const antaeus = find(objects(), 'Deployment', 'antaeus', `billing-${env}`).spec as {
+      replicas: number;
+      strategy: { type: string };
+    };
+    expect(antaeus).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+  });
+
+  it('keeps the Antaeus database where the environment needs it, and exposes Antaeus as intended', () => {
+    const dataVolume = (template: PodTemplate) =>
+      template.spec.volumes?.find((v) => v.name === 'data');
+    const server = podTemplate(objects(), 'Deployment', 'antaeus');
+    const job = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing');
+    const cronJob = find(objects(), 'CronJob', 'antaeus-monthly-billing', `billing-${env}`)
+      .spec as { suspend: boolean; schedule: string };
+    expect(cronJob.schedule).toMatch(/^\S+ \S+ 1 \* \*$/);
+    const service = find(objects(), 'Service', 'antaeus', `billing-${env}`).spec as {
+      type: string;
+    };
+    if (env === 'dev') {
+      expect(dataVolume(server)).toHaveProperty('emptyDir');
+      expect(cronJob.suspend).toBe(true);
+      expect(service.type).toBe('NodePort');
+      expect(ofKind(objects(), 'Ingress')).toEqual([]);
+    } else {
+      expect(dataVolume(server)).toEqual({
+        name: 'data',
+        persistentVolumeClaim: { claimName: 'antaeus-data' },
+      });
+      expect(dataVolume(job)).toEqual(dataVolume(server));
+      find(objects(), 'PersistentVolumeClaim', 'antaeus-data', `billing-${env}`);
+      expect(cronJob.suspend).toBe(false);
+      expect(service.type).toBe('ClusterIP');
+      const ingress = find(objects(), 'Ingress', 'antaeus', `billing-${env}`).spec as {
+        rules: {
+          http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] };
+        }[];
+      };
+      expect(ingress.rules[0]!.http.paths[0]!.backend.service).toEqual({
+        name: 'antaeus',
+        port: { name: 'http' },
+      });
+    }
+    expect(
+      ofKind(objects(), 'Ingress').some((i) => JSON.stringify(i.spec).includes('"payment"')),
+    ).toBe(false);
+  });
+});
+
+describe('image tags', () => {
+  it('live only in the overlays, one images: entry each', () => {
+    const registry = imageRegistryPath();
+    for (const [service, team] of Object.entries(OUR_SERVICES)) {
+      const serviceDir = path.join(DEPLOY_DIR, 'teams', team, service);
+      const baseText = fs
+        .readdirSync(path.join(serviceDir, 'base'))
+        .map((f) => fs.readFileSync(path.join(serviceDir, 'base', f), 'utf8'));
+      expect(baseText.join('\n')).not.toMatch(new RegExp(`${registry}/${service}:`));
+      for (const env of ENVIRONMENTS) {
+        const kustomization = YAML.parse(
+          fs.readFileSync(path.join(serviceDir, 'overlays', env, 'kustomization.yaml'), 'utf8'),
+        ) as {
+          images: { name: string; newTag: string }[];
+        };
+        expect(kustomization.images).toEqual([
+          { name: `${registry}/${service}`, newTag: expect.stringMatching(/^[\w.-]+$/) },
+        ]);
+      }
+    }
+  });
+});
