@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// The local stack, like the original docker-compose: the payment service and Antaeus started
+// from their builds and wired together. `npm start` at the root builds first and runs this.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function serverOf(service) {
+  const file = path.join(ROOT, 'services', service, 'dist', 'server.js');
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return file;
+}
+
+async function waitUntilReady(name, url, child) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} did not become ready at ${url} within 20 s`);
+}
+
+function launch(name, env, { quiet }) {
+  const child = spawn(process.execPath, [serverOf(name)], {
+    cwd: ROOT,
+    env: { ...process.env, DRAIN_DELAY_MS: '0', ...env },
+    stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'],
+  });
+  const prefix = `[${name}] `;
+  const forward = (stream, target) =>
+    stream?.on('data', (chunk) => {
+      const lines = chunk.toString().split('\n').filter(Boolean);
+      target.write(lines.map((line) => `${prefix}${line}\n`).join(''));
+    });
+  forward(child.stdout, process.stdout);
+  forward(child.stderr, process.stderr);
+  return child;
+}
+
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts payment, then Antaeus pointed at it. Resolves once both are ready, with their URLs
+ * and a stop() that shuts both down gracefully (Antaeus first, so no charge is cut off).
+ */
+export async function startStack({
+  paymentPort,
+  antaeusPort,
+  paymentEnv = {},
+  antaeusEnv = {},
+  quiet = false,
+}) {
+  const payment = launch('payment', { PORT: String(paymentPort), ...paymentEnv }, { quiet });
+  const paymentUrl = `http://localhost:${paymentPort}`;
+  const antaeusUrl = `http://localhost:${antaeusPort}`;
+  let antaeus;
+  const stop = async () => {
+    if (antaeus) await stopChild(antaeus);
+    await stopChild(payment);
+  };
+  try {
+    await waitUntilReady('payment', `${paymentUrl}/readyz`, payment);
+    antaeus = launch(
+      'antaeus',
+      {
+        PORT: String(antaeusPort),
+        PAYMENT_PROVIDER_ENDPOINT: `${paymentUrl}/v1/charges`,
+        ...antaeusEnv,
+      },
+      { quiet },
+    );
+    await waitUntilReady('antaeus', `${antaeusUrl}/readyz`, antaeus);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { payment, antaeus, paymentUrl, antaeusUrl, stop };
+}
+
+async function main() {
+  const paymentPort = Number(process.env.PAYMENT_PORT ?? 9000);
+  const antaeusPort = Number(process.env.ANTAEUS_PORT ?? 8000);
+  const stack = await startStack({
+    paymentPort,
+    antaeusPort,
+    // Fresh seed data on every start, as the original did.
+    antaeusEnv: {
+      DATABASE_PATH: process.env.DATABASE_PATH ?? path.join(ROOT, '.local-stack', 'antaeus.db'),
+      DATABASE_RESET_ON_START: process.env.DATABASE_RESET_ON_START ?? 'true',
+    },
+  });
+  const a = stack.antaeusUrl;
+  console.log(`
+Local stack is up (Ctrl-C stops both):
+  antaeus  ${a}   (OpenAPI: ${a}/openapi.json)
+  payment  ${stack.paymentUrl}   (OpenAPI: ${stack.paymentUrl}/openapi.json)
+
+Try:
+  curl -s ${a}/rest/health
+  curl -s ${a}/rest/v1/customers
+  curl -s ${a}/rest/v1/invoices
+  curl -s -X POST ${a}/rest/v1/invoices/pay
+  curl -s ${a}/rest/v1/billing-runs
+  curl -s ${a}/rest/v1/invoices/2/charges
+  curl -s ${stack.paymentUrl}/v1/charges?invoice_id=2
+`);
+
+  let stopping = false;
+  const shutdown = async (reason, code) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${reason}: stopping antaeus and payment...`);
+    await stack.stop();
+    console.log('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  for (const [name, child] of [
+    ['payment', stack.payment],
+    ['antaeus', stack.antaeus],
+  ]) {
+    child.once('exit', (code, signal) => void shutdown(`${name} exited (${code ?? signal})`, 1));
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    console.error(err.message);
+    process.exit(1);
+  });
+}
