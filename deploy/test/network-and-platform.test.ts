@@ -41,7 +41,7 @@ describe.each(ENVIRONMENTS)('network policy in %s', (env: Environment) => {
   it('lets only Antaeus pods of the same environment reach payment, and only on its port', () => {
     const net = model();
     expect(net.allows(antaeus(), payment(), 9000)).toBe(true);
-    expect(net.allows(billingJob(), payment(), 9000)).toBe(true);
+    expect(net.allows(billingJob(), payment(), 9000)).toBe(false);
     expect(net.allows(antaeus(), payment(), 9001)).toBe(false);
     // Same labels, wrong namespace: another team impersonating Antaeus gets nowhere.
     expect(
@@ -105,6 +105,9 @@ describe.each(ENVIRONMENTS)('network policy in %s', (env: Environment) => {
     // dev publishes a NodePort to the reviewer; staging and prod only go through the Ingress.
     expect(net.allows(INTERNET, antaeus(), 8000)).toBe(env === 'dev');
     expect(net.allows(INTERNET, billingJob(), 8000)).toBe(false);
+    // The billing job reaches the server's API and nothing else.
+    expect(net.allows(billingJob(), antaeus(), 8000)).toBe(true);
+    expect(net.allows(billingJob(), INTERNET, 443)).toBe(false);
   });
 
   it('has every NetworkPolicy select at least one pod it was written for', () => {

@@ -193,16 +193,12 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
         PAYMENT_API_TOKENS: { name: 'payment-api-tokens', key: 'tokens' },
       },
     );
-    for (const kind of ['Deployment', 'CronJob']) {
-      const antaeus = podTemplates(objects()).find(
-        (p) => p.workload.kind === kind && p.labels['app.kubernetes.io/name'] === 'antaeus',
-      )!;
-      expect(
-        containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!).secrets,
-      ).toEqual({
-        PAYMENT_API_TOKEN: { name: 'payment-api-token', key: 'token' },
-      });
-    }
+    const antaeus = podTemplate(objects(), 'Deployment', 'antaeus');
+    expect(containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!).secrets).toEqual({
+      PAYMENT_API_TOKEN: { name: 'payment-api-token', key: 'token' },
+    });
+    const job = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing');
+    expect(containerEnv(objects(), `billing-${env}`, job.spec.containers[0]!).secrets).toEqual({});
   });
 
   it('lets the HPA own payment replicas, and keeps Antaeus a single SQLite writer', () => {
@@ -221,20 +217,43 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     expect(antaeus).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
   });
 
+  it('bills monthly through the Antaeus Service with the CLI the image ships', () => {
+    const cronJob = find(objects(), 'CronJob', 'antaeus-monthly-billing', `billing-${env}`)
+      .spec as {
+      suspend?: boolean;
+      schedule: string;
+    };
+    expect(cronJob.schedule).toMatch(/^\S+ \S+ 1 \* \*$/);
+    expect(cronJob.suspend).toBeUndefined();
+    const [container] = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing').spec
+      .containers;
+    const command = container!.command ?? [];
+    // The image's working directory is /app and holds the repository layout (services/antaeus/Dockerfile).
+    const cli = command[1] ?? '';
+    expect(command[0]).toBe('node');
+    expect(
+      fs.existsSync(path.join(ROOT, cli.replace('/dist/', '/src/').replace(/\.js$/, '.ts'))),
+    ).toBe(true);
+    const url = new URL(command[command.indexOf('--url') + 1] ?? 'missing:');
+    const server = podTemplate(objects(), 'Deployment', 'antaeus');
+    const service = find(objects(), 'Service', url.hostname, `billing-${env}`).spec as {
+      ports: { port: number }[];
+    };
+    expect(service.ports.map((p) => p.port)).toContain(Number(url.port));
+    expect(
+      selects((service as unknown as { selector: Record<string, string> }).selector, server.labels),
+    ).toBe(true);
+  });
+
   it('keeps the Antaeus database where the environment needs it, and exposes Antaeus as intended', () => {
     const dataVolume = (template: PodTemplate) =>
       template.spec.volumes?.find((v) => v.name === 'data');
     const server = podTemplate(objects(), 'Deployment', 'antaeus');
-    const job = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing');
-    const cronJob = find(objects(), 'CronJob', 'antaeus-monthly-billing', `billing-${env}`)
-      .spec as { suspend: boolean; schedule: string };
-    expect(cronJob.schedule).toMatch(/^\S+ \S+ 1 \* \*$/);
     const service = find(objects(), 'Service', 'antaeus', `billing-${env}`).spec as {
       type: string;
     };
     if (env === 'dev') {
       expect(dataVolume(server)).toHaveProperty('emptyDir');
-      expect(cronJob.suspend).toBe(true);
       expect(service.type).toBe('NodePort');
       expect(ofKind(objects(), 'Ingress')).toEqual([]);
     } else {
@@ -242,9 +261,7 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
         name: 'data',
         persistentVolumeClaim: { claimName: 'antaeus-data' },
       });
-      expect(dataVolume(job)).toEqual(dataVolume(server));
       find(objects(), 'PersistentVolumeClaim', 'antaeus-data', `billing-${env}`);
-      expect(cronJob.suspend).toBe(false);
       expect(service.type).toBe('ClusterIP');
       const ingress = find(objects(), 'Ingress', 'antaeus', `billing-${env}`).spec as {
         rules: {
