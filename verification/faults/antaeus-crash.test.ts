@@ -1,39 +1,28 @@
 import {
-  attemptedAtLeast,
   expectNothingLost,
   finished,
   getRun,
   nobody,
+  runUnderWay,
+  scenarioTest,
   startRun,
-  startScenarioStack,
   waitForRun,
-  type ScenarioStack,
 } from './scenario';
 
 jest.setTimeout(150_000);
 
-describe('Antaeus killed with SIGKILL mid-run, restarted, then a new run', () => {
-  let scenario: ScenarioStack;
-  beforeAll(async () => {
-    scenario = await startScenarioStack();
-  });
-  afterAll(() => scenario?.stack.stop());
-
-  it('replays every charge whose answer it lost, and charges nothing twice', async () => {
+scenarioTest(
+  'Antaeus killed with SIGKILL mid-run, restarted, then a new run',
+  'replays every charge whose answer it lost, and charges nothing twice',
+  async (scenario) => {
     const { stack } = scenario;
-    const killedRun = await startRun(stack);
-    const before = await waitForRun(stack, killedRun, attemptedAtLeast(400));
-    expect(before.status).toBe('running');
-
+    const { id: killedRun } = await runUnderWay(stack);
     await stack.stopAntaeus('SIGKILL');
     await stack.startAntaeus();
-    const afterRestart = await startRun(stack);
-    const run = await waitForRun(stack, afterRestart, finished);
+    const run = await waitForRun(stack, await startRun(stack), finished);
     expect(run.status).toBe('completed');
-    // The dead run's claims were still leased: the new run skipped those invoices.
     expect(run.attempted).toBeGreaterThan(0);
-
     await expectNothingLost(scenario, nobody);
     expect((await getRun(stack, killedRun)).status).toBe('interrupted');
-  });
-});
+  },
+);

@@ -2,22 +2,17 @@ import {
   expectNothingLost,
   finished,
   nobody,
+  scenarioTest,
   startRun,
-  startScenarioStack,
   waitForRun,
-  type ScenarioStack,
 } from './scenario';
 
 jest.setTimeout(150_000);
 
-describe('several billing runs at once over 2,100 pending invoices', () => {
-  let scenario: ScenarioStack;
-  beforeAll(async () => {
-    scenario = await startScenarioStack();
-  });
-  afterAll(() => scenario?.stack.stop());
-
-  it('charges no invoice twice and loses no decision', async () => {
+scenarioTest(
+  'several billing runs at once over 2,100 pending invoices',
+  'charges no invoice twice and loses no decision',
+  async (scenario) => {
     const { stack, pendingAtStart } = scenario;
     expect(pendingAtStart).toBeGreaterThanOrEqual(2_000);
     // Three background runs and the original's synchronous pay call, all racing for claims.
@@ -28,5 +23,5 @@ describe('several billing runs at once over 2,100 pending invoices', () => {
     // The runs really overlapped: more than one of them won claims.
     expect(runs.filter((run) => run.attempted > 0).length).toBeGreaterThan(1);
     await expectNothingLost(scenario, nobody);
-  });
-});
+  },
+);

@@ -1,12 +1,11 @@
 import { sleep } from '@internal/test-kit';
 import {
-  attemptedAtLeast,
   expectNothingLost,
   finished,
   fromReplicaDuring,
   nobody,
-  startRun,
-  startScenarioStack,
+  runUnderWay,
+  scenarioTest,
   waitForRun,
   type ScenarioStack,
 } from './scenario';
@@ -18,19 +17,12 @@ const chargesBy = (scenario: ScenarioStack, replica: string, after: number) =>
     (e) => e.replica === replica && e.path.startsWith('/v1/charges') && e.endedAt > after,
   ).length;
 
-describe('a payment replica killed with SIGKILL mid-run, then restarted', () => {
-  let scenario: ScenarioStack;
-  beforeAll(async () => {
-    scenario = await startScenarioStack();
-  });
-  afterAll(() => scenario?.stack.stop());
-
-  it('loses no decision; only the killed replica fails requests, and only while it is down', async () => {
+scenarioTest(
+  'a payment replica killed with SIGKILL mid-run, then restarted',
+  'loses no decision; only the killed replica fails requests, and only while it is down',
+  async (scenario) => {
     const { stack } = scenario;
-    const id = await startRun(stack);
-    const before = await waitForRun(stack, id, attemptedAtLeast(400));
-    expect(before.status).toBe('running');
-
+    const { id, before } = await runUnderWay(stack);
     const killedAt = Date.now();
     expect(await stack.stopPayment(1, 'SIGKILL')).toBe('SIGKILL');
     await sleep(1_000);
@@ -43,27 +35,19 @@ describe('a payment replica killed with SIGKILL mid-run, then restarted', () => 
     expect(chargesBy(scenario, 'payment-0', killedAt)).toBeGreaterThan(0);
     await expectNothingLost(scenario, fromReplicaDuring('payment-1', killedAt, restartedAt));
     expect(chargesBy(scenario, 'payment-1', restartedAt)).toBeGreaterThan(0);
-  });
-});
+  },
+);
 
-describe('a payment replica sent SIGTERM under load (graceful drain)', () => {
-  let scenario: ScenarioStack;
-  beforeAll(async () => {
-    scenario = await startScenarioStack();
-  });
-  afterAll(() => scenario?.stack.stop());
-
-  it('finishes what it holds, exits 0, and no request fails anywhere', async () => {
+scenarioTest(
+  'a payment replica sent SIGTERM under load (graceful drain)',
+  'finishes what it holds, exits 0, and no request fails anywhere',
+  async (scenario) => {
     const { stack } = scenario;
-    const id = await startRun(stack);
-    const before = await waitForRun(stack, id, attemptedAtLeast(400));
-    expect(before.status).toBe('running');
-
+    const { id } = await runUnderWay(stack);
     expect(await stack.stopPayment(1, 'SIGTERM')).toBe(0);
     await stack.startPayment(1);
-
     const run = await waitForRun(stack, id, finished);
     expect(run).toMatchObject({ status: 'completed', failed: 0 });
     await expectNothingLost(scenario, nobody);
-  });
-});
+  },
+);

@@ -1,30 +1,21 @@
 import { sleep } from '@internal/test-kit';
 import {
-  attemptedAtLeast,
   expectNothingLost,
   finished,
-  startRun,
-  startScenarioStack,
+  runUnderWay,
+  scenarioTest,
   waitForRun,
   type Blame,
-  type ScenarioStack,
 } from './scenario';
 
 jest.setTimeout(150_000);
 
-describe('Redis killed mid-run and started again', () => {
-  let scenario: ScenarioStack;
-  beforeAll(async () => {
-    scenario = await startScenarioStack();
-  });
-  afterAll(() => scenario?.stack.stop());
-
-  it('loses no decision; payment answers only 503 store_unavailable while Redis is down', async () => {
+scenarioTest(
+  'Redis killed mid-run and started again',
+  'loses no decision; payment answers only 503 store_unavailable while Redis is down',
+  async (scenario) => {
     const { stack } = scenario;
-    const id = await startRun(stack);
-    const before = await waitForRun(stack, id, attemptedAtLeast(400));
-    expect(before.status).toBe('running');
-
+    const { id } = await runUnderWay(stack);
     const stoppedAt = Date.now();
     await stack.stopRedis('SIGKILL');
     await sleep(2_000);
@@ -34,9 +25,8 @@ describe('Redis killed mid-run and started again', () => {
     const healedAt = Date.now();
 
     await waitForRun(stack, id, finished);
-    const outage = stack.balancer.exchanges.filter((e) => e.status >= 500);
     // The outage was really felt, and answered the way the contract asks: 503, retry later.
-    expect(outage.length).toBeGreaterThan(0);
+    expect(stack.balancer.exchanges.filter((e) => e.status >= 500).length).toBeGreaterThan(0);
     const redisWasDown: Blame = (e) =>
       e.replica.startsWith('payment-') &&
       e.status === 503 &&
@@ -44,5 +34,5 @@ describe('Redis killed mid-run and started again', () => {
       e.endedAt >= stoppedAt &&
       e.endedAt <= healedAt;
     await expectNothingLost(scenario, redisWasDown);
-  });
-});
+  },
+);

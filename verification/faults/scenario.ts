@@ -31,6 +31,34 @@ export async function startScenarioStack(): Promise<ScenarioStack> {
   return { stack, paidAtStart, pendingAtStart: statuses.size - paidAtStart.size };
 }
 
+/** A describe block with a fresh stack of its own for `name`, torn down afterwards. */
+export function scenarioTest(
+  title: string,
+  name: string,
+  body: (scenario: ScenarioStack) => Promise<void>,
+): void {
+  describe(title, () => {
+    let scenario: ScenarioStack;
+    beforeAll(async () => {
+      scenario = await startScenarioStack();
+    });
+    afterAll(() => scenario?.stack.stop());
+    it(name, () => body(scenario));
+  });
+}
+
+/** Starts a background run and returns once it is well under way: the moment to strike. */
+export async function runUnderWay(stack: Stack): Promise<{ id: string; before: BillingRun }> {
+  const id = await startRun(stack);
+  const before = await waitForRun(stack, id, (run) => run.attempted >= 400 || finished(run));
+  if (before.status !== 'running') {
+    throw new Error(
+      `the run finished before the fault could be injected: ${JSON.stringify(before)}`,
+    );
+  }
+  return { id, before };
+}
+
 /** Starts a billing run in the background (POST /rest/v1/billing-runs); returns its id. */
 export async function startRun(stack: Stack): Promise<string> {
   const { status, body } = await stack.callAntaeus<BillingRun>('POST', '/rest/v1/billing-runs');
