@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# What the delivery scripts agree on: which services exist, which team owns each, the order of
+# environments, what a deployable image tag looks like, and where an overlay lives.
+# Sourced by bump-image.sh, promote.sh and affected-services.sh; defines functions only.
+
+DELIVERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DELIVERY_SERVICES=(payment antaeus)
+DELIVERY_ENVIRONMENTS=(dev staging prod)
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+usage_error() {
+  echo "error: $1" >&2
+  echo "usage: $2" >&2
+  exit 2
+}
+
+team_of() {
+  case "$1" in
+    payment) echo payments ;;
+    antaeus) echo billing ;;
+    *) return 1 ;;
+  esac
+}
+
+is_environment() {
+  local env
+  for env in "${DELIVERY_ENVIRONMENTS[@]}"; do [ "$env" = "$1" ] && return 0; done
+  return 1
+}
+
+# The environment a release moves to after $1; fails for the last one.
+next_environment() {
+  case "$1" in
+    dev) echo staging ;;
+    staging) echo prod ;;
+    *) return 1 ;;
+  esac
+}
+
+# Tags are immutable references only: a git commit SHA (7 to 40 lowercase hex digits, what the
+# release workflow pushes) or a semantic version such as 1.4.2, v1.4.2 or 1.5.0-rc.1. Moving
+# names like "latest" are refused because a GitOps diff must say exactly what runs.
+is_valid_tag() {
+  [[ "$1" =~ ^[0-9a-f]{7,40}$ ]] || [[ "$1" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z][0-9A-Za-z.-]*)?$ ]]
+}
+
+overlay_file() {
+  echo "deploy/teams/$(team_of "$1")/$1/overlays/$2/kustomization.yaml"
+}
+
+require_service() {
+  team_of "$1" >/dev/null ||
+    usage_error "unknown service '$1' (known: ${DELIVERY_SERVICES[*]})" "$2"
+}
+
+require_environment() {
+  is_environment "$1" ||
+    usage_error "unknown environment '$1' (known: ${DELIVERY_ENVIRONMENTS[*]})" "$2"
+}
+
+require_tag() {
+  is_valid_tag "$1" ||
+    usage_error "invalid image tag '$1': use a git commit SHA (7-40 lowercase hex) or a version like 1.2.3 / v1.2.3-rc.1" "$2"
+}
+
+# Prints the newTag of <service>'s images entry in an overlay file (path relative to the root).
+overlay_tag() {
+  node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" get "$DELIVERY_ROOT/$1" "$2"
+}
+
+# Sets that newTag; prints "changed" or "unchanged".
+set_overlay_tag() {
+  node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" set "$DELIVERY_ROOT/$1" "$2" "$3"
+}

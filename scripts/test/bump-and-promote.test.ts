@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { kustomizeBuild } from '@internal/test-kit';
+import { changedPaths, createSandbox, git, run, type Sandbox } from './support/git-sandbox';
+
+const OVERLAYS = {
+  payment: (env: string) => `deploy/teams/payments/payment/overlays/${env}/kustomization.yaml`,
+  antaeus: (env: string) => `deploy/teams/billing/antaeus/overlays/${env}/kustomization.yaml`,
+};
+const IMAGE = (service: string) => `ghcr.io/example-org/payments-gitops/${service}`;
+const NO_WAIT = { BUMP_BACKOFF_SECONDS: '0' };
+
+const bump = (cwd: string, ...args: string[]) =>
+  run(cwd, 'bash', ['scripts/bump-image.sh', ...args], NO_WAIT);
+const promote = (cwd: string, ...args: string[]) =>
+  run(cwd, 'bash', ['scripts/promote.sh', ...args]);
+
+/** The images every Deployment and StatefulSet of a rendered overlay runs. */
+function renderedImages(overlayFile: string): string[] {
+  return kustomizeBuild(path.dirname(overlayFile))
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .flatMap((o) => {
+      const spec = o.spec as { template: { spec: { containers: { image: string }[] } } };
+      return spec.template.spec.containers.map((c) => c.image);
+    });
+}
+
+let sandbox: Sandbox;
+beforeAll(() => {
+  sandbox = createSandbox('bump');
+});
+afterAll(() => sandbox.cleanup());
+afterEach(() => {
+  git(sandbox.repo, 'checkout', '--quiet', '--', 'deploy');
+  git(sandbox.repo, 'reset', '--quiet', '--hard', 'origin/main');
+});
+
+describe('scripts/bump-image.sh', () => {
+  it.each([
+    ['payment', 'dev', '3f9c2ab'],
+    ['antaeus', 'staging', '0123456789abcdef0123456789abcdef01234567'],
+    ['payment', 'prod', 'v2.4.0-rc.1'],
+  ])('sets %s in %s to %s, changing that one newTag line only', async (service, env, tag) => {
+    const file = OVERLAYS[service as keyof typeof OVERLAYS](env);
+    const result = await bump(sandbox.repo, service, env, tag);
+    expect(result).toMatchObject({ code: 0 });
+    expect(changedPaths(sandbox.repo)).toEqual([file]);
+    const diff = git(sandbox.repo, 'diff', '--unified=0', '--', file)
+      .split('\n')
+      .filter((line) => /^[-+](?![-+])/.test(line));
+    expect(diff).toHaveLength(2);
+    expect(diff[0]).toMatch(/^-\s+newTag:/);
+    expect(diff[1]).toMatch(new RegExp(`^\\+\\s+newTag: "${tag}"$`));
+    expect(renderedImages(path.join(sandbox.repo, file))).toContain(`${IMAGE(service)}:${tag}`);
+  });
+
+  it('renders an all-digit SHA as a string tag', async () => {
+    await bump(sandbox.repo, 'payment', 'dev', '1234567');
+    expect(renderedImages(path.join(sandbox.repo, OVERLAYS.payment('dev')))).toContain(
+      `${IMAGE('payment')}:1234567`,
+    );
+  });
+
+  it('is idempotent: the same bump twice leaves the file byte for byte as after the first', async () => {
+    const file = path.join(sandbox.repo, OVERLAYS.antaeus('dev'));
+    await bump(sandbox.repo, 'antaeus', 'dev', 'abcdef1');
+    const once = fs.readFileSync(file, 'utf8');
+    const again = await bump(sandbox.repo, 'antaeus', 'dev', 'abcdef1');
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already at abcdef1') });
+    expect(fs.readFileSync(file, 'utf8')).toBe(once);
+  });
+
+  it.each([
+    [['billing', 'dev', 'abcdef1'], /unknown service 'billing'/],
+    [['payment', 'qa', 'abcdef1'], /unknown environment 'qa'/],
+    [['payment', 'dev', 'latest'], /invalid image tag 'latest'/],
+    [['payment', 'dev', 'ABCDEF1'], /invalid image tag 'ABCDEF1'/],
+    [['payment', 'dev', 'abc12'], /invalid image tag 'abc12'/],
+    [['payment', 'dev', '1.2'], /invalid image tag '1.2'/],
+    [['payment', 'dev', 'abcdef1;rm'], /invalid image tag/],
+    [['payment', 'dev'], /expected 3 arguments, got 2/],
+    [['--force', 'payment', 'dev', 'abcdef1'], /unknown option '--force'/],
+    [['--digest', 'md5:abc', 'payment', 'dev', 'abcdef1'], /invalid digest 'md5:abc'/],
+  ])('refuses %j with a usage error and changes nothing', async (args, message) => {
+    const result = await bump(sandbox.repo, ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/usage: scripts\/bump-image.sh/);
+    expect(changedPaths(sandbox.repo)).toEqual([]);
+  });
+
+  it('fails clearly and changes nothing when the overlay has no entry for the service', async () => {
+    const file = path.join(sandbox.repo, OVERLAYS.payment('dev'));
+    const text = fs.readFileSync(file, 'utf8');
+    const withoutEntry = text.replace(/payments-gitops\/payment$/m, 'payments-gitops/other');
+    fs.writeFileSync(file, withoutEntry);
+    const result = await bump(sandbox.repo, 'payment', 'dev', 'abcdef1');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/has no images entry for payment/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(withoutEntry);
+  });
+
+  it('--commit commits just the overlay, recording the digest', async () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const result = await bump(
+      sandbox.repo,
+      '--commit',
+      '--digest',
+      digest,
+      'payment',
+      'dev',
+      'fedcba9',
+    );
+    expect(result).toMatchObject({ code: 0 });
+    expect(changedPaths(sandbox.repo)).toEqual([]);
+    expect(git(sandbox.repo, 'show', '--name-only', '--format=', 'HEAD')).toBe(
+      OVERLAYS.payment('dev'),
+    );
+    const message = git(sandbox.repo, 'log', '-1', '--format=%B');
+    expect(message).toMatch(/^deploy\(dev\): payment fedcba9$/m);
+    expect(message).toContain(`Image-Digest: ${digest}`);
+    const noop = await bump(sandbox.repo, '--commit', 'payment', 'dev', 'fedcba9');
+    expect(noop.stdout).toContain('nothing to commit');
+    expect(git(sandbox.repo, 'rev-list', '--count', 'origin/main..HEAD')).toBe('1');
+  });
+});
+
+describe('bump-image.sh --push against a shared remote', () => {
+  it('lands two concurrent bumps of different services through the rebase retry', async () => {
+    const first = sandbox.clone('writer-payment');
+    const second = sandbox.clone('writer-antaeus');
+    const results = await Promise.all([
+      bump(first, '--push', 'payment', 'dev', '1111111'),
+      bump(second, '--push', 'antaeus', 'dev', '2222222'),
+    ]);
+    results.forEach((r) => expect(r).toMatchObject({ code: 0 }));
+    // Both clones started from the same commit, so whichever pushed second had to rebase.
+    expect(results.map((r) => r.stdout).join('\n')).toMatch(
+      /push rejected \(attempt 1 of 5\): rebasing/,
+    );
+
+    const check = sandbox.clone('check-both');
+    expect(git(check, 'log', '--format=%s', '-2').split('\n').sort()).toEqual([
+      'deploy(dev): antaeus 2222222',
+      'deploy(dev): payment 1111111',
+    ]);
+    expect(renderedImages(path.join(check, OVERLAYS.payment('dev')))).toContain(
+      `${IMAGE('payment')}:1111111`,
+    );
+    expect(renderedImages(path.join(check, OVERLAYS.antaeus('dev')))).toContain(
+      `${IMAGE('antaeus')}:2222222`,
+    );
+  }, 60_000);
+
+  it('stops with the rebase undone when two writers set the same line differently', async () => {
+    const first = sandbox.clone('same-line-1');
+    const second = sandbox.clone('same-line-2');
+    expect(await bump(first, '--push', 'payment', 'staging', '3333333')).toMatchObject({ code: 0 });
+    const loser = await bump(second, '--push', 'payment', 'staging', '4444444');
+    expect(loser.code).toBe(1);
+    expect(loser.stderr).toMatch(/rebasing onto origin\/main conflicted; resolve by hand/);
+    expect(fs.existsSync(path.join(second, '.git', 'rebase-merge'))).toBe(false);
+    const check = sandbox.clone('check-same-line');
+    expect(git(check, 'log', '-1', '--format=%s')).toBe('deploy(staging): payment 3333333');
+  }, 60_000);
+});
+
+describe('scripts/promote.sh', () => {
+  it('copies the dev tag to staging, changing only the staging overlay', async () => {
+    await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '5555555');
+    const outputFile = path.join(sandbox.base, 'github-output');
+    const result = await run(
+      sandbox.repo,
+      'bash',
+      ['scripts/promote.sh', 'antaeus', 'dev', 'staging'],
+      {
+        GITHUB_OUTPUT: outputFile,
+      },
+    );
+    expect(result).toMatchObject({ code: 0 });
+    expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.antaeus('staging')]);
+    expect(renderedImages(path.join(sandbox.repo, OVERLAYS.antaeus('staging')))).toContain(
+      `${IMAGE('antaeus')}:5555555`,
+    );
+    expect(fs.readFileSync(outputFile, 'utf8')).toContain('tag=5555555\n');
+    const again = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
+    expect(again.stdout).toContain('already at 5555555');
+  });
+
+  it.each([
+    [['payment', 'dev', 'prod'], /dev promotes to staging, not prod/],
+    [['payment', 'staging', 'dev'], /staging promotes to prod, not dev/],
+    [['payment', 'prod', 'dev'], /prod is the last environment/],
+    [['payment', 'dev', 'qa'], /unknown environment 'qa'/],
+    [['antaeus-v2', 'dev', 'staging'], /unknown service 'antaeus-v2'/],
+    [['payment', 'dev'], /expected 3 arguments/],
+  ])('refuses %j and changes nothing', async (args, message) => {
+    const result = await promote(sandbox.repo, ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(changedPaths(sandbox.repo)).toEqual([]);
+  });
+
+  it('refuses to promote a tag that is not deployable', async () => {
+    const file = path.join(sandbox.repo, OVERLAYS.payment('dev'));
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/newTag: .*/, 'newTag: latest'));
+    git(sandbox.repo, 'commit', '--quiet', '--all', '--message', 'a moving tag slipped in');
+    const result = await promote(sandbox.repo, 'payment', 'dev', 'staging');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/holds 'latest' for payment, which is not a deployable tag/);
+    expect(changedPaths(sandbox.repo)).toEqual([]);
+  });
+});
