@@ -1,12 +1,22 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { sendJsonText, sendNotFound } from '../json';
 import { integerId } from '../path-params';
 import { invoiceJson, invoiceListJson, type InvoiceRepository } from './repository';
 
+/**
+ * `/rest/v1/invoices/{id}` except the literal `pay`, so that `GET /rest/v1/invoices/pay` is a
+ * 405 naming only POST instead of a bad invoice id (and `Allow` never advertises GET there).
+ */
+const INVOICE_BY_ID = /^\/rest\/v1\/invoices\/(?!pay\/?$)([^/]+)\/?$/i;
+const INVOICE_BY_ID_TEMPLATE = '/rest/v1/invoices/:id';
+
 export function invoiceRoutes(router: Router, invoices: InvoiceRepository): void {
   router.get('/rest/v1/invoices', (ctx) => sendJsonText(ctx, invoiceListJson(invoices.list())));
-  router.get('/rest/v1/invoices/:id', (ctx) => {
-    const invoice = invoices.find(integerId(ctx.params.id));
+  router.get(INVOICE_BY_ID, (ctx) => {
+    // The metrics label is the route template, not the regular expression.
+    (ctx as Context & { _matchedRoute?: string })._matchedRoute = INVOICE_BY_ID_TEMPLATE;
+    const invoice = invoices.find(integerId(ctx.captures?.[0]));
     if (invoice) sendJsonText(ctx, invoiceJson(invoice));
     else sendNotFound(ctx);
   });
