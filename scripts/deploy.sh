@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Deploys one whole environment without Argo CD: the platform layer, the Secrets (generated when
+# missing), both services, then waits for the rollouts and prints how to reach Antaeus.
+#
+#   scripts/deploy.sh [--dry-run] <dev|staging|prod>
+#
+#   --dry-run   render the environment with the pinned kustomize and print the kubectl commands
+#               instead of running them (needs no cluster)
+#
+# Environment: KUBECTL (default kubectl), ROLLOUT_TIMEOUT (default 180s).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+USAGE="usage: scripts/deploy.sh [--dry-run] <dev|staging|prod>"
+usage_error() {
+  echo "deploy: $1" >&2
+  echo "$USAGE" >&2
+  exit 2
+}
+
+dry_run=false
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --dry-run) dry_run=true ;;
+    -h | --help)
+      echo "$USAGE"
+      exit 0
+      ;;
+    -*) usage_error "unknown option '$1'" ;;
+    *) break ;;
+  esac
+  shift
+done
+[ "$#" -eq 1 ] || usage_error "expected 1 environment, got $#"
+env="$1"
+case "$env" in
+  dev | staging | prod) ;;
+  *) usage_error "unknown environment '$env' (known: dev staging prod)" ;;
+esac
+
+kubectl="${KUBECTL:-kubectl}"
+rollout_timeout="${ROLLOUT_TIMEOUT:-180s}"
+payments="payments-$env"
+billing="billing-$env"
+
+# run <command...>: runs it, or prints it in a dry run.
+run() {
+  if $dry_run; then
+    printf '+'
+    printf ' %q' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
+
+if $dry_run; then
+  kustomize="${TOOLS_DIR:-$ROOT/.tools}/bin/kustomize"
+  [ -x "$kustomize" ] || {
+    echo "deploy: $kustomize is missing: run scripts/install-tools.sh" >&2
+    exit 1
+  }
+  count="$("$kustomize" build "$ROOT/deploy/envs/$env" | grep -c '^kind:')"
+  echo "deploy: dry run: deploy/envs/$env renders $count objects"
+else
+  command -v "$kubectl" >/dev/null 2>&1 || {
+    echo "deploy: $kubectl not found: install kubectl and point it at the cluster (kubectl config use-context ...)" >&2
+    exit 1
+  }
+fi
+
+# Namespaces, quotas, network policies and RBAC first: the Secrets need the namespaces.
+run "$kubectl" apply -k "$ROOT/deploy/platform/$env"
+
+# ensure_secret <namespace> <name> <key> <value>: creates it unless it exists.
+ensure_secret() {
+  if ! $dry_run && "$kubectl" -n "$1" get secret "$2" >/dev/null 2>&1; then
+    echo "deploy: secret $1/$2 exists; keeping it"
+  else
+    # --dry-run=client -o yaml | apply keeps the value off the command line of `kubectl apply`.
+    if $dry_run; then
+      run "$kubectl" -n "$1" create secret generic "$2" "--from-literal=$3=<generated>"
+    else
+      "$kubectl" -n "$1" create secret generic "$2" --from-literal="$3=$4" --dry-run=client -o yaml |
+        "$kubectl" apply -f -
+    fi
+  fi
+}
+# One token shared by payment (accepts it) and Antaeus (sends it); reused when payment's exists.
+token=""
+if ! $dry_run; then
+  token="$("$kubectl" -n "$payments" get secret payment-api-tokens -o jsonpath='{.data.tokens}' 2>/dev/null | base64 -d | cut -d, -f1 || true)"
+  [ -n "$token" ] || token="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+fi
+ensure_secret "$payments" payment-api-tokens tokens "$token"
+ensure_secret "$billing" payment-api-token token "$token"
+
+run "$kubectl" apply -k "$ROOT/deploy/envs/$env"
+run "$kubectl" -n "$payments" rollout status statefulset/payment-redis --timeout "$rollout_timeout"
+run "$kubectl" -n "$payments" rollout status deployment/payment --timeout "$rollout_timeout"
+run "$kubectl" -n "$billing" rollout status deployment/antaeus --timeout "$rollout_timeout"
+
+echo
+if [ "$env" = dev ]; then
+  cat <<EOF
+Antaeus is on NodePort 30080 of every node:
+  curl http://<node-ip>:30080/rest/health
+  (kind: create the cluster with deploy/kind-cluster.yaml, then use http://localhost:30080)
+Or, from any machine with kubectl:
+  $kubectl -n $billing port-forward service/antaeus 8000:8000 &
+  scripts/smoke.sh http://localhost:8000
+EOF
+else
+  host='<ingress host>'
+  $dry_run || host="$("$kubectl" -n "$billing" get ingress antaeus -o jsonpath='{.spec.rules[0].host}')"
+  cat <<EOF
+Antaeus is behind the Ingress at https://$host (point DNS at the ingress controller).
+Without DNS:
+  $kubectl -n $billing port-forward service/antaeus 8000:8000 &
+  scripts/smoke.sh http://localhost:8000
+EOF
+fi
