@@ -3,23 +3,27 @@
 # entry in deploy/teams/<team>/<service>/overlays/<env>/kustomization.yaml, nothing else.
 # Idempotent: bumping to the tag already there changes nothing and succeeds.
 #
-#   scripts/bump-image.sh [--commit | --push] [--digest sha256:<hex>] <service> <env> <tag>
+#   scripts/bump-image.sh [--commit | --push] [--if-newer] [--digest sha256:<hex>] <service> <env> <tag>
 #
 #   --commit   commit that one file (when it changed) as "deploy(<env>): <service> <tag>"
 #   --push     commit, then push to BUMP_REMOTE (origin) with rebase retries
 #   --digest   the pushed image's digest, recorded in the commit message
+#   --if-newer leave the overlay alone when its tag is a commit that already contains <tag>,
+#              so a release run that finishes late never rolls dev back to an older build
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/delivery.sh"
 
-USAGE="scripts/bump-image.sh [--commit | --push] [--digest sha256:<hex>] <service> <dev|staging|prod> <tag>"
+USAGE="scripts/bump-image.sh [--commit | --push] [--if-newer] [--digest sha256:<hex>] <service> <dev|staging|prod> <tag>"
 commit=false
 push=false
 digest=""
+if_newer=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --commit) commit=true ;;
     --push) commit=true push=true ;;
+    --if-newer) if_newer=true ;;
     --digest)
       [ $# -ge 2 ] || usage_error "--digest needs a value" "$USAGE"
       digest="$2"
@@ -45,6 +49,18 @@ fi
 
 file="$(overlay_file "$service" "$env")"
 previous="$(overlay_tag "$file" "$service")"
+
+# True when both tags name commits here and the overlay's is a strict descendant of the new one.
+overlay_is_newer() {
+  [ "$previous" != "$tag" ] &&
+    git -C "$DELIVERY_ROOT" cat-file -e "$previous^{commit}" 2>/dev/null &&
+    git -C "$DELIVERY_ROOT" cat-file -e "$tag^{commit}" 2>/dev/null &&
+    git -C "$DELIVERY_ROOT" merge-base --is-ancestor "$tag" "$previous"
+}
+if $if_newer && overlay_is_newer; then
+  echo "$service $env: keeping $previous, which is newer than $tag"
+  exit 0
+fi
 result="$(set_overlay_tag "$file" "$service" "$tag")"
 if [ "$result" = changed ]; then
   echo "$service $env: $previous -> $tag ($file)"

@@ -123,6 +123,23 @@ describe('scripts/bump-image.sh', () => {
     expect(noop.stdout).toContain('nothing to commit');
     expect(git(sandbox.repo, 'rev-list', '--count', 'origin/main..HEAD')).toBe('1');
   });
+  it('--if-newer never moves dev back to an older build, but does move it forward', async () => {
+    const commit = (message: string) => {
+      git(sandbox.repo, 'commit', '--quiet', '--allow-empty', '--message', message);
+      return git(sandbox.repo, 'rev-parse', 'HEAD');
+    };
+    const older = commit('older build');
+    const newer = commit('newer build');
+    await bump(sandbox.repo, '--commit', 'payment', 'dev', newer);
+    const late = await bump(sandbox.repo, '--if-newer', 'payment', 'dev', older);
+    expect(late).toMatchObject({ code: 0, stdout: expect.stringContaining(`keeping ${newer}`) });
+    expect(changedPaths(sandbox.repo)).toEqual([]);
+    const next = commit('next build');
+    expect(await bump(sandbox.repo, '--if-newer', 'payment', 'dev', next)).toMatchObject({
+      code: 0,
+    });
+    expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.payment('dev')]);
+  });
 });
 
 describe('bump-image.sh --push against a shared remote', () => {
