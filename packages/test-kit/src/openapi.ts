@@ -26,7 +26,10 @@ export function openApiValidator(spec: Spec) {
     body: unknown,
   ): void {
     const pathOnly = actualPath.split('?')[0] ?? actualPath;
-    const template = Object.keys(spec.paths).find((t) => templateMatches(t, pathOnly));
+    // OpenAPI says a literal path wins over a templated one, so try the fewest parameters first.
+    const template = Object.keys(spec.paths)
+      .filter((t) => templateMatches(t, pathOnly))
+      .sort((a, b) => a.split('{').length - b.split('{').length)[0];
     if (!template) throw new Error(`path ${pathOnly} is not in the OpenAPI spec`);
     const operation = spec.paths[template]?.[method.toLowerCase()];
     if (!operation) throw new Error(`${method} ${template} is not in the OpenAPI spec`);
