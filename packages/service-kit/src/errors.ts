@@ -38,7 +38,7 @@ function clientError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
   if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return undefined;
-  // raw-body tags parse failures; co-body (under @koa/bodyparser) throws a SyntaxError with status 400.
+  // raw-body tags parse failures; co-body (under jsonBody) throws a SyntaxError with status 400.
   if (e.type === 'entity.parse.failed' || (err instanceof SyntaxError && e.status === 400)) {
     return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${e.message}`);
   }

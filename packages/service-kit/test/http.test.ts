@@ -100,6 +100,36 @@ describe('errorHandler, notFound, methodErrors, jsonBody', () => {
     expect(res.body).toEqual({ got: { a: 1 } });
   });
 
+  it('drops __proto__ keys at any depth, escaped or not, instead of refusing the body', async () => {
+    const raw = '{"a":1,"x":{"__proto__":[]},"y":[{"\\u005f_proto__":{"p":1}}]}';
+    const res = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .send(raw)
+      .expect(200);
+    expect(res.text).toBe('{"got":{"a":1,"x":{},"y":[{}]}}');
+    expect(({} as Record<string, unknown>).p).toBeUndefined();
+  });
+
+  it('reads an empty body as an empty object, with or without a content type', async () => {
+    const bare = await request(app().callback).post('/echo').expect(200);
+    expect(bare.body).toEqual({ got: {} });
+    const typed = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .expect(200);
+    expect(typed.body).toEqual({ got: {} });
+  });
+
+  it('answers a JSON scalar with 400 invalid_json', async () => {
+    const res = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .send('42')
+      .expect(400);
+    expect(res.body.error.code).toBe('invalid_json');
+  });
+
   it('logs one access line per request with the final status and no headers', async () => {
     const { callback, lines } = app();
     await request(callback).get('/teapot').set('Authorization', 'Bearer secret-value').expect(418);

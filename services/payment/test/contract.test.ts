@@ -22,6 +22,17 @@ describe.each(['/', '/v1/charges'])('POST %s (the charge contract)', (route) => 
     assertDocumented('POST', route, res.status, res.body);
   });
 
+  it('ignores an unknown field holding a __proto__ key, as it ignores any unknown field', async () => {
+    // Found by Schemathesis: the parser used to refuse this schema-valid body as invalid JSON.
+    const res = await request(testApp().callback)
+      .post(route)
+      .set('Content-Type', 'application/json')
+      .send('{"customer_id":1,"currency":"USD","value":10,"x":{"__proto__":[]}}');
+    expect(res.status).toBe(200);
+    expect(typeof res.body.result).toBe('boolean');
+    assertDocumented('POST', route, res.status, res.body);
+  });
+
   it('approves everything at rate 1 and declines everything at rate 0, with a reason', async () => {
     const approving = testApp({ successRate: 1 }).callback;
     const declining = testApp({ successRate: 0 }).callback;
