@@ -21,6 +21,13 @@ async function replica(
   return { port: (server.address() as { port: number }).port, server };
 }
 
+const balance = (replicas: Record<string, number>, probeIntervalMs?: number) =>
+  startLoadBalancer({
+    upstreams: Object.entries(replicas).map(([name, port]) => ({ name, port })),
+    readinessPath: '/readyz',
+    probeIntervalMs,
+  });
+
 const get = async (lb: LoadBalancer, path = '/v1/charges') => {
   const res = await fetch(`${lb.url}${path}`);
   return { status: res.status, body: await res.text() };
@@ -38,13 +45,7 @@ describe('the test load balancer', () => {
     const a = await replica('a');
     const b = await replica('b');
     servers.push(a.server, b.server);
-    lb = await startLoadBalancer({
-      upstreams: [
-        { name: 'a', port: a.port },
-        { name: 'b', port: b.port },
-      ],
-      readinessPath: '/readyz',
-    });
+    lb = await balance({ a: a.port, b: b.port });
     const bodies = [];
     for (let i = 0; i < 4; i += 1) bodies.push((await get(lb)).body);
     expect(bodies.sort()).toEqual(['a', 'a', 'b', 'b']);
@@ -59,14 +60,7 @@ describe('the test load balancer', () => {
   it('retries on the other replica when a connection is refused, so the client sees no error', async () => {
     const up = await replica('up');
     servers.push(up.server);
-    lb = await startLoadBalancer({
-      upstreams: [
-        { name: 'down', port: await freePort() },
-        { name: 'up', port: up.port },
-      ],
-      readinessPath: '/readyz',
-      probeIntervalMs: 60_000,
-    });
+    lb = await balance({ down: await freePort(), up: up.port }, 60_000);
     for (let i = 0; i < 4; i += 1) expect(await get(lb)).toEqual({ status: 200, body: 'up' });
     expect(lb.exchanges.every((e) => e.replica === 'up')).toBe(true);
   });
@@ -74,10 +68,7 @@ describe('the test load balancer', () => {
   it('answers 502, blaming the replica, when it dies in the middle of a request', async () => {
     const dying = await replica('dying', (req) => req.socket.destroy());
     servers.push(dying.server);
-    lb = await startLoadBalancer({
-      upstreams: [{ name: 'dying', port: dying.port }],
-      readinessPath: '/readyz',
-    });
+    lb = await balance({ dying: dying.port });
     expect((await get(lb)).status).toBe(502);
     expect(lb.exchanges).toEqual([
       expect.objectContaining({ replica: 'dying', status: 502, transportError: 'ECONNRESET' }),
@@ -89,14 +80,7 @@ describe('the test load balancer', () => {
     const draining = await replica('draining', undefined, () => drainingReady);
     const steady = await replica('steady');
     servers.push(draining.server, steady.server);
-    lb = await startLoadBalancer({
-      upstreams: [
-        { name: 'draining', port: draining.port },
-        { name: 'steady', port: steady.port },
-      ],
-      readinessPath: '/readyz',
-      probeIntervalMs: 20,
-    });
+    lb = await balance({ draining: draining.port, steady: steady.port }, 20);
     drainingReady = false;
     await sleep(200);
     expect(lb.ready()).toEqual(['steady']);
@@ -109,10 +93,7 @@ describe('the test load balancer', () => {
       res.end(JSON.stringify({ error: { code: 'store_unavailable', message: 'down' } }));
     });
     servers.push(failing.server);
-    lb = await startLoadBalancer({
-      upstreams: [{ name: 'failing', port: failing.port }],
-      readinessPath: '/readyz',
-    });
+    lb = await balance({ failing: failing.port });
     expect((await get(lb)).status).toBe(503);
     expect(lb.exchanges[0]).toMatchObject({ status: 503, errorCode: 'store_unavailable' });
   });
