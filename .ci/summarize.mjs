@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const commandStatus = Number(process.argv[2] ?? 0);
-const totals = { passed: 0, failed: 0 };
+const totals = { passed: 0, failed: 0, skipped: 0 };
 
 function walk(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -15,7 +15,10 @@ function walk(dir) {
         const counts = JSON.parse(fs.readFileSync(path.join(full, file), 'utf8'));
         totals.passed += counts.passed;
         totals.failed += counts.failed;
-        console.log(`${path.relative('.', full)}/${file}: ${counts.passed} passed, ${counts.failed} failed`);
+        totals.skipped += counts.skipped ?? 0;
+        console.log(
+          `${path.relative('.', full)}/${file}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped ?? 0} skipped`,
+        );
       }
     } else if (entry.isDirectory()) {
       walk(full);
@@ -25,4 +28,6 @@ function walk(dir) {
 
 walk('.');
 if (commandStatus !== 0 && totals.failed === 0) totals.failed = 1;
+// Skipped tests are neither passes nor failures; they are named here so they cannot hide.
+if (totals.skipped > 0) console.log(`${totals.skipped} skipped (see the SKIPPED reasons above)`);
 console.log(`${totals.passed} passed, ${totals.failed} failed`);

@@ -8,18 +8,21 @@ import { DEPLOY_DIR, ENVIRONMENTS, renderYaml } from './support/manifests';
 const binary = path.join(toolsDir(), 'bin', 'kube-linter');
 const unavailable = path.join(toolsDir(), 'unavailable', 'kube-linter');
 
+// scripts/install-tools.sh tries `go install` and the release download; where neither source is
+// reachable (this project's build machines get 403 from the Go proxy for golang.stackrox.io) it
+// records why. Then the lint is reported as SKIPPED, never as passed, and the reason is printed;
+// the policy tests cover most of kube-linter's default checks in the meantime.
+const installed = fs.existsSync(binary);
+const lint = installed ? it : it.skip;
+if (!installed) {
+  if (!fs.existsSync(unavailable)) {
+    throw new Error(`kube-linter is not installed at ${binary}: run scripts/install-tools.sh`);
+  }
+  console.warn(`kube-linter SKIPPED: ${fs.readFileSync(unavailable, 'utf8')}`);
+}
+
 describe.each(ENVIRONMENTS)('kube-linter on the rendered %s environment', (env) => {
-  it('reports zero findings', () => {
-    if (!fs.existsSync(binary)) {
-      // scripts/install-tools.sh tries `go install` and the release download; where neither
-      // source is reachable it records why. That record (not a silent skip) is what this
-      // asserts, and the policy tests cover the same ground in the meantime.
-      if (!fs.existsSync(unavailable)) {
-        throw new Error(`kube-linter is not installed at ${binary}: run scripts/install-tools.sh`);
-      }
-      console.warn(`kube-linter NOT RUN for ${env}: ${fs.readFileSync(unavailable, 'utf8')}`);
-      return;
-    }
+  lint('reports zero findings', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kube-linter-'));
     const manifest = path.join(dir, `${env}.yaml`);
     fs.writeFileSync(manifest, renderYaml(`envs/${env}`));
