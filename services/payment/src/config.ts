@@ -10,6 +10,7 @@ export interface PaymentConfig {
   redisUrl?: string;
   redisKeyPrefix: string;
   idempotencyTtlSeconds: number;
+  idempotencyPendingLeaseMs: number;
   idempotencyMaxKeys: number;
   idempotencyWaitMs: number;
   ledgerTtlSeconds: number;
@@ -49,6 +50,17 @@ const schema = Joi.object({
     .min(1)
     .max(30 * DAY_SECONDS)
     .default(DAY_SECONDS),
+  // Above the slowest decide + save (Redis commands time out after 2 s), below the TTL.
+  IDEMPOTENCY_PENDING_LEASE_MS: Joi.number()
+    .integer()
+    .min(100)
+    .max(600_000)
+    .less(Joi.ref('IDEMPOTENCY_TTL_SECONDS', { adjust: (seconds: number) => seconds * 1000 }))
+    .default(5_000)
+    .messages({
+      'number.less':
+        'IDEMPOTENCY_PENDING_LEASE_MS must be less than IDEMPOTENCY_TTL_SECONDS × 1000',
+    }),
   IDEMPOTENCY_MAX_KEYS: Joi.number().integer().min(1).max(10_000_000).default(100_000),
   IDEMPOTENCY_WAIT_MS: envRules.milliseconds(2_000, 30_000),
   LEDGER_TTL_SECONDS: Joi.number()
@@ -77,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
     redisUrl: raw.REDIS_URL as string | undefined,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX as string,
     idempotencyTtlSeconds: raw.IDEMPOTENCY_TTL_SECONDS as number,
+    idempotencyPendingLeaseMs: raw.IDEMPOTENCY_PENDING_LEASE_MS as number,
     idempotencyMaxKeys: raw.IDEMPOTENCY_MAX_KEYS as number,
     idempotencyWaitMs: raw.IDEMPOTENCY_WAIT_MS as number,
     ledgerTtlSeconds: raw.LEDGER_TTL_SECONDS as number,

@@ -18,11 +18,13 @@ function createStore(config: PaymentConfig): ChargeStore {
       url: config.redisUrl,
       keyPrefix: config.redisKeyPrefix,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      pendingLeaseMs: config.idempotencyPendingLeaseMs,
       ledgerTtlSeconds: config.ledgerTtlSeconds,
     });
   }
   return new MemoryChargeStore({
     ttlMs: config.idempotencyTtlSeconds * 1000,
+    pendingLeaseMs: config.idempotencyPendingLeaseMs,
     maxKeys: config.idempotencyMaxKeys,
     maxLedgerEntries: config.ledgerMaxEntries,
   });

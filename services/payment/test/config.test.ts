@@ -12,6 +12,7 @@ describe('configuration', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'payment:',
       idempotencyTtlSeconds: 86_400,
+      idempotencyPendingLeaseMs: 5_000,
       idempotencyMaxKeys: 100_000,
       idempotencyWaitMs: 2_000,
       ledgerTtlSeconds: 604_800,
@@ -32,6 +33,7 @@ describe('configuration', () => {
       REDIS_URL: 'redis://redis:6379/0',
       REDIS_KEY_PREFIX: 'pay:',
       IDEMPOTENCY_TTL_SECONDS: '60',
+      IDEMPOTENCY_PENDING_LEASE_MS: '2500',
       IDEMPOTENCY_MAX_KEYS: '10',
       IDEMPOTENCY_WAIT_MS: '0',
       LEDGER_TTL_SECONDS: '3600',
@@ -45,6 +47,8 @@ describe('configuration', () => {
       successRate: 0.25,
       apiTokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'],
       redisUrl: 'redis://redis:6379/0',
+      idempotencyTtlSeconds: 60,
+      idempotencyPendingLeaseMs: 2_500,
       idempotencyWaitMs: 0,
       drainDelayMs: 0,
     });
@@ -61,6 +65,12 @@ describe('configuration', () => {
     ],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
     ['IDEMPOTENCY_MAX_KEYS', '0', /IDEMPOTENCY_MAX_KEYS must be greater than or equal to 1/],
+    [
+      'IDEMPOTENCY_PENDING_LEASE_MS',
+      '50',
+      /IDEMPOTENCY_PENDING_LEASE_MS must be greater than or equal to 100/,
+    ],
+    ['IDEMPOTENCY_PENDING_LEASE_MS', '2.5', /IDEMPOTENCY_PENDING_LEASE_MS must be an integer/],
     ['BODY_LIMIT_BYTES', '10', /BODY_LIMIT_BYTES must be greater than or equal to 256/],
     ['SHUTDOWN_TIMEOUT_MS', '-1', /SHUTDOWN_TIMEOUT_MS must be greater than or equal to 0/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
@@ -80,6 +90,18 @@ describe('configuration', () => {
       /PAYMENT_API_TOKENS entry 2 of 2 must be 16 to 512 printable characters/,
     );
     expect(error?.message).not.toContain(secret);
+  });
+
+  it('refuses a pending lease that would outlive the answered key', () => {
+    expect(() =>
+      loadConfig({ IDEMPOTENCY_TTL_SECONDS: '5', IDEMPOTENCY_PENDING_LEASE_MS: '5000' }),
+    ).toThrow(
+      'IDEMPOTENCY_PENDING_LEASE_MS must be less than IDEMPOTENCY_TTL_SECONDS × 1000 (got 5000)',
+    );
+    expect(
+      loadConfig({ IDEMPOTENCY_TTL_SECONDS: '5', IDEMPOTENCY_PENDING_LEASE_MS: '4999' })
+        .idempotencyPendingLeaseMs,
+    ).toBe(4_999);
   });
 
   it('reports every bad variable at once', () => {

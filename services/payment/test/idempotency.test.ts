@@ -1,7 +1,9 @@
 import { startRedis, type RedisServer } from '@internal/test-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decide } from '../src/charges/decision';
 import { fingerprint } from '../src/idempotency/charge-once';
 import { RedisChargeStore } from '../src/idempotency/redis-store';
-import type { ChargeStore } from '../src/idempotency/store';
+import type { ChargeStore, Claim, HeldClaim } from '../src/idempotency/store';
 import {
   PATCHED_BODY,
   getJson,
@@ -26,28 +28,41 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Each call is a fresh key space, as if for a new deployment sharing the one redis-server. */
+/**
+ * A factory call is one deployment: the stores it returns are its replicas, sharing one key
+ * space (a fresh Redis prefix, or one in-memory store) and one pending lease.
+ */
+type StoreFactory = (pendingLeaseMs?: number) => () => ChargeStore;
+
 let prefixes = 0;
-function redisStoreFactory() {
+const redisStoreFactory: StoreFactory = (pendingLeaseMs = 5_000) => {
   const prefix = `test${(prefixes += 1)}:`;
   return () => {
     const store = new RedisChargeStore({
       url: redis.url,
       keyPrefix: prefix,
       idempotencyTtlSeconds: 60,
+      pendingLeaseMs,
       ledgerTtlSeconds: 600,
     });
     redisStores.push(store);
     return store;
   };
-}
+};
 
-function sharedMemoryStoreFactory() {
-  const store = memoryStore();
+const sharedMemoryStoreFactory: StoreFactory = (pendingLeaseMs) => {
+  const store = memoryStore(pendingLeaseMs);
   return () => store;
+};
+
+const PATCHED_PRINT = fingerprint({ customerId: 1, amountMinor: 30199, currency: 'USD' });
+
+function held(claim: Claim): HeldClaim {
+  if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
+  return claim.held;
 }
 
-const stores: Array<[string, () => () => ChargeStore]> = [
+const stores: Array<[string, StoreFactory]> = [
   ['in-memory store', sharedMemoryStoreFactory],
   ['Redis store', redisStoreFactory],
 ];
@@ -145,8 +160,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
     const server = await listen(callback);
     try {
       // Another replica claimed the key and has not decided yet.
-      const print = fingerprint({ customerId: 1, amountMinor: 30199, currency: 'USD' });
-      expect(await store.claim('held-key', print)).toEqual({ kind: 'claimed' });
+      const claim = held(await store.claim('held-key', PATCHED_PRINT));
       const started = Date.now();
       const busy = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
         'Idempotency-Key': 'held-key',
@@ -165,7 +179,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
       );
       expect(other.status).toBe(422);
 
-      await store.release('held-key', print);
+      await store.release(claim);
       const decided = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
         'Idempotency-Key': 'held-key',
       });
@@ -175,25 +189,119 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
     }
   });
 
-  it('never releases a key that already has its answer', async () => {
-    const store = factory()();
-    const { callback } = testApp({ store });
+  it('lets the claim of a replica that died before deciding lapse, then decides once', async () => {
+    const store = factory(300)();
+    const { callback } = testApp({ store, idempotencyWaitMs: 100 });
     const server = await listen(callback);
     try {
-      const first = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
-        'Idempotency-Key': 'kept',
+      const body = { ...PATCHED_BODY, invoice_id: 31 };
+      const print = fingerprint({
+        customerId: 1,
+        invoiceId: 31,
+        amountMinor: 30199,
+        currency: 'USD',
       });
-      await store.release(
-        'kept',
-        fingerprint({ customerId: 1, amountMinor: 30199, currency: 'USD' }),
-      );
-      const again = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
-        'Idempotency-Key': 'kept',
-      });
-      expect(again.body).toEqual(first.body);
+      // The dead replica's claim: never answered, never released.
+      await store.claim('orphaned', print);
+      const headers = { 'Idempotency-Key': 'orphaned' };
+      expect((await postCharge(`${server.url}/v1/charges`, body, headers)).status).toBe(409);
+      await sleep(300);
+      const decided = await postCharge(`${server.url}/v1/charges`, body, headers);
+      expect(decided.status).toBe(200);
+      expect(decided.headers.get('idempotent-replayed')).toBeNull();
+      const replay = await postCharge(`${server.url}/v1/charges`, body, headers);
+      expect(replay.body).toEqual(decided.body);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      const ledger = await getJson<LedgerListBody>(`${server.url}/v1/charges?invoice_id=31`);
+      expect(ledger.charges.map((c) => c.id)).toEqual([decided.body.id]);
     } finally {
       await server.close();
     }
+  });
+
+  it('a request waiting on a stalled claim decides itself once the lease lapses', async () => {
+    const store = factory(200)();
+    const { callback } = testApp({ store, idempotencyWaitMs: 2_000 });
+    const server = await listen(callback);
+    try {
+      await store.claim('stalled', PATCHED_PRINT);
+      const started = Date.now();
+      const res = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
+        'Idempotency-Key': 'stalled',
+      });
+      expect(res.status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('drops the answer of a holder whose lease lapsed: the decision of the new holder stands', async () => {
+    const store = factory(200)();
+    const { callback } = testApp({ store });
+    const server = await listen(callback);
+    try {
+      const body = { ...PATCHED_BODY, invoice_id: 32 };
+      const print = fingerprint({
+        customerId: 1,
+        invoiceId: 32,
+        amountMinor: 30199,
+        currency: 'USD',
+      });
+      const slow = held(await store.claim('slow', print));
+      await sleep(250);
+      const decided = await postCharge(`${server.url}/v1/charges`, body, {
+        'Idempotency-Key': 'slow',
+      });
+      expect(decided.status).toBe(200);
+      // The slow replica finally saves its own decision: refused, nothing written.
+      const late = decide(
+        { customerId: 1, invoiceId: 32, amountMinor: 30199, currency: 'USD' },
+        1,
+        () => 0,
+      );
+      expect(await store.saveAnswer(late, slow)).toBe(false);
+      await store.release(slow);
+      expect(await store.get(late.id)).toBeUndefined();
+      const ledger = await getJson<LedgerListBody>(`${server.url}/v1/charges?invoice_id=32`);
+      expect(ledger.charges.map((c) => c.id)).toEqual([decided.body.id]);
+      const replay = await postCharge(`${server.url}/v1/charges`, body, {
+        'Idempotency-Key': 'slow',
+      });
+      expect(replay.body).toEqual(decided.body);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps an answered key far beyond the pending lease', async () => {
+    const store = factory(100)();
+    const { callback } = testApp({ store });
+    const server = await listen(callback);
+    try {
+      const headers = { 'Idempotency-Key': 'kept' };
+      const first = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, headers);
+      await sleep(250);
+      const again = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, headers);
+      expect(again.body).toEqual(first.body);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('never releases a key that already has its answer', async () => {
+    const store = factory()();
+    const claim = held(await store.claim('answered', PATCHED_PRINT));
+    const answer = decide({ customerId: 1, amountMinor: 30199, currency: 'USD' }, 1, () => 0);
+    expect(await store.saveAnswer(answer, claim)).toBe(true);
+    await store.release(claim);
+    expect(await store.claim('answered', PATCHED_PRINT)).toEqual({
+      kind: 'completed',
+      fingerprint: PATCHED_PRINT,
+      decision: answer,
+    });
   });
 });
 
@@ -223,6 +331,7 @@ describe('the Redis store', () => {
       url: lonely.url,
       keyPrefix: 'gone:',
       idempotencyTtlSeconds: 60,
+      pendingLeaseMs: 5_000,
       ledgerTtlSeconds: 600,
     });
     redisStores.push(store);

@@ -1,9 +1,16 @@
 import { decide, type ChargeDecision } from '../src/charges/decision';
 import { MemoryChargeStore } from '../src/idempotency/memory-store';
+import type { Claim, HeldClaim } from '../src/idempotency/store';
 
 let clock = 0;
 const store = (maxKeys = 3, maxLedgerEntries = 4) =>
-  new MemoryChargeStore({ ttlMs: 1_000, maxKeys, maxLedgerEntries, now: () => clock });
+  new MemoryChargeStore({
+    ttlMs: 1_000,
+    pendingLeaseMs: 100,
+    maxKeys,
+    maxLedgerEntries,
+    now: () => clock,
+  });
 
 const decision = (invoiceId?: number): ChargeDecision =>
   decide(
@@ -12,26 +19,75 @@ const decision = (invoiceId?: number): ChargeDecision =>
     () => 0,
   );
 
+function held(claim: Claim): HeldClaim {
+  if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
+  return claim.held;
+}
+
 beforeEach(() => {
   clock = 0;
 });
 
 describe('in-memory store', () => {
-  it('forgets a key after its TTL', async () => {
+  it('keeps an answered key for its TTL, well past the pending lease', async () => {
     const s = store();
-    await s.claim('k', 'f');
-    await s.save(decision(), { key: 'k', fingerprint: 'f' });
+    expect(await s.saveAnswer(decision(), held(await s.claim('k', 'f')))).toBe(true);
     clock = 999;
     expect((await s.claim('k', 'f')).kind).toBe('completed');
     clock = 1_000;
-    expect(await s.claim('k', 'f')).toEqual({ kind: 'claimed' });
+    expect((await s.claim('k', 'f')).kind).toBe('claimed');
   });
 
-  it('keeps at most maxKeys keys, dropping the oldest', async () => {
+  it('lets a claim lapse after the lease, so a dead holder does not block the key', async () => {
+    const s = store();
+    await s.claim('k', 'f');
+    clock = 99;
+    expect(await s.claim('k', 'f')).toEqual({ kind: 'pending', fingerprint: 'f' });
+    clock = 100;
+    expect((await s.claim('k', 'f')).kind).toBe('claimed');
+  });
+
+  it('refuses the answer of a lapsed claim, taken over or not, and writes nothing', async () => {
+    const s = store();
+    const first = held(await s.claim('k', 'f'));
+    clock = 100;
+    const late = decision(1);
+    expect(await s.saveAnswer(late, first)).toBe(false);
+
+    const second = held(await s.claim('k', 'f'));
+    expect(await s.saveAnswer(decision(1), first)).toBe(false);
+    const kept = decision(1);
+    expect(await s.saveAnswer(kept, second)).toBe(true);
+    expect(await s.get(late.id)).toBeUndefined();
+    expect((await s.listForInvoice(1)).map((d) => d.id)).toEqual([kept.id]);
+    expect(await s.claim('k', 'f')).toEqual({
+      kind: 'completed',
+      fingerprint: 'f',
+      decision: kept,
+    });
+  });
+
+  it('releases a key only for the claim holding it, never an answered one', async () => {
+    const s = store();
+    const first = held(await s.claim('k', 'f'));
+    clock = 100;
+    const second = held(await s.claim('k', 'f'));
+    await s.release(first);
+    expect((await s.claim('k', 'f')).kind).toBe('pending');
+    await s.release(second);
+    const third = held(await s.claim('k', 'f'));
+    await s.saveAnswer(decision(), third);
+    await s.release(third);
+    expect((await s.claim('k', 'f')).kind).toBe('completed');
+  });
+
+  it('keeps at most maxKeys keys, dropping the oldest answer before any claim', async () => {
     const s = store(3);
-    for (const key of ['a', 'b', 'c', 'd']) await s.claim(key, 'f');
-    expect(await s.claim('a', 'f')).toEqual({ kind: 'claimed' });
-    expect(await s.claim('d', 'f')).toEqual({ kind: 'pending', fingerprint: 'f' });
+    await s.saveAnswer(decision(), held(await s.claim('answered', 'f')));
+    for (const key of ['a', 'b', 'c']) await s.claim(key, 'f');
+    expect((await s.claim('answered', 'f')).kind).toBe('claimed');
+    expect((await s.claim('a', 'f')).kind).toBe('claimed');
+    expect(await s.claim('c', 'f')).toEqual({ kind: 'pending', fingerprint: 'f' });
   });
 
   it('keeps the newest maxLedgerEntries decisions and their invoice index consistent', async () => {
@@ -43,14 +99,5 @@ describe('in-memory store', () => {
     expect(await s.get(saved[5]!.id)).toEqual(saved[5]);
     expect((await s.listForInvoice(1)).map((d) => d.id)).toEqual([saved[2]!.id, saved[4]!.id]);
     expect((await s.listForInvoice(2)).map((d) => d.id)).toEqual([saved[5]!.id]);
-  });
-
-  it('releases only a pending key held for the same fingerprint', async () => {
-    const s = store();
-    await s.claim('k', 'f');
-    await s.release('k', 'other');
-    expect((await s.claim('k', 'f')).kind).toBe('pending');
-    await s.release('k', 'f');
-    expect(await s.claim('k', 'f')).toEqual({ kind: 'claimed' });
   });
 });

@@ -20,8 +20,13 @@ export const assertDocumented = openApiValidator(
   loadOpenApiDocument(OPENAPI_FILE) as Parameters<typeof openApiValidator>[0],
 );
 
-export function memoryStore(): MemoryChargeStore {
-  return new MemoryChargeStore({ ttlMs: 60_000, maxKeys: 1_000, maxLedgerEntries: 10_000 });
+export function memoryStore(pendingLeaseMs = 5_000): MemoryChargeStore {
+  return new MemoryChargeStore({
+    ttlMs: 60_000,
+    pendingLeaseMs,
+    maxKeys: 1_000,
+    maxLedgerEntries: 10_000,
+  });
 }
 
 /** Log lines the app wrote, parsed, so tests can look at what was logged. */

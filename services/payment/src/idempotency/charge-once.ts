@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { HttpError } from '@internal/service-kit';
 import type { ChargeDecision } from '../charges/decision';
 import type { ChargeRequest } from '../charges/request';
-import type { ChargeStore } from './store';
+import type { ChargeStore, HeldClaim } from './store';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const POLL_MS = 10;
@@ -38,10 +38,21 @@ export interface ChargeOutcome {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Saves a decision as the held key's answer; on failure gives the key back so a retry can decide. */
+async function saveAnswer(store: ChargeStore, decision: ChargeDecision, held: HeldClaim) {
+  try {
+    return await store.saveAnswer(decision, held);
+  } catch (err) {
+    await store.release(held).catch(() => undefined);
+    throw err;
+  }
+}
+
 /**
  * Makes at most one decision per key: the first claimant decides and saves; a later request
  * with the same body gets the stored decision, one with another body 422. A request arriving
- * while the first is still deciding waits up to `waitMs` for its answer, then gets 409.
+ * while the first is still deciding waits up to `waitMs` for its answer (or for the first's
+ * lease to lapse, when it may decide itself), then gets 409.
  */
 export async function chargeOnce(
   store: ChargeStore,
@@ -56,22 +67,19 @@ export async function chargeOnce(
     const claim = await store.claim(key, print);
     if (claim.kind === 'claimed') {
       const decision = decideNow();
-      try {
-        await store.save(decision, { key, fingerprint: print });
-      } catch (err) {
-        await store.release(key, print).catch(() => undefined);
-        throw err;
+      if (await saveAnswer(store, decision, claim.held)) return { decision, replayed: false };
+      // The lease lapsed before the save, which therefore wrote nothing: this decision never
+      // existed and nobody saw it, so the next claim finds the key's answer or decides anew.
+    } else {
+      if (claim.fingerprint !== print) {
+        throw new HttpError(
+          422,
+          'idempotency_key_reused',
+          'Idempotency-Key was already used with a different request body',
+        );
       }
-      return { decision, replayed: false };
+      if (claim.kind === 'completed') return { decision: claim.decision, replayed: true };
     }
-    if (claim.fingerprint !== print) {
-      throw new HttpError(
-        422,
-        'idempotency_key_reused',
-        'Idempotency-Key was already used with a different request body',
-      );
-    }
-    if (claim.kind === 'completed') return { decision: claim.decision, replayed: true };
     if (Date.now() >= deadline) {
       throw new HttpError(
         409,
@@ -79,6 +87,6 @@ export async function chargeOnce(
         'a request with this Idempotency-Key is still being processed; retry shortly',
       );
     }
-    await sleep(POLL_MS);
+    if (claim.kind === 'pending') await sleep(POLL_MS);
   }
 }

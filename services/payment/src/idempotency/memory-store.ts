@@ -1,68 +1,81 @@
 import type { ChargeDecision } from '../charges/decision';
-import type { ChargeStore, Claim, IdempotentWrite } from './store';
+import type { ChargeStore, Claim, HeldClaim } from './store';
 
-interface KeyEntry {
+interface PendingKey {
   fingerprint: string;
-  decision?: ChargeDecision;
+  token: string;
+  expiresAt: number;
+}
+
+interface AnsweredKey {
+  fingerprint: string;
+  decision: ChargeDecision;
   expiresAt: number;
 }
 
 export interface MemoryStoreOptions {
+  /** How long an answered key is kept. */
   ttlMs: number;
+  /** How long a claim lasts without an answer. */
+  pendingLeaseMs: number;
   maxKeys: number;
   maxLedgerEntries: number;
   now?: () => number;
 }
 
 /**
- * The single-replica store. Keys expire after `ttlMs` and at most `maxKeys` are kept (the
- * oldest go first); the ledger keeps the newest `maxLedgerEntries` decisions. Every method
- * runs without awaiting, so a claim is atomic within the process.
+ * The single-replica store. Claims lapse after `pendingLeaseMs`, answered keys after `ttlMs`;
+ * at most `maxKeys` keys are kept (the oldest answer goes first, a claim only when no answer is
+ * left). The ledger keeps the newest `maxLedgerEntries` decisions. Every method runs without
+ * awaiting, so a claim is atomic within the process.
  */
 export class MemoryChargeStore implements ChargeStore {
-  private readonly keys = new Map<string, KeyEntry>();
+  // Two maps with one constant lifetime each keep insertion order equal to expiry order.
+  private readonly pending = new Map<string, PendingKey>();
+  private readonly answered = new Map<string, AnsweredKey>();
   private readonly ledger = new Map<string, ChargeDecision>();
   private readonly byInvoice = new Map<number, Set<string>>();
   private readonly now: () => number;
+  private claims = 0;
 
   constructor(private readonly options: MemoryStoreOptions) {
     this.now = options.now ?? Date.now;
   }
 
   async claim(key: string, fingerprint: string): Promise<Claim> {
-    this.dropExpiredKeys();
-    const entry = this.keys.get(key);
-    if (entry) {
-      return entry.decision
-        ? { kind: 'completed', fingerprint: entry.fingerprint, decision: entry.decision }
-        : { kind: 'pending', fingerprint: entry.fingerprint };
-    }
-    // A constant TTL keeps insertion order equal to expiry order, so the oldest key goes first.
-    while (this.keys.size >= this.options.maxKeys) this.keys.delete(this.keys.keys().next().value!);
-    this.keys.set(key, { fingerprint, expiresAt: this.now() + this.options.ttlMs });
-    return { kind: 'claimed' };
+    const now = this.now();
+    dropExpired(this.pending, now);
+    dropExpired(this.answered, now);
+    const answer = this.answered.get(key);
+    if (answer)
+      return { kind: 'completed', fingerprint: answer.fingerprint, decision: answer.decision };
+    const holder = this.pending.get(key);
+    if (holder) return { kind: 'pending', fingerprint: holder.fingerprint };
+    while (this.pending.size + this.answered.size >= this.options.maxKeys) this.evictOldestKey();
+    const token = String((this.claims += 1));
+    this.pending.set(key, { fingerprint, token, expiresAt: now + this.options.pendingLeaseMs });
+    return { kind: 'claimed', held: { key, fingerprint, token } };
   }
 
-  async release(key: string, fingerprint: string): Promise<void> {
-    const entry = this.keys.get(key);
-    if (entry && entry.fingerprint === fingerprint && !entry.decision) this.keys.delete(key);
+  async release(held: HeldClaim): Promise<void> {
+    if (this.holds(held)) this.pending.delete(held.key);
   }
 
-  async save(decision: ChargeDecision, idempotency?: IdempotentWrite): Promise<void> {
-    if (idempotency) {
-      this.keys.set(idempotency.key, {
-        fingerprint: idempotency.fingerprint,
-        decision,
-        expiresAt: this.now() + this.options.ttlMs,
-      });
-    }
-    this.ledger.set(decision.id, decision);
-    if (decision.invoiceId !== null) {
-      const ids = this.byInvoice.get(decision.invoiceId) ?? new Set<string>();
-      ids.add(decision.id);
-      this.byInvoice.set(decision.invoiceId, ids);
-    }
-    while (this.ledger.size > this.options.maxLedgerEntries) this.evictOldestDecision();
+  async save(decision: ChargeDecision): Promise<void> {
+    this.record(decision);
+  }
+
+  async saveAnswer(decision: ChargeDecision, held: HeldClaim): Promise<boolean> {
+    const now = this.now();
+    if (!this.holds(held) || this.pending.get(held.key)!.expiresAt <= now) return false;
+    this.pending.delete(held.key);
+    this.answered.set(held.key, {
+      fingerprint: held.fingerprint,
+      decision,
+      expiresAt: now + this.options.ttlMs,
+    });
+    this.record(decision);
+    return true;
   }
 
   async get(chargeId: string): Promise<ChargeDecision | undefined> {
@@ -77,12 +90,24 @@ export class MemoryChargeStore implements ChargeStore {
 
   async close(): Promise<void> {}
 
-  private dropExpiredKeys(): void {
-    const now = this.now();
-    for (const [key, entry] of this.keys) {
-      if (entry.expiresAt > now) break;
-      this.keys.delete(key);
+  private holds(held: HeldClaim): boolean {
+    return this.pending.get(held.key)?.token === held.token;
+  }
+
+  private record(decision: ChargeDecision): void {
+    this.ledger.set(decision.id, decision);
+    if (decision.invoiceId !== null) {
+      const ids = this.byInvoice.get(decision.invoiceId) ?? new Set<string>();
+      ids.add(decision.id);
+      this.byInvoice.set(decision.invoiceId, ids);
     }
+    while (this.ledger.size > this.options.maxLedgerEntries) this.evictOldestDecision();
+  }
+
+  /** Losing an answer only risks a second decision if that key comes back; a claim's holder just decides again. */
+  private evictOldestKey(): void {
+    const from = this.answered.size > 0 ? this.answered : this.pending;
+    from.delete(from.keys().next().value!);
   }
 
   private evictOldestDecision(): void {
@@ -92,5 +117,12 @@ export class MemoryChargeStore implements ChargeStore {
     const ids = this.byInvoice.get(decision.invoiceId);
     ids?.delete(id);
     if (ids?.size === 0) this.byInvoice.delete(decision.invoiceId);
+  }
+}
+
+function dropExpired(keys: Map<string, { expiresAt: number }>, now: number): void {
+  for (const [key, entry] of keys) {
+    if (entry.expiresAt > now) break;
+    keys.delete(key);
   }
 }

@@ -1,35 +1,47 @@
+import { randomUUID } from 'node:crypto';
 import Redis, { type RedisOptions } from 'ioredis';
 import type { ChargeDecision } from '../charges/decision';
-import type { ChargeStore, Claim, IdempotentWrite } from './store';
+import type { ChargeStore, Claim, HeldClaim } from './store';
 
 export interface RedisStoreOptions {
   url: string;
   keyPrefix: string;
+  /** How long an answered key is kept. */
   idempotencyTtlSeconds: number;
+  /** How long a claim lasts without an answer. */
+  pendingLeaseMs: number;
   ledgerTtlSeconds: number;
 }
 
 interface StoredKey {
   fingerprint: string;
+  /** Set while pending: which claim holds the key. */
+  token?: string;
+  /** Set once answered. */
   decision?: ChargeDecision;
 }
 
-const pendingRecord = (fingerprint: string) => JSON.stringify({ fingerprint } satisfies StoredKey);
+/** The exact string a claim stores, so scripts can tell whether the key still holds it. */
+const pendingRecord = (held: HeldClaim) =>
+  JSON.stringify({ fingerprint: held.fingerprint, token: held.token } satisfies StoredKey);
 
-/** Returns the key's current record, or nil after storing ours: one round trip, no race. */
+/** Returns the key's current record, or nil after storing ours with its lease: one round trip, no race. */
 const CLAIM_SCRIPT = `
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 `;
 
 /**
  * KEYS: charge, invoice list, idempotency key. ARGV: decision, ledger TTL, charge id to index
- * under the invoice ('' without invoice), key record ('' without key), key TTL. One script, so
- * the ledger entry, the invoice index and the key's answer appear together for every replica.
+ * under the invoice ('' without invoice), key record ('' without key), key TTL, the pending
+ * record the key must still hold. One script, so the ledger entry, the invoice index and the
+ * key's answer appear together for every replica, and only for the claim that holds the key:
+ * after a lapsed lease it writes nothing and returns 0.
  */
 const SAVE_SCRIPT = `
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[6] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 if ARGV[3] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[3])
@@ -48,7 +60,7 @@ return 1
 `;
 
 type ScriptedRedis = Redis & {
-  claimKey(key: string, record: string, ttlSeconds: number): Promise<string | null>;
+  claimKey(key: string, record: string, leaseMs: number): Promise<string | null>;
   saveDecision(
     chargeKey: string,
     invoiceKey: string,
@@ -58,6 +70,7 @@ type ScriptedRedis = Redis & {
     indexedChargeId: string,
     keyRecord: string,
     keyTtlSeconds: number,
+    heldRecord: string,
   ): Promise<number>;
   releaseKey(key: string, pendingRecord: string): Promise<number>;
 };
@@ -84,37 +97,30 @@ export class RedisChargeStore implements ChargeStore {
   }
 
   async claim(key: string, fingerprint: string): Promise<Claim> {
+    // Unique across replicas, so no two claims on one key ever share a token.
+    const held: HeldClaim = { key, fingerprint, token: randomUUID() };
     const existing = await this.redis.claimKey(
       this.idempotencyKey(key),
-      pendingRecord(fingerprint),
-      this.options.idempotencyTtlSeconds,
+      pendingRecord(held),
+      this.options.pendingLeaseMs,
     );
-    if (existing === null) return { kind: 'claimed' };
+    if (existing === null) return { kind: 'claimed', held };
     const record = JSON.parse(existing) as StoredKey;
     return record.decision
       ? { kind: 'completed', fingerprint: record.fingerprint, decision: record.decision }
       : { kind: 'pending', fingerprint: record.fingerprint };
   }
 
-  async release(key: string, fingerprint: string): Promise<void> {
-    await this.redis.releaseKey(this.idempotencyKey(key), pendingRecord(fingerprint));
+  async release(held: HeldClaim): Promise<void> {
+    await this.redis.releaseKey(this.idempotencyKey(held.key), pendingRecord(held));
   }
 
-  async save(decision: ChargeDecision, idempotency?: IdempotentWrite): Promise<void> {
-    const answered: StoredKey | undefined = idempotency && {
-      fingerprint: idempotency.fingerprint,
-      decision,
-    };
-    await this.redis.saveDecision(
-      this.chargeKey(decision.id),
-      this.invoiceKey(decision.invoiceId ?? 0),
-      this.idempotencyKey(idempotency?.key ?? ''),
-      JSON.stringify(decision),
-      this.options.ledgerTtlSeconds,
-      decision.invoiceId === null ? '' : decision.id,
-      answered ? JSON.stringify(answered) : '',
-      this.options.idempotencyTtlSeconds,
-    );
+  async save(decision: ChargeDecision): Promise<void> {
+    await this.writeDecision(decision);
+  }
+
+  async saveAnswer(decision: ChargeDecision, held: HeldClaim): Promise<boolean> {
+    return (await this.writeDecision(decision, held)) === 1;
   }
 
   async get(chargeId: string): Promise<ChargeDecision | undefined> {
@@ -138,6 +144,21 @@ export class RedisChargeStore implements ChargeStore {
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private writeDecision(decision: ChargeDecision, held?: HeldClaim): Promise<number> {
+    const answered: StoredKey | undefined = held && { fingerprint: held.fingerprint, decision };
+    return this.redis.saveDecision(
+      this.chargeKey(decision.id),
+      this.invoiceKey(decision.invoiceId ?? 0),
+      this.idempotencyKey(held?.key ?? ''),
+      JSON.stringify(decision),
+      this.options.ledgerTtlSeconds,
+      decision.invoiceId === null ? '' : decision.id,
+      answered ? JSON.stringify(answered) : '',
+      this.options.idempotencyTtlSeconds,
+      held ? pendingRecord(held) : '',
+    );
   }
 
   private idempotencyKey(key: string): string {
