@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { deployedRedisArgs } from '../lib/deployed-redis';
 import { invoiceStatuses, ledgerBreaches } from '../lib/invariants';
 import { Stack } from '../lib/stack';
 
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
       setup: {
         invoicesPending: pending,
         paymentReplicas: 2,
-        store: 'redis (append-only file, fsync always)',
+        redis: `redis-server ${deployedRedisArgs().join(' ')} (as deploy/envs/dev configures it)`,
         billingConcurrency: BILLING_CONCURRENCY,
         latencyMeasuredAt: 'load balancer, per upstream request (Antaeus → payment replica)',
       },

@@ -19,7 +19,8 @@ scenarioTest(
     const stoppedAt = Date.now();
     await stack.stopRedis('SIGKILL');
     await sleep(2_000);
-    // The append-only file (fsync on every write) brings back every acknowledged decision.
+    // Redis comes back from its files with the manifests' durability settings: every decision
+    // payment acknowledged must still be there.
     await stack.startRedis();
     await stack.waitReady();
     const healedAt = Date.now();

@@ -8,6 +8,7 @@ import {
   waitForHttp,
   type ManagedProcess,
 } from '@internal/test-kit';
+import { deployedRedisArgs } from './deployed-redis';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer';
 import { READY_PATH, startAntaeus, startPayment } from './services';
 
@@ -30,14 +31,16 @@ export interface ClientCall {
 }
 
 /**
- * The whole system as local processes: Redis with an append-only file (so a restart keeps the
- * ledger, as a persistent volume would), two payment replicas behind a readiness-gated load
- * balancer, and Antaeus with its SQLite file, each restartable on its own port.
+ * The whole system as local processes: Redis configured as the manifests configure it, its
+ * files in a directory that outlives a restart (as its persistent volume does), two payment
+ * replicas behind a readiness-gated load balancer, and Antaeus with its SQLite file, each
+ * restartable on its own port.
  */
 export class Stack {
   readonly clientCalls: ClientCall[] = [];
   /** Output of every process that ran, including those already stopped or killed. */
   private readonly finishedOutput: string[] = [];
+  private readonly redisArgs = deployedRedisArgs();
 
   private constructor(
     readonly workDir: string,
@@ -92,19 +95,15 @@ export class Stack {
   async startRedis(): Promise<void> {
     this.redis = await startProcess({
       command: process.env.REDIS_SERVER_BIN ?? 'redis-server',
+      // As deployed, then what a local process needs; a later directive overrides an earlier one.
       args: [
+        ...this.redisArgs,
         '--port',
         String(this.redisPort),
         '--bind',
         '127.0.0.1',
         '--dir',
         this.workDir,
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
       ],
     });
     const deadline = Date.now() + 10_000;
