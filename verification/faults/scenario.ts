@@ -105,8 +105,8 @@ export const attemptedAtLeast = (n: number) => (run: BillingRun) =>
  * Runs the original's synchronous pay call until one run ends with nothing failed and nothing
  * skipped: every charge whose outcome was unknown has had its idempotency key replayed and
  * every claim left by a dead run has expired. Returns the runs it took. Once the stack is
- * healed a replay succeeds at the first try, so two runs in a row with failures mean a charge
- * that can never settle, and waiting longer would only slow the failure down.
+ * healed a replay succeeds at once, so three runs in a row with failures mean a charge that
+ * can never settle (a slow moment can explain one), and waiting longer only delays the failure.
  */
 export async function settle(stack: Stack, maxRounds = 8): Promise<BillingRun[]> {
   const runs: BillingRun[] = [];
@@ -116,7 +116,7 @@ export async function settle(stack: Stack, maxRounds = 8): Promise<BillingRun[]>
     const run = await getRun(stack, pay.headers.get('x-billing-run-id') ?? '');
     runs.push(run);
     if (run.status === 'completed' && run.failed === 0 && run.skipped === 0) return runs;
-    if (run.failed > 0 && (runs.at(-2)?.failed ?? 0) > 0) break;
+    if (runs.length >= 3 && runs.slice(-3).every((r) => r.failed > 0)) break;
     // Claims of a killed process block their invoices until the lease ends.
     if (run.skipped > 0) await sleep(2_000);
   }
