@@ -70,7 +70,9 @@ async function main(): Promise<void> {
       setup: {
         invoicesPending: pending,
         paymentReplicas: 2,
-        redis: `redis-server ${deployedRedisArgs().join(' ')} (as deploy/envs/dev configures it)`,
+        redis: `redis-server ${deployedRedisArgs()
+          .map((arg) => arg || "''")
+          .join(' ')} (as deploy/envs/dev configures it)`,
         billingConcurrency: BILLING_CONCURRENCY,
         latencyMeasuredAt: 'load balancer, per upstream request (Antaeus → payment replica)',
       },
