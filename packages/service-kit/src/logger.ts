@@ -2,28 +2,75 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
+/** Field names whose values are credentials, censored at the top level and one level down. */
+const SECRET_FIELDS = new Set(['authorization', 'token', 'tokens', 'apiToken']);
+const CENSORED = '[redacted]';
+
+type Fields = Record<string, unknown>;
+
+// Looks the names up rather than listing the object's keys, so a large array or buffer costs nothing.
+function hasSecretField(object: object): boolean {
+  for (const name of SECRET_FIELDS) if (Object.hasOwn(object, name)) return true;
+  return false;
+}
+
+/** A copy of `object` (keeping an error's class, message and stack) with its secret fields censored. */
+function censoredCopy(object: object): Fields {
+  const copy = Object.assign(
+    Object.create(Object.getPrototypeOf(object) as object),
+    object,
+  ) as Fields;
+  if (object instanceof Error) {
+    copy.message = object.message;
+    copy.stack = object.stack;
+  }
+  for (const key of Object.keys(copy)) if (SECRET_FIELDS.has(key)) copy[key] = CENSORED;
+  return copy;
+}
+
 /**
- * JSON logs to stdout. Credentials never reach a log line: the paths below are censored
- * wherever they appear, and request logging records no headers at all.
+ * Censors secret fields in a log line's own fields and in objects one level down, copying
+ * only what changes, so the common line costs a scan of its keys. pino's path-based `redact`
+ * does the same job but, with wildcard paths, more than doubled the cost of every line.
  */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
-    level,
-    base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: {
-      paths: [
-        'authorization',
-        '*.authorization',
-        'token',
-        '*.token',
-        'tokens',
-        '*.tokens',
-        'apiToken',
-        '*.apiToken',
-      ],
-      censor: '[redacted]',
+export function censorSecrets(fields: Fields): Fields {
+  let censored: Fields | undefined;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    let replacement = value;
+    if (SECRET_FIELDS.has(key)) replacement = CENSORED;
+    else if (typeof value === 'object' && value !== null && hasSecretField(value)) {
+      replacement = censoredCopy(value);
+    }
+    if (replacement !== value) (censored ??= { ...fields })[key] = replacement;
+  }
+  return censored ?? fields;
+}
+
+/**
+ * JSON logs to stdout (or `destination`). Credentials never reach a log line: fields named
+ * like one are censored in every line and in every child logger's bindings, and request
+ * logging records no headers at all.
+ */
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false }),
+): Logger {
+  const logger = pino(
+    {
+      level,
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }), log: censorSecrets },
     },
-  });
+    destination,
+  );
+  // pino applies no formatter to a child's bindings. A child inherits from its parent, so
+  // every descendant creates its own children through this override as well.
+  const createChild = logger.child;
+  logger.child = function censoredChild(this: Logger, bindings, options) {
+    return createChild.call(this, censorSecrets(bindings), options);
+  } as Logger['child'];
+  return logger;
 }

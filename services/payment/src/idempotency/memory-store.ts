@@ -1,4 +1,5 @@
 import type { ChargeDecision } from '../charges/decision';
+import { FifoMap } from './fifo-map';
 import type { ChargeStore, Claim, HeldClaim } from './store';
 
 interface PendingKey {
@@ -31,9 +32,9 @@ export interface MemoryStoreOptions {
  */
 export class MemoryChargeStore implements ChargeStore {
   // Two maps with one constant lifetime each keep insertion order equal to expiry order.
-  private readonly pending = new Map<string, PendingKey>();
-  private readonly answered = new Map<string, AnsweredKey>();
-  private readonly ledger = new Map<string, ChargeDecision>();
+  private readonly pending = new FifoMap<PendingKey>();
+  private readonly answered = new FifoMap<AnsweredKey>();
+  private readonly ledger = new FifoMap<ChargeDecision>();
   private readonly byInvoice = new Map<number, Set<string>>();
   private readonly now: () => number;
   private claims = 0;
@@ -106,13 +107,11 @@ export class MemoryChargeStore implements ChargeStore {
 
   /** Losing an answer only risks a second decision if that key comes back; a claim's holder just decides again. */
   private evictOldestKey(): void {
-    const from = this.answered.size > 0 ? this.answered : this.pending;
-    from.delete(from.keys().next().value!);
+    (this.answered.size > 0 ? this.answered : this.pending).shift();
   }
 
   private evictOldestDecision(): void {
-    const [id, decision] = this.ledger.entries().next().value!;
-    this.ledger.delete(id);
+    const [id, decision] = this.ledger.shift()!;
     if (decision.invoiceId === null) return;
     const ids = this.byInvoice.get(decision.invoiceId);
     ids?.delete(id);
@@ -120,9 +119,6 @@ export class MemoryChargeStore implements ChargeStore {
   }
 }
 
-function dropExpired(keys: Map<string, { expiresAt: number }>, now: number): void {
-  for (const [key, entry] of keys) {
-    if (entry.expiresAt > now) break;
-    keys.delete(key);
-  }
+function dropExpired(keys: FifoMap<{ expiresAt: number }>, now: number): void {
+  while ((keys.oldest()?.[1].expiresAt ?? Infinity) <= now) keys.shift();
 }
