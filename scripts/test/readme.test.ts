@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '@internal/test-kit';
+
+// The README is the reviewer's path through the repository: everything it names must exist,
+// and its configuration tables must list exactly what each service validates at startup.
+
+const root = repoRoot();
+const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+
+/** The keys of the Joi.object({...}) schema in a service's config.ts: its environment variables. */
+function validatedVariables(configSource: string): string[] {
+  const start = configSource.search(/Joi\.object(<[^>]*>)?\(\{/);
+  if (start < 0) throw new Error('config.ts has no Joi.object({...}) schema');
+  const end = configSource.indexOf('\n});', start);
+  return [...configSource.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map(
+    (m) => m[1] as string,
+  );
+}
+
+/** The backticked variable names in the first column of the table under `heading`. */
+function documentedVariables(heading: string): string[] {
+  const at = readme.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`README.md has no heading "${heading}"`);
+  const section = readme.slice(at + heading.length + 2).split(/\n#{2,4} /)[0] ?? '';
+  return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1] as string);
+}
+
+function scriptsOf(workspace: string): Record<string, string> {
+  const manifest = JSON.parse(read(path.join(workspace, 'package.json'))) as {
+    scripts?: Record<string, string>;
+  };
+  return manifest.scripts ?? {};
+}
+
+describe('README.md', () => {
+  it('extracts variables from a config schema the way the services declare them', () => {
+    const sample =
+      'const schema = Joi.object({\n  PORT: envRules.port(1),\n  A_B: Joi.string(),\n});\n';
+    expect(validatedVariables(sample)).toEqual(['PORT', 'A_B']);
+  });
+
+  it.each([
+    ['payment', '#### payment configuration'],
+    ['antaeus', '#### antaeus configuration'],
+  ])('documents exactly the variables %s validates', (service, heading) => {
+    const validated = validatedVariables(read(`services/${service}/src/config.ts`));
+    expect(validated.length).toBeGreaterThan(5);
+    expect(documentedVariables(heading).sort()).toEqual([...validated].sort());
+  });
+
+  it('names only repository paths that exist', () => {
+    const paths = new Set(
+      [
+        ...readme.matchAll(
+          /[`(]((?:\.github|\.ci|argocd|deploy|packages|scripts|services|verification)\/[A-Za-z0-9_./-]*[A-Za-z0-9_-])/g,
+        ),
+      ]
+        .map((m) => m[1] as string)
+        .filter((p) => !p.includes('<')),
+    );
+    expect(paths.size).toBeGreaterThan(20);
+    const missing = [...paths].filter((p) => !fs.existsSync(path.join(root, p)));
+    expect(missing).toEqual([]);
+  });
+
+  it('names only npm commands that exist', () => {
+    const commands = [...readme.matchAll(/npm (start|test|run ([a-z:-]+))(?: -w ([\w/.-]+))?/g)];
+    expect(commands.length).toBeGreaterThan(5);
+    const missing = commands
+      .map(([text, verb, runName, workspace]) => {
+        const script = runName ?? verb;
+        return scriptsOf(workspace ?? '.')[script as string] ? undefined : text;
+      })
+      .filter(Boolean);
+    expect(missing).toEqual([]);
+  });
+
+  it('names only scripts that are executable shell scripts or Node scripts', () => {
+    const scripts = new Set([...readme.matchAll(/scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]));
+    expect(scripts.size).toBeGreaterThan(5);
+    for (const script of scripts) {
+      const text = read(script);
+      expect(text.startsWith('#!') || script.endsWith('.mjs')).toBe(true);
+    }
+  });
+
+  it('gives the two commands of the quick start', () => {
+    expect(readme).toContain('npm ci && npm start');
+    expect(readme).toContain('npm ci && npm test');
+  });
+});
