@@ -28,9 +28,11 @@ export function jsonBody(limit: string | number = '16kb') {
     const request = ctx.request as Context['request'] & { body?: unknown };
     const hasBody =
       Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+    // The usual exact header skips type-is parsing it; variants (charset, case) still match.
+    const isJson = ctx.get('content-type') === 'application/json' || ctx.is('application/json');
     if (!hasBody) {
       request.body = {};
-    } else if (ctx.is('application/json')) {
+    } else if (isJson) {
       request.body = (await coBody.json(ctx, options)) as unknown;
     } else {
       throw new HttpError(

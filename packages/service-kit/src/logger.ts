@@ -48,14 +48,16 @@ export function censorSecrets(fields: Fields): Fields {
 }
 
 /**
- * JSON logs to stdout (or `destination`). Credentials never reach a log line: fields named
- * like one are censored in every line and in every child logger's bindings, and request
- * logging records no headers at all.
+ * JSON logs to stdout (or `destination`), written synchronously: under the benchmark an
+ * asynchronous destination saved no measurable CPU, and it would lose the last lines of a
+ * process that crashes. Credentials never reach a log line: fields named like one are
+ * censored in every line and in every child logger's bindings, and request logging records
+ * no headers at all.
  */
 export function createLogger(
   service: string,
   level = 'info',
-  destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false }),
+  destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true }),
 ): Logger {
   const logger = pino(
     {

@@ -9,8 +9,17 @@ const CONNECTIONS = 64;
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const TARGETS = { ratio: 0.5, p99Ms: 25, rssMb: 150 };
-const RESULTS_FILE = path.join(__dirname, '..', '..', 'bench-results.json');
+const SERVICE_DIR = path.join(__dirname, '..', '..');
+const RESULTS_FILE = path.join(SERVICE_DIR, 'bench-results.json');
 const BODY = JSON.stringify({ currency: 'USD', value: 301.99, customer_id: 1, invoice_id: 1 });
+
+/** The V8 flags of the service's start script, so the benchmark runs it as it is deployed. */
+function startScriptFlags(): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(SERVICE_DIR, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return manifest.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
 
 interface Measurement {
   requestsPerSecond: number;
@@ -31,10 +40,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(script: string, env: Record<string, string>) {
+async function startServer(script: string, nodeFlags: string[], env: Record<string, string>) {
   const port = await freePort();
-  // Output goes to /dev/null: a pipe nobody reads would block the server's synchronous logging.
-  const child = spawn(process.execPath, [script], {
+  // Output goes to /dev/null: reading it here would cost this process (the load generator)
+  // CPU, and a pipe nobody reads would stall the server once full.
+  const child = spawn(process.execPath, [...nodeFlags, script], {
     env: { PATH: process.env.PATH, PORT: String(port), ...env },
     stdio: 'ignore',
   });
@@ -75,9 +85,10 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
 async function benchmark(
   name: string,
   script: string,
+  nodeFlags: string[],
   env: Record<string, string>,
 ): Promise<Measurement> {
-  const server = await startServer(script, env);
+  const server = await startServer(script, nodeFlags, env);
   try {
     await load(server.url, WARMUP_SECONDS);
     let peakRssMb = 0;
@@ -102,11 +113,15 @@ async function benchmark(
 }
 
 async function main(): Promise<void> {
+  // Other work on the machine competes for the same cores: the 1-minute load average before
+  // the run says how much the figures are worth.
+  const loadAverageBefore = Math.round(os.loadavg()[0]! * 100) / 100;
   console.log(
-    `POST /v1/charges, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each after ${WARMUP_SECONDS} s warm-up, ${os.cpus().length} CPUs, Node ${process.version}`,
+    `POST /v1/charges, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each after ${WARMUP_SECONDS} s warm-up, ${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAverageBefore}`,
   );
-  const bare = await benchmark('bare', path.join(__dirname, 'bare-server.js'), {});
-  const payment = await benchmark('payment', path.join(__dirname, '..', 'server.js'), {
+  const nodeFlags = startScriptFlags();
+  const bare = await benchmark('bare', path.join(__dirname, 'bare-server.js'), [], {});
+  const payment = await benchmark('payment', path.join(__dirname, '..', 'server.js'), nodeFlags, {
     LOG_LEVEL: 'info',
     DRAIN_DELAY_MS: '0',
   });
@@ -122,7 +137,8 @@ async function main(): Promise<void> {
   );
   const results = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, node: process.version },
+    machine: { cpus: os.cpus().length, node: process.version, loadAverageBefore },
+    paymentNodeFlags: nodeFlags,
     load: {
       endpoint: 'POST /v1/charges',
       connections: CONNECTIONS,

@@ -7,7 +7,10 @@
  */
 export class FifoMap<V> {
   private readonly entries = new Map<string, V>();
-  private order: Array<[string, V]> = [];
+  // Insertion order as two parallel arrays: no allocation per entry. Slots before `head`
+  // are consumed and cleared, so they hold nothing alive.
+  private keys: Array<string | undefined> = [];
+  private values: Array<V | undefined> = [];
   private head = 0;
 
   get size(): number {
@@ -21,7 +24,8 @@ export class FifoMap<V> {
   /** Adds or replaces `key`; either way it becomes the newest entry. */
   set(key: string, value: V): void {
     this.entries.set(key, value);
-    this.order.push([key, value]);
+    this.keys.push(key);
+    this.values.push(value);
   }
 
   delete(key: string): void {
@@ -30,9 +34,10 @@ export class FifoMap<V> {
 
   /** The oldest entry still present. */
   oldest(): [key: string, value: V] | undefined {
-    while (this.head < this.order.length) {
-      const entry = this.order[this.head]!;
-      if (this.entries.get(entry[0]) === entry[1]) return entry;
+    while (this.head < this.keys.length) {
+      const key = this.keys[this.head]!;
+      const value = this.values[this.head]!;
+      if (this.entries.get(key) === value) return [key, value];
       this.advance();
     }
     return undefined;
@@ -49,10 +54,13 @@ export class FifoMap<V> {
   }
 
   private advance(): void {
+    this.keys[this.head] = undefined;
+    this.values[this.head] = undefined;
     this.head += 1;
-    // Now and then drop the consumed front, so the array does not grow without bound.
-    if (this.head >= 1_024 && this.head * 2 >= this.order.length) {
-      this.order = this.order.slice(this.head);
+    // Now and then drop the consumed front, so the arrays do not grow without bound.
+    if (this.head >= 1_024 && this.head * 2 >= this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.values = this.values.slice(this.head);
       this.head = 0;
     }
   }

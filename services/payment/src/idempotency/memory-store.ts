@@ -35,7 +35,8 @@ export class MemoryChargeStore implements ChargeStore {
   private readonly pending = new FifoMap<PendingKey>();
   private readonly answered = new FifoMap<AnsweredKey>();
   private readonly ledger = new FifoMap<ChargeDecision>();
-  private readonly byInvoice = new Map<number, Set<string>>();
+  // Each invoice's decisions in insertion order, so oldest first.
+  private readonly byInvoice = new Map<number, Set<ChargeDecision>>();
   private readonly now: () => number;
   private claims = 0;
 
@@ -84,7 +85,7 @@ export class MemoryChargeStore implements ChargeStore {
   }
 
   async listForInvoice(invoiceId: number): Promise<ChargeDecision[]> {
-    return [...(this.byInvoice.get(invoiceId) ?? [])].map((id) => this.ledger.get(id)!);
+    return [...(this.byInvoice.get(invoiceId) ?? [])];
   }
 
   async ping(): Promise<void> {}
@@ -98,9 +99,9 @@ export class MemoryChargeStore implements ChargeStore {
   private record(decision: ChargeDecision): void {
     this.ledger.set(decision.id, decision);
     if (decision.invoiceId !== null) {
-      const ids = this.byInvoice.get(decision.invoiceId) ?? new Set<string>();
-      ids.add(decision.id);
-      this.byInvoice.set(decision.invoiceId, ids);
+      const decisions = this.byInvoice.get(decision.invoiceId);
+      if (decisions) decisions.add(decision);
+      else this.byInvoice.set(decision.invoiceId, new Set([decision]));
     }
     while (this.ledger.size > this.options.maxLedgerEntries) this.evictOldestDecision();
   }
@@ -111,11 +112,11 @@ export class MemoryChargeStore implements ChargeStore {
   }
 
   private evictOldestDecision(): void {
-    const [id, decision] = this.ledger.shift()!;
+    const [, decision] = this.ledger.shift()!;
     if (decision.invoiceId === null) return;
-    const ids = this.byInvoice.get(decision.invoiceId);
-    ids?.delete(id);
-    if (ids?.size === 0) this.byInvoice.delete(decision.invoiceId);
+    const decisions = this.byInvoice.get(decision.invoiceId)!;
+    decisions.delete(decision);
+    if (decisions.size === 0) this.byInvoice.delete(decision.invoiceId);
   }
 }
 
