@@ -4,17 +4,13 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
-/**
- * An error meant for the client. `body` replaces the standard envelope where a legacy
- * contract dictates another shape (Antaeus answers a bare "not found", for example).
- */
+/** An error meant for the client, answered as the standard JSON envelope. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly details?: unknown,
-    readonly body?: unknown,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -75,16 +71,13 @@ export function errorHandler() {
       if (known) {
         ctx.status = known.status;
         if (known.status === 405) ctx.set('Allow', allowedMethods(ctx));
-        ctx.body =
-          known.body !== undefined
-            ? known.body
-            : ({
-                error: {
-                  code: known.code,
-                  message: known.message,
-                  ...(known.details === undefined ? {} : { details: known.details }),
-                },
-              } satisfies ErrorBody);
+        ctx.body = {
+          error: {
+            code: known.code,
+            message: known.message,
+            ...(known.details === undefined ? {} : { details: known.details }),
+          },
+        } satisfies ErrorBody;
         return;
       }
       ctx.state.log?.error({ err }, 'unhandled error');

@@ -11,6 +11,20 @@ import { HttpError } from './errors';
 type JsonOptions = coBody.Options & { onProtoPoisoning: 'error' | 'remove' | 'ignore' };
 
 /**
+ * co-body's own errors carry a 4xx status; a body that fails to decompress (garbage under
+ * `Content-Encoding: gzip`, say) surfaces as a bare zlib error, which is still the client's.
+ */
+function undecodableBody(err: unknown): never {
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) throw err;
+  throw new HttpError(
+    400,
+    'invalid_body',
+    `request body could not be decoded as its Content-Encoding says: ${(err as Error).message}`,
+  );
+}
+
+/**
  * Parses JSON request bodies up to `limit` (bytes, or a string such as '16kb') into
  * `ctx.request.body` ({} for an empty body). A body of any other content type is refused with
  * 415 instead of being silently ignored, so a client never gets a decision on data we did not
@@ -33,7 +47,7 @@ export function jsonBody(limit: string | number = '16kb') {
     if (!hasBody) {
       request.body = {};
     } else if (isJson) {
-      request.body = (await coBody.json(ctx, options)) as unknown;
+      request.body = (await coBody.json(ctx, options).catch(undecodableBody)) as unknown;
     } else {
       throw new HttpError(
         415,

@@ -111,6 +111,29 @@ describe('errorHandler, notFound, methodErrors, jsonBody', () => {
     expect(({} as Record<string, unknown>).p).toBeUndefined();
   });
 
+  it('answers a body that does not decompress as its Content-Encoding says with 400, never 500', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await request(app().callback)
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .send('{"not":"compressed"}')
+        .expect(400);
+      expect(res.body.error.code).toBe('invalid_body');
+      expect(res.body.error.message).toMatch(/Content-Encoding/);
+    }
+  });
+
+  it('answers an unknown Content-Encoding with 415', async () => {
+    const res = await request(app().callback)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'compress-me')
+      .send('{}')
+      .expect(415);
+    expect(res.body.error.code).toBe('unsupported_media_type');
+  });
+
   it('reads an empty body as an empty object, with or without a content type', async () => {
     const bare = await request(app().callback).post('/echo').expect(200);
     expect(bare.body).toEqual({ got: {} });

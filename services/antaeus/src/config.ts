@@ -83,7 +83,7 @@ export function worstCaseChargeMs(c: Config): number {
 
 /** Reads and validates the environment; every problem is reported at once, by variable name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = parseEnv(schema, env);
+  const e = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKEN'] });
   const config: Config = {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

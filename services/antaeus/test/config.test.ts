@@ -24,6 +24,13 @@ describe('configuration', () => {
     });
   });
 
+  test('a bad PAYMENT_API_TOKEN is named but its value never echoed', () => {
+    const token = 'do-not-print this-token';
+    const found = problems({ PAYMENT_API_TOKEN: token });
+    expect(found.join('\n')).toMatch(/PAYMENT_API_TOKEN/);
+    expect(found.join('\n')).not.toContain('do-not-print');
+  });
+
   test('values are read from the environment', () => {
     expect(
       loadConfig({
