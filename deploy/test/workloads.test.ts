@@ -217,6 +217,18 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     expect(antaeus).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
   });
 
+  it('keeps payment idempotency keys and decisions longer than the monthly billing interval', () => {
+    // An unknown outcome is replayed with its key by the next run, at the latest a month later;
+    // a key that expired by then would be decided afresh and could charge the invoice twice.
+    const longestMonthSeconds = 31 * 86_400;
+    const payment = podTemplate(objects(), 'Deployment', 'payment');
+    const { values } = containerEnv(objects(), `payments-${env}`, payment.spec.containers[0]!);
+    expect(Number(values.IDEMPOTENCY_TTL_SECONDS)).toBeGreaterThan(longestMonthSeconds);
+    expect(Number(values.LEDGER_TTL_SECONDS)).toBeGreaterThanOrEqual(
+      Number(values.IDEMPOTENCY_TTL_SECONDS),
+    );
+  });
+
   it('bills monthly through the Antaeus Service with the CLI the image ships', () => {
     const cronJob = find(objects(), 'CronJob', 'antaeus-monthly-billing', `billing-${env}`)
       .spec as {

@@ -86,6 +86,25 @@ describe('README.md', () => {
     }
   });
 
+  it('creates Secrets with the names and keys the Deployments reference', () => {
+    const teams = path.join(root, 'deploy', 'teams');
+    const manifests = fs
+      .readdirSync(teams, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.yaml'))
+      .map((file) => fs.readFileSync(path.join(teams, file), 'utf8'))
+      .join('\n');
+    const referenced = new Set(
+      [...manifests.matchAll(/secretKeyRef:\s*\n\s*name: (\S+)\s*\n\s*key: (\S+)/g)].map(
+        (m) => `${m[1]}/${m[2]}`,
+      ),
+    );
+    const created = [
+      ...readme.matchAll(/create secret generic (\S+) --from-literal=([A-Za-z0-9_.-]+)=/g),
+    ].map((m) => `${m[1]}/${m[2]}`);
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.filter((secret) => !referenced.has(secret))).toEqual([]);
+  });
+
   it('gives the two commands of the quick start', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');

@@ -45,10 +45,12 @@ const schema = Joi.object({
   REDIS_KEY_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:_.-]{1,64}$/)
     .default('payment:'),
+  // A caller replays an unknown outcome with the same key on its next run, which for monthly
+  // billing is a month later: deployments keep keys longer than that (deploy/teams/payments).
   IDEMPOTENCY_TTL_SECONDS: Joi.number()
     .integer()
     .min(1)
-    .max(30 * DAY_SECONDS)
+    .max(400 * DAY_SECONDS)
     .default(DAY_SECONDS),
   // Above the slowest decide + save (Redis commands time out after 2 s), below the TTL.
   IDEMPOTENCY_PENDING_LEASE_MS: Joi.number()
