@@ -39,5 +39,5 @@ export function startPayment(env: Record<string, string>, port?: number) {
 
 /** An Antaeus process from its build; `env` must name DATABASE_PATH and the provider. */
 export function startAntaeus(env: Record<string, string>, port?: number) {
-  return startService('antaeus', { SHUTDOWN_DRAIN_DELAY_MS: '0', ...env }, port);
+  return startService('antaeus', { DRAIN_DELAY_MS: '0', ...env }, port);
 }
