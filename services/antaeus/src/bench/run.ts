@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@internal/service-kit';
@@ -14,23 +13,13 @@ import { createBilling } from '../billing/setup';
 import { loadConfig, type Config } from '../config';
 import { openDatabase } from '../db/database';
 import { seedIfEmpty } from '../db/seed';
+import { freePort } from '@internal/test-kit';
 
 const WORKSPACE = path.join(__dirname, '..', '..');
 const PAYMENT_SERVER = path.join(WORKSPACE, '..', 'payment', 'dist', 'server.js');
 const INVOICES = 10_000;
 const SEQUENTIAL_INVOICES = Number(process.env.BENCH_SEQUENTIAL_INVOICES ?? 1_000);
 const LATENCIES_MS = [0, 20];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i += 1) {
