@@ -26,15 +26,10 @@ describe('billing against a faulty provider', () => {
   });
 
   function expectInvariant(options: InvariantOptions = {}) {
-    const approvals = provider.approvalsByInvoice();
     const violations = invariantViolations(
       harness.dbFile,
       harness.initiallyPending,
-      {
-        approvals: (id) => approvals.get(id)?.length ?? 0,
-        keysSeen: (id) =>
-          provider.calls.filter((c) => c.invoiceId === id).map((c) => c.idempotencyKey ?? ''),
-      },
+      provider.ledger(),
       options,
     );
     expect(violations).toEqual([]);

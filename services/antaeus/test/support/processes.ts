@@ -18,33 +18,27 @@ export interface RunningService {
   baseUrl: string;
 }
 
-/** The real payment service from its build, on a free loopback port. */
-export async function startPaymentService(
-  env: Record<string, string> = {},
+/** A service from its build, as `npm start` runs it, on a free loopback port. */
+async function startBuilt(
+  service: 'payment' | 'antaeus',
+  env: Record<string, string>,
 ): Promise<RunningService> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const proc = await startProcess({
     command: process.execPath,
-    args: [built('payment', 'server.js')],
+    args: [built(service, 'server.js')],
     env: { PORT: String(port), LOG_LEVEL: 'warn', DRAIN_DELAY_MS: '0', ...env },
     readyUrl: `${baseUrl}/readyz`,
   });
   return { process: proc, port, baseUrl };
 }
 
-/** Antaeus from its build, as `npm start` runs it, on a free loopback port. */
-export async function startAntaeus(env: Record<string, string>): Promise<RunningService> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
-    command: process.execPath,
-    args: [built('antaeus', 'server.js')],
-    env: { PORT: String(port), LOG_LEVEL: 'warn', DRAIN_DELAY_MS: '0', ...env },
-    readyUrl: `${baseUrl}/readyz`,
-  });
-  return { process: proc, port, baseUrl };
-}
+/** The real payment service. */
+export const startPaymentService = (env: Record<string, string> = {}) => startBuilt('payment', env);
+
+/** Antaeus itself. */
+export const startAntaeus = (env: Record<string, string>) => startBuilt('antaeus', env);
 
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { freePort } from '@internal/test-kit';
+import type { ProviderLedger } from './invariant';
 
 export interface ChargeCall {
   invoiceId: number;
@@ -80,6 +81,16 @@ export class ScriptedProvider {
       if (d.approved) byInvoice.set(d.invoiceId, [...(byInvoice.get(d.invoiceId) ?? []), d.key]);
     }
     return byInvoice;
+  }
+
+  /** What the provider holds, in the shape the billing invariant reads (a snapshot of now). */
+  ledger(): ProviderLedger {
+    const approvals = this.approvalsByInvoice();
+    return {
+      approvals: (id) => approvals.get(id)?.length ?? 0,
+      keysSeen: (id) =>
+        this.calls.filter((c) => c.invoiceId === id).map((c) => c.idempotencyKey ?? ''),
+    };
   }
 
   async stop(): Promise<void> {
