@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Points this repository at a fork: records <owner>/<name> in scripts/repository.env, rewrites
 # every Argo CD repoURL under argocd/ and every image name under deploy/ to match, and changes
-# nothing at all when the argument is not a valid GitHub repository name.
+# nothing at all when an argument is invalid.
 #
 #   scripts/adopt-fork.sh my-org/payments-gitops
+#   scripts/adopt-fork.sh my-org/payments-gitops --repo-url git://127.0.0.1:19418/payments-gitops.git
+#
+# --repo-url is for a git server that is not GitHub (a mirror, the local lab's git daemon): Argo CD
+# clones that URL, recorded as REPOSITORY_URL; without it the URL is https://github.com/<owner>/<name>.git.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,10 +35,29 @@ invalid_reason() {
   [[ "$name" != *.git ]] || { echo "give the name without .git: \"${name%.git}\""; return; }
 }
 
-[ "$#" -eq 1 ] || fail "usage: $0 <owner>/<name>   (exactly one argument, got $#)"
-new="$1"
+usage="usage: $0 <owner>/<name> [--repo-url <git URL>]"
+positional=() new_repo_url=""
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --repo-url)
+      [ "$#" -ge 2 ] || fail "--repo-url needs a value; $usage"
+      new_repo_url="$2"
+      shift 2
+      ;;
+    -?*) fail "unknown option $1; $usage" ;;
+    *)
+      positional+=("$1")
+      shift
+      ;;
+  esac
+done
+[ "${#positional[@]}" -eq 1 ] || fail "$usage   (exactly one repository argument, got ${#positional[@]})"
+new="${positional[0]}"
 reason="$(invalid_reason "$new")"
 [ -z "$reason" ] || fail "$reason"
+url_pattern='^(https?|git|ssh)://[A-Za-z0-9.@:_~%/-]+$'
+[ -z "$new_repo_url" ] || [[ "$new_repo_url" =~ $url_pattern ]] ||
+  fail "--repo-url \"$new_repo_url\" must be an http(s)://, git:// or ssh:// URL without spaces or query"
 
 [ -f "$ENV_FILE" ] || fail "$ENV_FILE is missing"
 mapfile -t assignments < <(grep -E '^GITHUB_REPOSITORY=' "$ENV_FILE")
@@ -43,8 +66,12 @@ old="${assignments[0]#GITHUB_REPOSITORY=}"
 reason="$(invalid_reason "$old")"
 [ -z "$reason" ] || fail "$ENV_FILE: $reason"
 
-if [ "$old" = "$new" ]; then
-  echo "already $new: nothing to change"
+old_url="$(sed -n 's/^REPOSITORY_URL=//p' "$ENV_FILE")"
+old_url="${old_url:-https://github.com/$old.git}"
+new_url="${new_repo_url:-https://github.com/$new.git}"
+
+if [ "$old" = "$new" ] && [ "$old_url" = "$new_url" ]; then
+  echo "already $new at $new_url: nothing to change"
   exit 0
 fi
 
@@ -61,8 +88,6 @@ files_containing() {
   grep -rlF --include='*.yaml' --include='*.yml' --exclude-dir=node_modules -e "$2" "$1" || true
 }
 
-old_url="https://github.com/$old.git"
-new_url="https://github.com/$new.git"
 old_images="ghcr.io/$(lower "$old")/"
 new_images="ghcr.io/$(lower "$new")/"
 
@@ -72,6 +97,8 @@ mapfile -t deploy_files < <(files_containing "$ROOT/deploy" "$old_images")
 [ "${#argocd_files[@]}" -eq 0 ] || replace_literal "$old_url" "$new_url" "${argocd_files[@]}"
 [ "${#deploy_files[@]}" -eq 0 ] || replace_literal "$old_images" "$new_images" "${deploy_files[@]}"
 replace_literal "GITHUB_REPOSITORY=$old" "GITHUB_REPOSITORY=$new" "$ENV_FILE"
+sed -i '/^REPOSITORY_URL=/d' "$ENV_FILE"
+[ -z "$new_repo_url" ] || echo "REPOSITORY_URL=$new_repo_url" >>"$ENV_FILE"
 
 echo "repository: $old -> $new"
 echo "repoURL $new_url in ${#argocd_files[@]} files under argocd/"

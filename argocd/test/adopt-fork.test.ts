@@ -108,6 +108,20 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
     expect(snapshot(copy)).toEqual(before);
   });
 
+  test('--repo-url points Argo CD at another git server, and adopting without it goes back to GitHub', () => {
+    const lab = 'git://127.0.0.1:19418/payments-gitops.git';
+    expect(adoptFork(copy, 'lab/payments-gitops', '--repo-url', lab)).toMatchObject({ status: 0 });
+    const fork = readRepositoryIdentity(copy);
+    expect(fork.repoURL).toBe(lab);
+    const config = loadArgoCdConfig(path.join(copy, 'argocd'));
+    expect(new Set(config.applications.map((app) => app.spec.source.repoURL))).toEqual(new Set([lab]));
+    expect(new Set(config.projects.flatMap((project) => project.spec.sourceRepos))).toEqual(
+      new Set([lab]),
+    );
+    expect(adoptFork(copy, ORIGINAL.githubRepository).status).toBe(0);
+    expect(snapshot(copy)).toEqual(before);
+  });
+
   test('the current name is a no-op', () => {
     const result = adoptFork(copy, ORIGINAL.githubRepository);
     expect(result.status).toBe(0);
@@ -116,8 +130,12 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
   });
 
   test.each([
-    [[], /exactly one argument, got 0/],
-    [['a/b', 'c/d'], /exactly one argument, got 2/],
+    [[], /exactly one repository argument, got 0/],
+    [['a/b', 'c/d'], /exactly one repository argument, got 2/],
+    [['a/b', '--repo-url'], /--repo-url needs a value/],
+    [['a/b', '--repo-url', 'file:///etc'], /--repo-url "file:\/\/\/etc" must be/],
+    [['a/b', '--repo-url', 'git://h/x y'], /--repo-url "git:\/\/h\/x y" must be/],
+    [['a/b', '--bogus'], /unknown option --bogus/],
     [[''], /"" is not <owner>\/<name>/],
     [['no-slash'], /"no-slash" is not <owner>\/<name>/],
     [['-owner/repo'], /owner "-owner" must be/],

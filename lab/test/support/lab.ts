@@ -1,0 +1,159 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot, sleep } from '@internal/test-kit';
+
+/** What `npm run lab:up` wrote to .lab/env: the variables a user sources. */
+export function labEnv(): Record<string, string> {
+  const file = path.join(repoRoot(), '.lab', 'env');
+  const env: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
+    if (match) env[match[1]!] = match[2]!.replace('$PATH', process.env.PATH ?? '');
+  }
+  return env;
+}
+
+const env = labEnv();
+const processEnv = { ...process.env, ...env };
+
+export const LAB_REPO = env.LAB_REPO!;
+export const ARGOCD_URL = env.ARGOCD_URL!;
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with the lab's environment; never throws. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): Result {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    env: processEnv,
+    cwd: options.cwd ?? repoRoot(),
+    input: options.input,
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a command with the lab's environment and returns stdout; throws with stderr on failure. */
+export function must(
+  command: string,
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): string {
+  const result = run(command, args, options);
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr}${result.stdout}`,
+    );
+  }
+  return result.stdout;
+}
+
+export const kubectl = (...args: string[]) => must('kubectl', args);
+export const kubectlJson = <T = any>(...args: string[]): T =>
+  JSON.parse(kubectl(...args, '-o', 'json')) as T;
+
+export interface Application {
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { project: string; destination: { namespace?: string }; source: { path: string } };
+  status?: {
+    sync?: { status?: string; revision?: string };
+    health?: { status?: string };
+    conditions?: { type: string; message: string }[];
+    operationState?: { phase?: string; message?: string; syncResult?: { revision?: string } };
+    history?: { id: number; revision: string }[];
+    reconciledAt?: string;
+  };
+}
+
+export const application = (name: string) =>
+  kubectlJson<Application>('-n', 'argocd', 'get', 'application', name);
+export const applications = () =>
+  kubectlJson<{ items: Application[] }>('-n', 'argocd', 'get', 'applications').items;
+
+/** Polls `check` until it returns a value other than undefined, or fails naming `what`. */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const value = check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = (error as Error).message;
+    }
+    await sleep(1_000);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`,
+  );
+}
+
+/** Asks Argo CD to compare an application with Git now (a user's "Refresh"). */
+export function refresh(name: string, hard = false): void {
+  kubectl(
+    '-n',
+    'argocd',
+    'annotate',
+    '--overwrite',
+    'application',
+    name,
+    `argocd.argoproj.io/refresh=${hard ? 'hard' : 'normal'}`,
+  );
+}
+
+/** The lab repository's HEAD commit. */
+export const labHead = () => must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim();
+
+/** Commits everything in the lab repository and pushes it to the git server Argo CD watches. */
+export function commitAndPush(message: string): string {
+  must('git', ['-C', LAB_REPO, 'add', '-A']);
+  must('git', ['-C', LAB_REPO, 'commit', '-qm', message]);
+  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+  return labHead();
+}
+
+/** The argocd CLI against the lab's API server, as the lab's admin unless a token is given. */
+export function argocd(args: string[], token?: string): Result {
+  const auth = token ?? adminToken();
+  return run('argocd', [
+    ...args,
+    '--server',
+    env.ARGOCD_SERVER!,
+    '--plaintext',
+    '--auth-token',
+    auth,
+  ]);
+}
+
+let cachedAdminToken: string | undefined;
+/** A session token for the lab's admin, from Argo CD's own login endpoint. */
+export function adminToken(): string {
+  if (cachedAdminToken) return cachedAdminToken;
+  const response = execFileSync(
+    'curl',
+    [
+      '-fsS',
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify({ username: env.ARGOCD_ADMIN_USERNAME, password: env.ARGOCD_ADMIN_PASSWORD }),
+      `${ARGOCD_URL}/api/v1/session`,
+    ],
+    { encoding: 'utf8' },
+  );
+  cachedAdminToken = (JSON.parse(response) as { token: string }).token;
+  return cachedAdminToken;
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Builds the lab's components from the Go module proxy (and the npm registry for Argo CD's UI),
+# each cached by version under .tools/lab: a present version is never rebuilt.
+#
+#   kubernetes-<v>/bin   kube-apiserver kube-controller-manager kube-scheduler kubectl
+#   etcd-<v>/bin         etcd
+#   argocd-<v>/bin       argocd (+ the component names it dispatches on), git-verify-wrapper.sh
+#
+# Usage: build.sh [component...]   (default: all of them)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BUILD_LOGS="$LAB_CACHE/logs"
+SRC="$LAB_CACHE/src"
+export GOFLAGS="-mod=mod -buildvcs=false"
+
+# The staging modules k8s.io/kubernetes replaces with ./staging paths, each pinned to v0.<minor>.<patch>.
+kubernetes_wrapper() {
+  local dir="$1" version="$2" module_dir
+  module_dir="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$module_dir" ] || return 1
+  mkdir -p "$dir"
+  {
+    printf 'module lab/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes %s\n\n' "$version"
+    awk -v v="v0${version#v1}" '$2 == "=>" && $3 ~ /^\.\/staging\// { printf "replace %s => %s %s\n", $1, $1, v }' \
+      "$module_dir/go.mod"
+  } >"$dir/go.mod"
+  printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"$dir/tools.go"
+  (cd "$dir" && go mod tidy)
+}
+
+build_kubernetes() {
+  local version="$LAB_KUBERNETES_VERSION" dir="$SRC/kubernetes-$LAB_KUBERNETES_VERSION"
+  [ -x "$K8S_BIN/kubectl" ] && [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kube-controller-manager" ] &&
+    [ -x "$K8S_BIN/kube-scheduler" ] && { lab_log "kubernetes $version present"; return 0; }
+  step "kubernetes $version: wrapper module" "$BUILD_LOGS/kubernetes.log" kubernetes_wrapper "$dir" "$version"
+  # Without the version stamped in, client and server fail to parse "v0.0.0-master".
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitVersion=$version"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
+  mkdir -p "$K8S_BIN.partial"
+  step "kubernetes $version: go build (minutes when cold)" "$BUILD_LOGS/kubernetes.log" \
+    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$K8S_BIN.partial/' \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+  rm -rf "$K8S_BIN" && mv "$K8S_BIN.partial" "$K8S_BIN"
+}
+
+etcd_wrapper() {
+  local dir="$1" version="$2"
+  mkdir -p "$dir"
+  printf 'module lab/etcd\n\ngo 1.24.0\n' >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+// etcd's own entry point, so the server builds from its module alone.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$version" && go mod tidy)
+}
+
+build_etcd() {
+  local version="$LAB_ETCD_VERSION" dir="$SRC/etcd-$LAB_ETCD_VERSION"
+  [ -x "$ETCD_BIN/etcd" ] && { lab_log "etcd $version present"; return 0; }
+  step "etcd $version: wrapper module" "$BUILD_LOGS/etcd.log" etcd_wrapper "$dir" "$version"
+  mkdir -p "$ETCD_BIN"
+  step "etcd $version: go build" "$BUILD_LOGS/etcd.log" bash -c "cd '$dir' && go build -ldflags '-s -w' -o '$ETCD_BIN/etcd' ."
+}
+
+# A writable copy of the module with the gitops-engine requirement the proxy can serve.
+argocd_source() {
+  local dir="$1" module_dir
+  module_dir="$(go mod download -json "$ARGO_CD_MODULE@$ARGO_CD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$module_dir" ] || return 1
+  rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+  cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
+  (cd "$dir" &&
+    go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine &&
+    go mod edit -require "github.com/argoproj/argo-cd/gitops-engine@$LAB_GITOPS_ENGINE_VERSION" &&
+    go mod tidy)
+}
+
+# The module embeds ui/dist/app, which holds only a placeholder: build the real UI first.
+# Its argo-ui dependency is a GitHub commit; where GitHub is unreachable the same commit comes
+# from the tarball in ../shared/data (ARGO_UI_TARBALL overrides).
+argocd_ui() {
+  local dir="$1/ui" pnpm_dir="$LAB_CACHE/pnpm-$LAB_PNPM_VERSION"
+  local tarball="${ARGO_UI_TARBALL:-$LAB_ROOT/../shared/data/argo-ui-c089d1d2d84df87f3712ae661273a5ab0d1ef3b0.tgz}"
+  [ -f "$tarball" ] || { echo "argo-ui tarball not found: $tarball (set ARGO_UI_TARBALL)"; return 1; }
+  [ -x "$pnpm_dir/node_modules/.bin/pnpm" ] || npm install --no-save --prefix "$pnpm_dir" "pnpm@$LAB_PNPM_VERSION"
+  cp "$tarball" "$dir/argo-ui.tgz"
+  sed -i 's#"argo-ui": "git+https://github.com/argoproj/argo-ui.git\#[0-9a-f]*"#"argo-ui": "file:./argo-ui.tgz"#' "$dir/package.json"
+  grep -q '"argo-ui": "file:./argo-ui.tgz"' "$dir/package.json"
+  (cd "$dir" && CI=true "$pnpm_dir/node_modules/.bin/pnpm" install --no-frozen-lockfile &&
+    NODE_OPTIONS=--max-old-space-size=4096 "$pnpm_dir/node_modules/.bin/pnpm" run build)
+  [ -f "$dir/dist/app/index.html" ]
+}
+
+build_argocd() {
+  local dir="$SRC/argocd-$ARGO_CD_VERSION"
+  [ -x "$ARGOCD_BIN/argocd" ] && { lab_log "argocd $ARGO_CD_VERSION present"; return 0; }
+  step "argocd $ARGO_CD_VERSION: module source" "$BUILD_LOGS/argocd.log" argocd_source "$dir"
+  step "argocd $ARGO_CD_VERSION: UI (pnpm install + webpack)" "$BUILD_LOGS/argocd-ui.log" argocd_ui "$dir"
+  local pkg="github.com/argoproj/argo-cd/v3/common"
+  local ldflags="-s -w -X $pkg.version=${ARGO_CD_VERSION#v} -X $pkg.gitTag=$ARGO_CD_VERSION -X $pkg.kubectlVersion=$LAB_KUBERNETES_VERSION"
+  mkdir -p "$ARGOCD_BIN.partial"
+  step "argocd $ARGO_CD_VERSION: go build (minutes when cold)" "$BUILD_LOGS/argocd.log" \
+    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$ARGOCD_BIN.partial/argocd' ./cmd"
+  local name
+  for name in argocd-server argocd-repo-server argocd-application-controller argocd-applicationset-controller; do
+    ln -sf argocd "$ARGOCD_BIN.partial/$name"
+  done
+  install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$ARGOCD_BIN.partial/git-verify-wrapper.sh"
+  rm -rf "$ARGOCD_BIN" && mv "$ARGOCD_BIN.partial" "$ARGOCD_BIN"
+}
+
+main() {
+  command -v go >/dev/null || lab_fail "go is required to build the lab (Go 1.26 or newer)"
+  mkdir -p "$BUILD_LOGS" "$SRC"
+  local components=("$@")
+  [ ${#components[@]} -gt 0 ] || components=(etcd kubernetes argocd)
+  local c
+  for c in "${components[@]}"; do
+    case "$c" in
+      etcd) build_etcd ;;
+      kubernetes) build_kubernetes ;;
+      argocd) build_argocd ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd)" ;;
+    esac
+  done
+}
+
+main "$@"

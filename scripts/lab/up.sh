@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# `npm run lab:up`: a real Kubernetes control plane and a real Argo CD on 127.0.0.1, bootstrapped
+# from a git server on loopback exactly as argocd/README.md tells a user. Idempotent: what already
+# runs is reused. Writes .lab/env (source it for kubectl, argocd and the lab's URLs).
+#
+# Environment: LAB_WAIT_SECONDS (default 240) bounds the wait for the Applications to sync.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=pki.sh
+. "$LAB_ROOT/scripts/lab/pki.sh"
+# shellcheck source-path=SCRIPTDIR source=processes.sh
+. "$LAB_ROOT/scripts/lab/processes.sh"
+
+LAB_WAIT_SECONDS="${LAB_WAIT_SECONDS:-240}"
+[[ "$LAB_WAIT_SECONDS" =~ ^[0-9]+$ ]] || lab_fail "LAB_WAIT_SECONDS must be a whole number of seconds, got '$LAB_WAIT_SECONDS'"
+
+ARGOCD_NS=argocd
+LAB_GIT_URL="git://127.0.0.1:$LAB_GIT_PORT/payments-gitops.git"
+LAB_REPO="$LAB_DIR/repo"
+ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
+kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$ADMIN_KUBECONFIG" "$@"; }
+
+require_host_tools() {
+  local missing=() tool
+  for tool in openssl git redis-server curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] || lab_fail "missing host tools: ${missing[*]} (Debian: apt-get install openssl git redis-server curl)"
+}
+
+start_control_plane() {
+  make_pki
+  client_kubeconfig admin
+  client_kubeconfig controller-manager
+  client_kubeconfig scheduler
+  local pki="$LAB_DIR/pki"
+  start_process etcd "$ETCD_BIN/etcd" --name lab --data-dir "$LAB_DIR/etcd" \
+    --listen-client-urls "https://127.0.0.1:$LAB_ETCD_PORT" --advertise-client-urls "https://127.0.0.1:$LAB_ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$LAB_ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$LAB_ETCD_PEER_PORT" \
+    --initial-cluster "lab=http://127.0.0.1:$LAB_ETCD_PEER_PORT" --listen-metrics-urls "" \
+    --cert-file "$pki/etcd.crt" --key-file "$pki/etcd.key" --client-cert-auth --trusted-ca-file "$pki/ca.crt" \
+    --unsafe-no-fsync --quota-backend-bytes 2147483648
+  wait_for etcd 30 port_open "$LAB_ETCD_PORT" || lab_fail "etcd did not listen on $LAB_ETCD_PORT (log: $LAB_LOGS/etcd.log)"
+
+  # Default admission plugins (PodSecurity among them) and RBAC, as on a real cluster.
+  start_process kube-apiserver "$K8S_BIN/kube-apiserver" --bind-address 127.0.0.1 --secure-port "$LAB_APISERVER_PORT" \
+    --advertise-address "${LAB_NODE_IP:-127.0.0.1}" --endpoint-reconciler-type none \
+    --etcd-servers "https://127.0.0.1:$LAB_ETCD_PORT" --etcd-cafile "$pki/ca.crt" \
+    --etcd-certfile "$pki/apiserver-etcd-client.crt" --etcd-keyfile "$pki/apiserver-etcd-client.key" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" --service-account-max-token-expiration 48h \
+    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged=true \
+    --profiling=false
+  wait_for kube-apiserver 60 kubectl get --raw /readyz ||
+    lab_fail "the API server did not become ready (log: $LAB_LOGS/kube-apiserver.log)"
+
+  start_process kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$LAB_DIR/controller-manager.kubeconfig" --authentication-kubeconfig "$LAB_DIR/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$LAB_DIR/controller-manager.kubeconfig" --bind-address 127.0.0.1 --secure-port "$LAB_CM_PORT" \
+    --leader-elect=false --use-service-account-credentials --service-account-private-key-file "$pki/sa.key" \
+    --root-ca-file "$pki/ca.crt" --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
+    --service-cluster-ip-range 10.96.0.0/16 --profiling=false
+  start_process kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$LAB_DIR/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$LAB_DIR/scheduler.kubeconfig" --authorization-kubeconfig "$LAB_DIR/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$LAB_SCHEDULER_PORT" --leader-elect=false --profiling=false
+  # The controller manager creates each namespace's default ServiceAccount: Pods need it.
+  wait_for "default ServiceAccount" 60 kubectl -n default get serviceaccount default ||
+    lab_fail "the controller manager did not create the default ServiceAccount (log: $LAB_LOGS/kube-controller-manager.log)"
+}
+
+# The repository Argo CD watches: a bare repository served by git daemon, and LAB_REPO, a working
+# clone of this checkout's HEAD to commit and push in.
+start_git_server() {
+  if [ ! -d "$LAB_DIR/git/payments-gitops.git" ]; then
+    mkdir -p "$LAB_DIR/git"
+    git init -q --bare -b main "$LAB_DIR/git/payments-gitops.git"
+    git -C "$LAB_DIR/git/payments-gitops.git" config receive.denyNonFastForwards false
+    rm -rf "$LAB_REPO"
+    git clone -q --no-hardlinks "$LAB_ROOT" "$LAB_REPO"
+    git -C "$LAB_REPO" checkout -q -B main
+    git -C "$LAB_REPO" remote set-url origin "$LAB_GIT_URL"
+    git -C "$LAB_REPO" config user.name "Lab user"
+    git -C "$LAB_REPO" config user.email "lab@localhost"
+  fi
+  start_process git-daemon git daemon --reuseaddr --listen=127.0.0.1 --port="$LAB_GIT_PORT" \
+    --base-path="$LAB_DIR/git" --export-all --enable=receive-pack "$LAB_DIR/git"
+  wait_for "git daemon" 20 port_open "$LAB_GIT_PORT" || lab_fail "git daemon did not listen (log: $LAB_LOGS/git-daemon.log)"
+  git -C "$LAB_REPO" push -q origin main
+}
+
+# A kubeconfig that authenticates as one of Argo CD's ServiceAccounts, so the components run with
+# exactly the RBAC the official install grants them.
+argocd_kubeconfig() {
+  local account="$1" token
+  token="$(kubectl -n "$ARGOCD_NS" create token "$account" --duration 48h)"
+  KUBECONFIG_NAMESPACE="$ARGOCD_NS" kubeconfig "$LAB_DIR/$account.kubeconfig" --token="$token"
+}
+
+install_argocd() {
+  local module_dir
+  module_dir="$(GOFLAGS=-mod=mod go mod download -json "$ARGO_CD_MODULE@$ARGO_CD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  node "$LAB_ROOT/scripts/lab/argocd-install.mjs" "$module_dir/manifests/install.yaml" >"$LAB_DIR/argocd-install.yaml"
+  kubectl get namespace "$ARGOCD_NS" >/dev/null 2>&1 || kubectl create namespace "$ARGOCD_NS"
+  kubectl apply -n "$ARGOCD_NS" --server-side --force-conflicts -f "$LAB_DIR/argocd-install.yaml"
+  kubectl wait --for condition=established --timeout=60s crd/applications.argoproj.io crd/appprojects.argoproj.io \
+    crd/applicationsets.argoproj.io
+}
+
+start_argocd() {
+  install_argocd >>"$LAB_LOGS/argocd-install.log" 2>&1 ||
+    lab_fail "installing Argo CD's CRDs and RBAC failed (log: $LAB_LOGS/argocd-install.log)"
+  local account
+  for account in argocd-application-controller argocd-server argocd-applicationset-controller argocd-repo-server; do
+    [ -f "$LAB_DIR/$account.kubeconfig" ] || argocd_kubeconfig "$account"
+  done
+  set_admin_password
+  start_process redis redis-server --bind 127.0.0.1 --port "$LAB_REDIS_PORT" --save '' --appendonly no
+  local redis="127.0.0.1:$LAB_REDIS_PORT" repo="127.0.0.1:$LAB_REPO_SERVER_PORT"
+  mkdir -p "$LAB_DIR/argocd-tmp"
+  # The repo server renders with the pinned kustomize and verifies commits with Argo CD's wrapper.
+  PATH="$ARGOCD_BIN:$TOOLS_DIR/bin:$PATH" TMPDIR="$LAB_DIR/argocd-tmp" ARGOCD_GPG_ENABLED=false \
+    ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-repo-server.kubeconfig" \
+    start_process argocd-repo-server "$ARGOCD_BIN/argocd-repo-server" --address 127.0.0.1 --port "$LAB_REPO_SERVER_PORT" \
+    --metrics-address 127.0.0.1 --metrics-port "$LAB_REPO_METRICS_PORT" --redis "$redis" --disable-tls --loglevel warn
+  ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-application-controller.kubeconfig" \
+    start_process argocd-application-controller "$ARGOCD_BIN/argocd-application-controller" \
+    --repo-server "$repo" --repo-server-plaintext --redis "$redis" --metrics-port "$LAB_CONTROLLER_METRICS_PORT" \
+    --app-resync 60 --self-heal-timeout-seconds 2 --loglevel warn
+  ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-server.kubeconfig" \
+    start_process argocd-server "$ARGOCD_BIN/argocd-server" --address 127.0.0.1 --port "$LAB_ARGOCD_SERVER_PORT" \
+    --metrics-address 127.0.0.1 --metrics-port "$LAB_ARGOCD_METRICS_PORT" --insecure \
+    --repo-server "$repo" --repo-server-plaintext --redis "$redis" --dex-server "" --loglevel warn
+  ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-applicationset-controller.kubeconfig" \
+    start_process argocd-applicationset-controller "$ARGOCD_BIN/argocd-applicationset-controller" \
+    --argocd-repo-server "$repo" --repo-server-plaintext --metrics-addr "127.0.0.1:$LAB_APPSET_METRICS_PORT" \
+    --probe-addr "127.0.0.1:$LAB_APPSET_PROBE_PORT" --enable-leader-election=false --loglevel warn
+  wait_for argocd-server 60 curl -fsS "http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT/healthz" ||
+    lab_fail "argocd-server did not become healthy (log: $LAB_LOGS/argocd-server.log)"
+}
+
+# The lab's UI login: the local admin account, enabled only in the lab's repository (below),
+# with a password made for this lab and kept in .lab/env.
+set_admin_password() {
+  [ -f "$LAB_DIR/admin-password" ] || openssl rand -hex 12 >"$LAB_DIR/admin-password"
+  local hash
+  hash="$("$ARGOCD_BIN/argocd" account bcrypt --password "$(cat "$LAB_DIR/admin-password")")"
+  kubectl -n "$ARGOCD_NS" patch secret argocd-secret --type merge \
+    -p "{\"stringData\":{\"admin.password\":\"$hash\",\"admin.passwordMtime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}}" >/dev/null
+}
+
+# The shell block that follows `<!-- lab: NAME -->` in a README: the commands a user runs.
+readme_block() {
+  awk -v marker="<!-- lab: $2 -->" '
+    index($0, marker) { found = 1; next }
+    found && /^```/ { if (inside) exit; inside = 1; next }
+    inside { print }' "$1"
+}
+
+# What a platform admin does before the bootstrap (argocd/README.md), done in the lab's clone:
+# adopt the lab's git URL and set argocd-cm for this installation.
+prepare_lab_repository() {
+  (
+    cd "$LAB_REPO"
+    scripts/adopt-fork.sh lab/payments-gitops --repo-url "$LAB_GIT_URL"
+    local cm=argocd/platform/argocd-cm.yaml
+    grep -q "^  url: " "$cm" && grep -q "^  admin.enabled: 'false'" "$cm" ||
+      { echo "$cm no longer has the url/admin.enabled lines the lab sets"; exit 1; }
+    sed -i "s#^  url: .*#  url: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT#; s#^  admin.enabled: 'false'#  admin.enabled: 'true' \# lab only#" "$cm"
+    git add -A
+    git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI"
+    git push -q origin main
+  )
+}
+
+bootstrap() {
+  local commands
+  commands="$(readme_block "$LAB_ROOT/argocd/README.md" bootstrap)"
+  [ -n "$commands" ] || lab_fail "argocd/README.md has no '<!-- lab: bootstrap -->' block to run"
+  lab_log "bootstrap as argocd/README.md says:"
+  printf '  $ %s\n' "${commands//$'\n'/$'\n  $ '}"
+  (cd "$LAB_REPO" && KUBECONFIG="$ADMIN_KUBECONFIG" PATH="$K8S_BIN:$PATH" bash -euo pipefail -c "$commands") \
+    >>"$LAB_LOGS/bootstrap.log" 2>&1 || lab_fail "the README's bootstrap commands failed (log: $LAB_LOGS/bootstrap.log)"
+}
+
+write_env() {
+  cat >"$LAB_DIR/env" <<ENV
+# Written by npm run lab:up; source it: . .lab/env
+export KUBECONFIG=$ADMIN_KUBECONFIG
+export PATH=$K8S_BIN:$ARGOCD_BIN:\$PATH
+export LAB_REPO=$LAB_REPO
+export LAB_GIT_URL=$LAB_GIT_URL
+export ARGOCD_URL=http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT
+export ARGOCD_SERVER=127.0.0.1:$LAB_ARGOCD_SERVER_PORT
+export ARGOCD_OPTS=--plaintext
+export ARGOCD_ADMIN_USERNAME=admin
+export ARGOCD_ADMIN_PASSWORD=$(cat "$LAB_DIR/admin-password")
+ENV
+}
+
+# Every Application but prod's Synced; prod waits for its window or a release-group sync.
+wait_for_sync() {
+  local deadline=$(($(date +%s) + LAB_WAIT_SECONDS)) pending
+  while :; do
+    pending="$(kubectl -n "$ARGOCD_NS" get applications -o jsonpath='{range .items[*]}{.metadata.name}={.status.sync.status}{"\n"}{end}' |
+      grep -v -- '-prod=' | grep -v '=Synced$' || true)"
+    local count
+    count="$(kubectl -n "$ARGOCD_NS" get applications --no-headers 2>/dev/null | wc -l)"
+    [ -z "$pending" ] && [ "$count" -gt 1 ] && return 0
+    [ "$(date +%s)" -lt "$deadline" ] || {
+      printf 'not synced after %ss:\n%s\n' "$LAB_WAIT_SECONDS" "$pending" >&2
+      return 1
+    }
+    sleep 2
+  done
+}
+
+main() {
+  require_host_tools
+  mkdir -p "$LAB_LOGS" "$LAB_PIDS"
+  step "build what is missing" "$LAB_LOGS/build.log" bash "$LAB_ROOT/scripts/lab/build.sh"
+  step "pinned tools (kustomize for the repo server)" "$LAB_LOGS/tools.log" bash "$LAB_ROOT/scripts/install-tools.sh"
+  lab_log "control plane ..."; start_control_plane; lab_log "control plane ready"
+  lab_log "git server ..."; start_git_server; lab_log "git server ready at $LAB_GIT_URL"
+  lab_log "Argo CD ..."; start_argocd; lab_log "Argo CD ready at http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT"
+  step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
+  bootstrap
+  write_env
+  step "every non-prod Application Synced" "$LAB_LOGS/wait.log" wait_for_sync
+  kubectl -n "$ARGOCD_NS" get applications
+  lab_log "lab up: . $LAB_DIR/env   (UI: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT, user admin, password in .lab/env)"
+}
+
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"
