@@ -8,7 +8,8 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 
 function walk(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === '.git') continue;
+    // .tools and .lab hold built components and the lab's clone, never results.
+    if (['node_modules', '.git', '.tools', '.lab'].includes(entry.name)) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory() && entry.name === '.test-results') {
       for (const file of fs.readdirSync(full).filter((f) => f.endsWith('.json'))) {

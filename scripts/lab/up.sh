@@ -102,8 +102,9 @@ install_argocd() {
   node "$LAB_ROOT/scripts/lab/argocd-install.mjs" "$module_dir/manifests/install.yaml" >"$LAB_DIR/argocd-install.yaml"
   kubectl get namespace "$ARGOCD_NS" >/dev/null 2>&1 || kubectl create namespace "$ARGOCD_NS"
   kubectl apply -n "$ARGOCD_NS" --server-side --force-conflicts -f "$LAB_DIR/argocd-install.yaml"
-  kubectl wait --for condition=established --timeout=60s crd/applications.argoproj.io crd/appprojects.argoproj.io \
-    crd/applicationsets.argoproj.io
+  # A CRD just created has no status yet, which `kubectl wait` reports as an error: retry.
+  wait_for "Argo CD's CRDs established" 60 kubectl wait --for condition=established --timeout=5s \
+    crd/applications.argoproj.io crd/appprojects.argoproj.io crd/applicationsets.argoproj.io
 }
 
 start_argocd() {
@@ -121,7 +122,8 @@ start_argocd() {
   PATH="$ARGOCD_BIN:$TOOLS_DIR/bin:$PATH" TMPDIR="$LAB_DIR/argocd-tmp" ARGOCD_GPG_ENABLED=false \
     ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-repo-server.kubeconfig" \
     start_process argocd-repo-server "$ARGOCD_BIN/argocd-repo-server" --address 127.0.0.1 --port "$LAB_REPO_SERVER_PORT" \
-    --metrics-address 127.0.0.1 --metrics-port "$LAB_REPO_METRICS_PORT" --redis "$redis" --disable-tls --loglevel warn
+    --metrics-address 127.0.0.1 --metrics-port "$LAB_REPO_METRICS_PORT" --redis "$redis" --disable-tls --client-ca-path "" \
+    --loglevel warn
   ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-application-controller.kubeconfig" \
     start_process argocd-application-controller "$ARGOCD_BIN/argocd-application-controller" \
     --repo-server "$repo" --repo-server-plaintext --redis "$redis" --metrics-port "$LAB_CONTROLLER_METRICS_PORT" \

@@ -1,0 +1,91 @@
+import { repoRoot } from '@internal/test-kit';
+import path from 'node:path';
+import { application, argocd, eventually, run } from './support/lab';
+
+const RBAC_CM = path.join(repoRoot(), 'argocd', 'platform', 'argocd-rbac-cm.yaml');
+
+/** `argocd admin settings rbac can` over the committed argocd-rbac-cm: Argo CD's own evaluator. */
+function can(subject: string, action: string, resource: string, object: string): boolean {
+  const result = run('argocd', ['admin', 'settings', 'rbac', 'can', subject, action, resource, object, '--policy-file', RBAC_CM]);
+  if (result.status !== 0 && !/^No/m.test(result.stdout)) throw new Error(result.stderr || result.stdout);
+  return /^Yes/m.test(result.stdout);
+}
+
+describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
+  test('the policy file is valid', () => {
+    const result = run('argocd', ['admin', 'settings', 'rbac', 'validate', '--policy-file', RBAC_CM]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  test.each([
+    ['platform-admins', 'update', 'projects', 'payments'],
+    ['platform-admins', 'create', 'applications', 'payments/new-app'],
+    ['platform-admins', 'update', 'clusters', '*'],
+    ['platform-admins', 'create', 'repositories', '*'],
+  ])('%s may %s %s %s', (subject, action, resource, object) => {
+    expect(can(subject, action, resource, object)).toBe(true);
+  });
+
+  test.each([
+    // Team groups get nothing globally: their rights come only from their project's roles.
+    ['payments-developers', 'get', 'applications', 'payments/payment-dev'],
+    ['payments-release', 'sync', 'applications', 'payments/payment-prod'],
+    ['billing-developers', 'update', 'projects', 'billing'],
+    ['payments-developers', 'create', 'applications', 'payments/new-app'],
+    ['billing-release', 'update', 'clusters', '*'],
+    // policy.default is empty: an unknown user may not even read.
+    ['someone-else', 'get', 'applications', '*/*'],
+    ['someone-else', 'get', 'projects', 'payments'],
+  ])('%s may not %s %s %s', (subject, action, resource, object) => {
+    expect(can(subject, action, resource, object)).toBe(false);
+  });
+});
+
+// Project roles live in the AppProjects; only argocd-server evaluates them, so each role gets a
+// real project token and calls the real API.
+describe('project roles, through the real argocd-server', () => {
+  const tokens: Record<string, string> = {};
+  beforeAll(() => {
+    for (const [project, role] of [['payments', 'developer'], ['payments', 'release'], ['billing', 'developer']] as const) {
+      const result = argocd(['proj', 'role', 'create-token', project, role, '--token-only', '--expires-in', '1h']);
+      if (result.status !== 0) throw new Error(`create-token ${project}/${role}: ${result.stderr}`);
+      tokens[`${project}/${role}`] = result.stdout.trim();
+    }
+  });
+
+  const denied = (result: { status: number | null; stderr: string }) => result.status !== 0 && /PermissionDenied|permission denied/i.test(result.stderr);
+
+  test.each([
+    ['payments/developer', 'payment-dev'],
+    ['payments/developer', 'payment-staging'],
+    ['billing/developer', 'antaeus-dev'],
+    ['billing/developer', 'antaeus-staging'],
+  ])('%s may sync %s', (role, app) => {
+    const result = argocd(['app', 'sync', app, '--async'], tokens[role]);
+    expect(result.stderr).not.toMatch(/permission denied/i);
+    expect(result.status).toBe(0);
+  });
+
+  test.each([
+    ['payments/developer', 'payment-prod'],
+    ['payments/developer', 'antaeus-dev'],
+    ['payments/release', 'antaeus-prod'],
+    ['billing/developer', 'payment-dev'],
+    ['billing/developer', 'antaeus-prod'],
+  ])('%s may not sync %s', (role, app) => {
+    expect(denied(argocd(['app', 'sync', app, '--async'], tokens[role]))).toBe(true);
+  });
+
+  test.each(['payments/developer', 'payments/release', 'billing/developer'])('%s may not edit any project', (role) => {
+    expect(denied(argocd(['proj', 'add-source', 'payments', 'https://example.com/other.git'], tokens[role]))).toBe(true);
+    expect(denied(argocd(['proj', 'add-destination', 'billing', 'https://kubernetes.default.svc', 'kube-system'], tokens[role]))).toBe(true);
+    expect(denied(argocd(['proj', 'role', 'create-token', 'payments', 'release'], tokens[role]))).toBe(true);
+  });
+
+  test('the release role syncs payment prod by hand, window or not, and it becomes Synced', async () => {
+    const result = argocd(['app', 'sync', 'payment-prod', '--timeout', '120'], tokens['payments/release']);
+    expect(result.stderr).not.toMatch(/permission denied/i);
+    await eventually('payment-prod Synced', () => (application('payment-prod').status?.sync?.status === 'Synced' ? true : undefined));
+  });
+});
