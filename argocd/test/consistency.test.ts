@@ -127,7 +127,7 @@ describe('one Application per service per environment', () => {
     '%s: finalizer, no namespace creation, retry with backoff, automated sync',
     (_label, app) => {
       const env = app.spec.destination.namespace?.split('-').pop();
-      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
+      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io/foreground']);
       expect(app.spec.syncPolicy?.syncOptions).toContain('CreateNamespace=false');
       expect(app.spec.syncPolicy?.syncOptions).not.toContain('CreateNamespace=true');
       expect(app.spec.syncPolicy?.retry).toEqual({
