@@ -176,14 +176,25 @@ prepare_lab_repository() {
   )
 }
 
-bootstrap() {
-  local commands
-  commands="$(readme_block "$LAB_ROOT/argocd/README.md" bootstrap)"
-  [ -n "$commands" ] || lab_fail "argocd/README.md has no '<!-- lab: bootstrap -->' block to run"
-  lab_log "bootstrap as argocd/README.md says:"
+# A session token for the lab's admin, from Argo CD's login endpoint.
+admin_token() {
+  curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$(cat "$LAB_DIR/admin-password")\"}" \
+    "http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT/api/v1/session" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+}
+
+# run_readme_block <name>: runs the README's commands in the lab repository, as its user would,
+# with kubectl and argocd signed in as the lab's platform admin.
+run_readme_block() {
+  local name="$1" commands token
+  commands="$(readme_block "$LAB_ROOT/argocd/README.md" "$name")"
+  [ -n "$commands" ] || lab_fail "argocd/README.md has no '<!-- lab: $name -->' block to run"
+  lab_log "$name, as argocd/README.md says:"
   printf '  $ %s\n' "${commands//$'\n'/$'\n  $ '}"
-  (cd "$LAB_REPO" && KUBECONFIG="$ADMIN_KUBECONFIG" PATH="$K8S_BIN:$PATH" bash -euo pipefail -c "$commands") \
-    >>"$LAB_LOGS/bootstrap.log" 2>&1 || lab_fail "the README's bootstrap commands failed (log: $LAB_LOGS/bootstrap.log)"
+  token="$(admin_token)"
+  (cd "$LAB_REPO" && KUBECONFIG="$ADMIN_KUBECONFIG" PATH="$K8S_BIN:$ARGOCD_BIN:$PATH" ARGOCD_SERVER="127.0.0.1:$LAB_ARGOCD_SERVER_PORT" \
+    ARGOCD_OPTS=--plaintext ARGOCD_AUTH_TOKEN="$token" bash -euo pipefail -c "$commands") \
+    >>"$LAB_LOGS/$name.log" 2>&1 || lab_fail "the README's $name commands failed (log: $LAB_LOGS/$name.log)"
 }
 
 write_env() {
@@ -227,9 +238,10 @@ main() {
   lab_log "git server ..."; start_git_server; lab_log "git server ready at $LAB_GIT_URL"
   lab_log "Argo CD ..."; start_argocd; lab_log "Argo CD ready at http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT"
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
-  bootstrap
+  run_readme_block bootstrap
   write_env
   step "every non-prod Application Synced" "$LAB_LOGS/wait.log" wait_for_sync
+  run_readme_block first-prod-sync
   kubectl -n "$ARGOCD_NS" get applications
   lab_log "lab up: . $LAB_DIR/env   (UI: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT, user admin, password in .lab/env)"
 }
