@@ -165,7 +165,7 @@ describe('projects confine each team', () => {
       expect(spec.destinations).toEqual(
         ENVIRONMENTS.map((env) => ({ server: IN_CLUSTER, namespace: `${team}-${env}` })),
       );
-      expect(spec.clusterResourceWhitelist).toEqual([]);
+      expect(spec.clusterResourceWhitelist ?? []).toEqual([]);
       expect(spec.namespaceResourceBlacklist).toBeUndefined();
       const kinds = (spec.namespaceResourceWhitelist ?? []).map((groupKind) => groupKind.kind);
       expect(

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LAB_REPO, argocd, commitAndPush, eventually, labEnv, run } from './support/lab';
+import { LAB_REPO, argocd, commitAndPush, eventually, labEnv, must, run } from './support/lab';
 
 // Each AppProject boundary, tried through Argo CD's own API as the lab's admin (who may create
 // Applications): the project, not the person, must stop it.
@@ -27,6 +27,14 @@ spec:
   ingress: [{}]
 `,
 };
+
+/** A second repository beside the lab's, served by the same git daemon. */
+function createOtherRepository() {
+  const bare = path.join(path.dirname(labEnv().LAB_REPO!), 'git', 'someone-elses.git');
+  if (fs.existsSync(bare)) return;
+  must('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+  must('git', ['-C', LAB_REPO, 'push', '-q', bare, 'HEAD:main']);
+}
 
 function createApp(name: string, options: { path: string; namespace: string; repo?: string }) {
   return argocd([
@@ -78,7 +86,9 @@ describe('the payments AppProject, enforced by the real Argo CD', () => {
   });
 
   test('refuses an app whose source is another repository', () => {
-    const other = 'https://github.com/someone-else/payments-gitops.git';
+    // A real repository on the lab's git server, so only the project can be the reason.
+    const other = `${REPO.slice(0, REPO.lastIndexOf('/'))}/someone-elses.git`;
+    createOtherRepository();
     const result = createApp('probe-other-repo', {
       path: 'deploy',
       namespace: 'payments-dev',

@@ -14,8 +14,11 @@ function can(subject: string, action: string, resource: string, object: string):
 describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
   test('the policy file is valid', () => {
     const result = run('argocd', ['admin', 'settings', 'rbac', 'validate', '--policy-file', RBAC_CM]);
-    expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
+    // The validator knows only the file's own roles; role:admin is built in (the cases below
+    // show it resolves), so that is the one warning allowed.
+    const warnings = result.stderr.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(warnings.filter((msg) => msg !== 'user defined roles not found in policies: role:admin')).toEqual([]);
   });
 
   test.each([
@@ -47,7 +50,7 @@ describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
 describe('project roles, through the real argocd-server', () => {
   const tokens: Record<string, string> = {};
   beforeAll(() => {
-    for (const [project, role] of [['payments', 'developer'], ['payments', 'release'], ['billing', 'developer']] as const) {
+    for (const [project, role] of [['payments', 'developer'], ['payments', 'release'], ['billing', 'developer'], ['billing', 'release']] as const) {
       const result = argocd(['proj', 'role', 'create-token', project, role, '--token-only', '--expires-in', '1h']);
       if (result.status !== 0) throw new Error(`create-token ${project}/${role}: ${result.stderr}`);
       tokens[`${project}/${role}`] = result.stdout.trim();
@@ -83,9 +86,12 @@ describe('project roles, through the real argocd-server', () => {
     expect(denied(argocd(['proj', 'role', 'create-token', 'payments', 'release'], tokens[role]))).toBe(true);
   });
 
-  test('the release role syncs payment prod by hand, window or not, and it becomes Synced', async () => {
-    const result = argocd(['app', 'sync', 'payment-prod', '--timeout', '120'], tokens['payments/release']);
+  test.each([
+    ['payments/release', 'payment-prod'],
+    ['billing/release', 'antaeus-prod'],
+  ])('%s syncs %s by hand, window or not, and it becomes Synced', async (role, app) => {
+    const result = argocd(['app', 'sync', app, '--timeout', '120'], tokens[role]);
     expect(result.stderr).not.toMatch(/permission denied/i);
-    await eventually('payment-prod Synced', () => (application('payment-prod').status?.sync?.status === 'Synced' ? true : undefined));
+    await eventually(`${app} Synced`, () => (application(app).status?.sync?.status === 'Synced' ? true : undefined));
   });
 });
