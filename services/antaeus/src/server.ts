@@ -8,12 +8,12 @@ import {
 import { createApp } from './app';
 import { createBillingMetrics } from './billing/metrics';
 import { createBilling } from './billing/setup';
-import { loadConfig } from './config';
+import { loadServerConfig } from './config';
 import { openDatabase } from './db/database';
 import { seedIfEmpty, wipeAndReseed } from './db/seed';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadServerConfig();
   const logger = createLogger('antaeus', config.logLevel);
   const db = openDatabase(config.databasePath, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const seed = {
@@ -31,7 +31,20 @@ async function main(): Promise<void> {
   const metrics = createBillingMetrics(registry);
   const { client, engine } = createBilling(config, db, logger, metrics);
   const lifecycle = new Lifecycle();
-  const app = createApp({ db, engine, logger, lifecycle, registry });
+  if ('disabled' in config.auth) {
+    logger.warn(
+      'ANTAEUS_AUTH=disabled: anyone who can reach Antaeus may start billing runs (local compatibility mode only)',
+    );
+  }
+  const app = createApp({
+    db,
+    engine,
+    logger,
+    lifecycle,
+    registry,
+    auth: config.auth,
+    protectReads: config.protectReads,
+  });
 
   // Billing stops claiming invoices as soon as shutdown begins, so the requests waiting on a
   // run finish within the drain instead of holding the process until the deadline.

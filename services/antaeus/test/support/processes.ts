@@ -18,6 +18,17 @@ export interface RunningService {
   baseUrl: string;
 }
 
+/**
+ * Authentication is explicitly off unless the test gives tokens: most tests are about billing,
+ * and the tests about authentication set the token variables themselves.
+ */
+export function authUnlessTokens(env: Record<string, string>): Record<string, string> {
+  return {
+    ...(env.PAYMENT_API_TOKENS === undefined ? { PAYMENT_AUTH: 'disabled' } : {}),
+    ...(env.ANTAEUS_API_TOKENS === undefined ? { ANTAEUS_AUTH: 'disabled' } : {}),
+  };
+}
+
 /** A service from its build, as `npm start` runs it, on a free loopback port. */
 async function startBuilt(
   service: 'payment' | 'antaeus',
@@ -28,7 +39,15 @@ async function startBuilt(
   const proc = await startProcess({
     command: process.execPath,
     args: [built(service, 'server.js')],
-    env: { PORT: String(port), LOG_LEVEL: 'warn', DRAIN_DELAY_MS: '0', ...env },
+    env: {
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DRAIN_DELAY_MS: '0',
+      ...(service === 'payment'
+        ? { PAYMENT_AUTH: authUnlessTokens(env).PAYMENT_AUTH }
+        : { ANTAEUS_AUTH: authUnlessTokens(env).ANTAEUS_AUTH }),
+      ...env,
+    },
     readyUrl: `${baseUrl}/readyz`,
   });
   return { process: proc, port, baseUrl };
