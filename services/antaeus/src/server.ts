@@ -11,6 +11,7 @@ import { createBilling } from './billing/setup';
 import { loadServerConfig } from './config';
 import { openDatabase } from './db/database';
 import { seedIfEmpty, wipeAndReseed } from './db/seed';
+import { withoutUserinfo } from './safe-url';
 
 async function main(): Promise<void> {
   const config = loadServerConfig();
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   });
   logger.info(
     {
-      paymentProviderEndpoint: config.paymentProviderEndpoint,
+      paymentProviderEndpoint: withoutUserinfo(config.paymentProviderEndpoint),
       concurrency: config.billingConcurrency,
     },
     'antaeus ready',
