@@ -11,6 +11,7 @@ import {
 
 export interface Config {
   port: number;
+  host: string;
   logLevel: string;
   paymentProviderEndpoint: string;
   paymentApiToken: string | undefined;
@@ -39,6 +40,7 @@ export interface ServerConfig extends Config {
 
 interface Env {
   PORT: number;
+  HOST: string;
   LOG_LEVEL: string;
   PAYMENT_PROVIDER_ENDPOINT: string;
   PAYMENT_API_TOKEN?: string;
@@ -65,6 +67,7 @@ const AUTH_VARIABLES = { tokens: 'ANTAEUS_API_TOKENS', mode: 'ANTAEUS_AUTH' };
 
 const schema = Joi.object<Env>({
   PORT: envRules.port(8000),
+  HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_PROVIDER_ENDPOINT: Joi.string()
     .uri({ scheme: ['http', 'https'] })
@@ -135,6 +138,7 @@ function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e:
   const problems: string[] = [];
   const config: Config = {
     port: e.PORT,
+    host: e.HOST,
     logLevel: e.LOG_LEVEL,
     paymentProviderEndpoint: e.PAYMENT_PROVIDER_ENDPOINT,
     paymentApiToken: e.PAYMENT_API_TOKEN,

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   await serve({
     app,
     port: config.port,
+    host: config.host,
     logger,
     lifecycle,
     drainDelayMs: config.drainDelayMs,

@@ -11,6 +11,7 @@ import {
 
 export interface PaymentConfig {
   port: number;
+  host: string;
   logLevel: string;
   successRate: number;
   randomSeed?: string;
@@ -33,6 +34,7 @@ const DAY_SECONDS = 86_400;
 const AUTH_VARIABLES = { tokens: 'PAYMENT_API_TOKENS', mode: 'PAYMENT_AUTH' };
 const schema = Joi.object({
   PORT: envRules.port(9000),
+  HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_SUCCESS_RATE: Joi.number().min(0).max(1).default(0.5),
   PAYMENT_RANDOM_SEED: Joi.string().max(256),
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
   if ('problem' in auth) throw new ConfigError([auth.problem]);
   return {
     port: raw.PORT as number,
+    host: raw.HOST as string,
     logLevel: raw.LOG_LEVEL as string,
     successRate: raw.PAYMENT_SUCCESS_RATE as number,
     randomSeed: raw.PAYMENT_RANDOM_SEED as string | undefined,

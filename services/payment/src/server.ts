@@ -59,6 +59,7 @@ runMain(async () => {
   await serve({
     app,
     port: config.port,
+    host: config.host,
     logger,
     lifecycle,
     drainDelayMs: config.drainDelayMs,

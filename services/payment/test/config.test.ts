@@ -7,6 +7,7 @@ describe('configuration', () => {
   it('has documented defaults (authentication explicitly disabled)', () => {
     expect(loadConfig(DISABLED)).toEqual({
       port: 9000,
+      host: '0.0.0.0',
       logLevel: 'info',
       successRate: 0.5,
       randomSeed: undefined,
