@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, repoRoot, startProcess, type ManagedProcess } from '@internal/test-kit';
+import {
+  authUnlessTokens,
+  freePort,
+  repoRoot,
+  startProcess,
+  type ManagedProcess,
+} from '@internal/test-kit';
 
 function built(service: string, file: string): string {
   const script = path.join(repoRoot(), 'services', service, 'dist', file);
@@ -18,17 +24,6 @@ export interface RunningService {
   baseUrl: string;
 }
 
-/**
- * Authentication is explicitly off unless the test gives tokens: most tests are about billing,
- * and the tests about authentication set the token variables themselves.
- */
-export function authUnlessTokens(env: Record<string, string>): Record<string, string> {
-  return {
-    ...(env.PAYMENT_API_TOKENS === undefined ? { PAYMENT_AUTH: 'disabled' } : {}),
-    ...(env.ANTAEUS_API_TOKENS === undefined ? { ANTAEUS_AUTH: 'disabled' } : {}),
-  };
-}
-
 /** A service from its build, as `npm start` runs it, on a free loopback port. */
 async function startBuilt(
   service: 'payment' | 'antaeus',
@@ -43,9 +38,7 @@ async function startBuilt(
       PORT: String(port),
       LOG_LEVEL: 'warn',
       DRAIN_DELAY_MS: '0',
-      ...(service === 'payment'
-        ? { PAYMENT_AUTH: authUnlessTokens(env).PAYMENT_AUTH }
-        : { ANTAEUS_AUTH: authUnlessTokens(env).ANTAEUS_AUTH }),
+      ...authUnlessTokens(service, env),
       ...env,
     },
     readyUrl: `${baseUrl}/readyz`,
