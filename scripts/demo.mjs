@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack } from './local-stack.mjs';
+import { LOCAL_MODE_NOTICE, startStack } from './local-stack.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -41,9 +41,10 @@ const stack = await startStack({
   },
   antaeusEnv: { LOG_LEVEL: 'warn', DATABASE_PATH: path.join(dir, 'antaeus.db') },
 });
+console.log(LOCAL_MODE_NOTICE);
 let exitCode = 0;
 try {
-  const api = `${stack.antaeusUrl}/rest/v1`;
+  const api = `${stack.antaeusUrl.replace('localhost', '127.0.0.1')}/rest/v1`;
   console.log(`before: ${distribution(await getJson(`${api}/invoices`))}`);
   const res = await fetch(`${api}/invoices/pay`, { method: 'POST' });
   const answer = await res.text();

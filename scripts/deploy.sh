@@ -72,28 +72,40 @@ fi
 # Namespaces, quotas, network policies and RBAC first: the Secrets need the namespaces.
 run "$kubectl" apply -k "$ROOT/deploy/platform/$env"
 
-# ensure_secret <namespace> <name> <key> <value>: creates it unless it exists.
+# ensure_secret <namespace> <name> <key> <value>: creates it unless it exists. The value reaches
+# kubectl on stdin (--from-file=<key>=/dev/stdin, written by the printf builtin), never on a
+# command line, where every user of the machine could read it in the process list.
 ensure_secret() {
   if ! $dry_run && "$kubectl" -n "$1" get secret "$2" >/dev/null 2>&1; then
     echo "deploy: secret $1/$2 exists; keeping it"
+  elif $dry_run; then
+    run "$kubectl" -n "$1" create secret generic "$2" "--from-file=$3=/dev/stdin"
   else
-    # --dry-run=client -o yaml | apply keeps the value off the command line of `kubectl apply`.
-    if $dry_run; then
-      run "$kubectl" -n "$1" create secret generic "$2" "--from-literal=$3=<generated>"
-    else
-      "$kubectl" -n "$1" create secret generic "$2" --from-literal="$3=$4" --dry-run=client -o yaml |
-        "$kubectl" apply -f -
-    fi
+    printf '%s' "$4" |
+      "$kubectl" -n "$1" create secret generic "$2" --from-file="$3=/dev/stdin" --dry-run=client -o yaml |
+      "$kubectl" apply -f -
   fi
 }
-# One token shared by payment (accepts it) and Antaeus (sends it); reused when payment's exists.
+# existing_token <namespace> <secret> <key>: the first token a Secret holds, if it exists.
+existing_token() {
+  "$kubectl" -n "$1" get secret "$2" -o jsonpath="{.data.$3}" 2>/dev/null | base64 -d | cut -d, -f1 || true
+}
+new_token() {
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
+}
+# One token shared by payment (accepts it) and Antaeus (sends it), reused when payment's
+# exists; Antaeus's own callers (people, the billing CronJob) get another one.
 token=""
+antaeus_token=""
 if ! $dry_run; then
-  token="$("$kubectl" -n "$payments" get secret payment-api-tokens -o jsonpath='{.data.tokens}' 2>/dev/null | base64 -d | cut -d, -f1 || true)"
-  [ -n "$token" ] || token="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+  token="$(existing_token "$payments" payment-api-tokens tokens)"
+  [ -n "$token" ] || token="$(new_token)"
+  antaeus_token="$(existing_token "$billing" antaeus-api-tokens tokens)"
+  [ -n "$antaeus_token" ] || antaeus_token="$(new_token)"
 fi
 ensure_secret "$payments" payment-api-tokens tokens "$token"
 ensure_secret "$billing" payment-api-token token "$token"
+ensure_secret "$billing" antaeus-api-tokens tokens "$antaeus_token"
 
 run "$kubectl" apply -k "$ROOT/deploy/envs/$env"
 run "$kubectl" -n "$payments" rollout status statefulset/payment-redis --timeout "$rollout_timeout"
@@ -108,6 +120,8 @@ Antaeus is on NodePort 30080 of every node:
   (kind: create the cluster with deploy/kind-cluster.yaml, then use http://localhost:30080)
 Or, from any machine with kubectl:
   $kubectl -n $billing port-forward service/antaeus 8000:8000 &
+Antaeus's mutating endpoints need a token of the Secret $billing/antaeus-api-tokens:
+  export ANTAEUS_TOKEN="\$($kubectl -n $billing get secret antaeus-api-tokens -o jsonpath='{.data.tokens}' | base64 -d | cut -d, -f1)"
   scripts/smoke.sh http://localhost:8000
 EOF
 else
@@ -117,6 +131,8 @@ else
 Antaeus is behind the Ingress at https://$host (point DNS at the ingress controller).
 Without DNS:
   $kubectl -n $billing port-forward service/antaeus 8000:8000 &
+Antaeus's mutating endpoints need a token of the Secret $billing/antaeus-api-tokens:
+  export ANTAEUS_TOKEN="\$($kubectl -n $billing get secret antaeus-api-tokens -o jsonpath='{.data.tokens}' | base64 -d | cut -d, -f1)"
   scripts/smoke.sh http://localhost:8000
 EOF
 fi

@@ -30,10 +30,25 @@ async function waitUntilReady(name, url, child) {
   throw new Error(`${name} did not become ready at ${url} within 20 s`);
 }
 
+/**
+ * The local stack runs in the services' compatibility mode, so the original Antaeus and
+ * `curl -X POST localhost:8000/rest/v1/invoices/pay` work with no setup: authentication off on
+ * both services, and therefore both listening on loopback only. A deployment never sets these.
+ */
+export const LOCAL_MODE = {
+  HOST: '127.0.0.1',
+  PAYMENT_AUTH: 'disabled',
+  ANTAEUS_AUTH: 'disabled',
+};
+
+export const LOCAL_MODE_NOTICE = `Local compatibility mode: both services listen on 127.0.0.1 only, with PAYMENT_AUTH=disabled and
+ANTAEUS_AUTH=disabled (no bearer tokens). Never expose this stack; deployments set PAYMENT_API_TOKENS
+and ANTAEUS_API_TOKENS instead.`;
+
 function launch(name, env, { quiet }) {
   const child = spawn(process.execPath, [serverOf(name)], {
     cwd: ROOT,
-    env: { ...process.env, DRAIN_DELAY_MS: '0', ...env },
+    env: { ...process.env, DRAIN_DELAY_MS: '0', ...LOCAL_MODE, ...env },
     stdio: ['ignore', quiet ? 'ignore' : 'pipe', 'pipe'],
   });
   const prefix = `[${name}] `;
@@ -73,23 +88,25 @@ export async function startStack({
   const payment = launch('payment', { PORT: String(paymentPort), ...paymentEnv }, { quiet });
   const paymentUrl = `http://localhost:${paymentPort}`;
   const antaeusUrl = `http://localhost:${antaeusPort}`;
+  // The services listen on 127.0.0.1; "localhost" may resolve to ::1 first.
+  const loopback = (port) => `http://127.0.0.1:${port}`;
   let antaeus;
   const stop = async () => {
     if (antaeus) await stopChild(antaeus);
     await stopChild(payment);
   };
   try {
-    await waitUntilReady('payment', `${paymentUrl}/readyz`, payment);
+    await waitUntilReady('payment', `${loopback(paymentPort)}/readyz`, payment);
     antaeus = launch(
       'antaeus',
       {
         PORT: String(antaeusPort),
-        PAYMENT_PROVIDER_ENDPOINT: `${paymentUrl}/v1/charges`,
+        PAYMENT_PROVIDER_ENDPOINT: `${loopback(paymentPort)}/v1/charges`,
         ...antaeusEnv,
       },
       { quiet },
     );
-    await waitUntilReady('antaeus', `${antaeusUrl}/readyz`, antaeus);
+    await waitUntilReady('antaeus', `${loopback(antaeusPort)}/readyz`, antaeus);
   } catch (err) {
     await stop();
     throw err;
@@ -111,6 +128,8 @@ async function main() {
   });
   const a = stack.antaeusUrl;
   console.log(`
+${LOCAL_MODE_NOTICE}
+
 Local stack is up (Ctrl-C stops both):
   antaeus  ${a}   (OpenAPI: ${a}/openapi.json)
   payment  ${stack.paymentUrl}   (OpenAPI: ${stack.paymentUrl}/openapi.json)

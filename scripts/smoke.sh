@@ -5,7 +5,9 @@
 #   scripts/smoke.sh <antaeus-base-url>        e.g. scripts/smoke.sh http://localhost:30080
 #
 # Environment: SMOKE_TIMEOUT_SECONDS bounds each request (default 120; a pay call charges every
-# pending invoice before it answers). Needs curl and jq.
+# pending invoice before it answers). ANTAEUS_TOKEN: a bearer token from ANTAEUS_API_TOKENS,
+# needed by a deployed Antaeus for the pay call (passed to curl through a file descriptor, never
+# on its command line). Needs curl and jq.
 set -euo pipefail
 
 USAGE="usage: scripts/smoke.sh <antaeus-base-url>   (e.g. http://localhost:30080)"
@@ -29,13 +31,21 @@ for command in curl jq; do
   command -v "$command" >/dev/null 2>&1 || fail "$command is required (Debian/Ubuntu: apt-get install $command)"
 done
 
+# auth_headers: the Authorization header line when ANTAEUS_TOKEN is set, for curl's -H @file.
+auth_headers() {
+  [ -z "${ANTAEUS_TOKEN:-}" ] || printf 'Authorization: Bearer %s\n' "$ANTAEUS_TOKEN"
+}
+
 # call <method> <path>: prints the body of a 200 answer, fails on anything else.
 call() {
   local response status body
-  response="$(curl -sS --max-time "$timeout" -X "$1" -H 'Accept: application/json' -w '\n%{http_code}' "$base$2")" ||
+  response="$(curl -sS --max-time "$timeout" -X "$1" -H 'Accept: application/json' \
+    -H @<(auth_headers) -w '\n%{http_code}' "$base$2")" ||
     fail "$1 $base$2: no answer"
   status="${response##*$'\n'}"
   body="${response%$'\n'*}"
+  [ "$status" != 401 ] ||
+    fail "$1 $base$2 answered HTTP 401: set ANTAEUS_TOKEN to one of Antaeus's ANTAEUS_API_TOKENS ($body)"
   [ "$status" = 200 ] || fail "$1 $base$2 answered HTTP $status: $body"
   printf '%s' "$body"
 }

@@ -66,10 +66,78 @@ describe('scripts/deploy.sh', () => {
           c.includes(`-n billing-${env} create secret generic payment-api-token `),
         ),
       ).toBe(true);
+      expect(
+        commands.some((c) =>
+          c.includes(`-n billing-${env} create secret generic antaeus-api-tokens `),
+        ),
+      ).toBe(true);
+      // Every Secret value goes to kubectl on stdin, none on a command line.
+      const creates = commands.filter((c) => c.includes('create secret'));
+      expect(creates).toHaveLength(3);
+      for (const create of creates) {
+        expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin$/);
+        expect(create).not.toMatch(/--from-literal/);
+      }
       expect(commands.filter((c) => c.includes('rollout status'))).toHaveLength(3);
       expect(stdout).toMatch(env === 'dev' ? /NodePort 30080/ : /behind the Ingress/);
     },
   );
+});
+
+describe('scripts/deploy.sh against a recording kubectl', () => {
+  // A stand-in kubectl on PATH: it records every command line it is given and what it reads on
+  // stdin, knows no Secret yet (so deploy.sh generates them), and succeeds at everything else.
+  const FAKE_KUBECTL = `#!/usr/bin/env bash
+log="$KUBECTL_LOG"
+printf 'ARGV' >>"$log"; printf ' %q' "$@" >>"$log"; printf '\\n' >>"$log"
+args=" $* "
+case "$args" in
+  *" get secret "*) exit 1 ;;
+  *" create secret generic "*)
+    value="$(cat)"
+    printf 'STDIN %s\\n' "$value" >>"$log"
+    printf 'apiVersion: v1\\nkind: Secret\\ndata:\\n  k: %s\\n' "$(printf '%s' "$value" | base64 -w0)"
+    ;;
+  *" apply -f - "*) cat >/dev/null ;;
+  *" get ingress "*) echo antaeus.example.com ;;
+esac
+exit 0
+`;
+
+  it('creates the three Secrets with generated tokens that never appear on a command line', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-kubectl-'));
+    const kubectl = path.join(dir, 'kubectl');
+    const log = path.join(dir, 'calls.log');
+    fs.writeFileSync(kubectl, FAKE_KUBECTL, { mode: 0o755 });
+    try {
+      const { status, stdout, stderr } = bash('deploy.sh', ['dev'], {
+        KUBECTL: kubectl,
+        KUBECTL_LOG: log,
+      });
+      if (status !== 0) throw new Error(`${stdout}${stderr}`);
+      const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      const argv = lines.filter((l) => l.startsWith('ARGV '));
+      const values = lines.filter((l) => l.startsWith('STDIN ')).map((l) => l.slice(6));
+      const creates = argv.filter((l) => l.includes('create secret generic'));
+      expect(
+        creates.map((l) => / -n (\S+) create secret generic (\S+) /.exec(l)?.slice(1)),
+      ).toEqual([
+        ['payments-dev', 'payment-api-tokens'],
+        ['billing-dev', 'payment-api-token'],
+        ['billing-dev', 'antaeus-api-tokens'],
+      ]);
+      for (const create of creates) expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin /);
+      // payment accepts the token Antaeus sends; Antaeus's own callers get another one.
+      expect(values).toHaveLength(3);
+      for (const value of values) expect(value).toMatch(/^[0-9a-f]{64}$/);
+      expect(values[0]).toBe(values[1]);
+      expect(values[2]).not.toBe(values[0]);
+      const everything = `${argv.join('\n')}${stdout}${stderr}`;
+      for (const value of values) expect(everything).not.toContain(value);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('scripts/smoke.sh', () => {

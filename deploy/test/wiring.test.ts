@@ -166,7 +166,12 @@ describe('the dev environment wired as its manifests describe it', () => {
   let payment: RunningPod;
   let antaeus: RunningPod;
   const token = randomBytes(24).toString('hex');
-  const secrets = { 'payment-api-tokens/tokens': token, 'payment-api-token/token': token };
+  const antaeusToken = randomBytes(24).toString('hex');
+  const secrets = {
+    'payment-api-tokens/tokens': token,
+    'payment-api-token/token': token,
+    'antaeus-api-tokens/tokens': antaeusToken,
+  };
 
   beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-wiring-'));
@@ -228,6 +233,18 @@ describe('the dev environment wired as its manifests describe it', () => {
     expect(response.status).toBe(401);
   });
 
+  it('Antaeus refuses the pay call without one of its tokens, and smoke.sh says which to set', () => {
+    const smoke = spawnSync(
+      'bash',
+      [path.join(ROOT, 'scripts/smoke.sh'), `http://127.0.0.1:${antaeus.localPort}`],
+      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ANTAEUS_TOKEN: '' } },
+    );
+    expect(smoke.status).toBe(1);
+    expect(smoke.stderr).toMatch(
+      /POST \S+\/rest\/v1\/invoices\/pay answered HTTP 401: set ANTAEUS_TOKEN/,
+    );
+  });
+
   it('passes scripts/smoke.sh: 2 of 10 invoices PAID before, a plausible share after one pay call', () => {
     const smoke = spawnSync(
       'bash',
@@ -235,6 +252,7 @@ describe('the dev environment wired as its manifests describe it', () => {
       {
         encoding: 'utf8',
         timeout: 120_000,
+        env: { ...process.env, ANTAEUS_TOKEN: antaeusToken },
       },
     );
     const output = `${smoke.stdout}${smoke.stderr}`;
@@ -244,6 +262,8 @@ describe('the dev environment wired as its manifests describe it', () => {
       );
     }
     expect(output).toMatch(/^before: PAID 2, PENDING 8 of 10 invoices$/m);
+    // The token reached curl through a file descriptor: smoke.sh never prints it.
+    expect(output).not.toContain(antaeusToken);
     const paidAfter = Number(
       /^after: PAID (\d+), PENDING (\d+) of 10 invoices$/m.exec(output)?.[1],
     );

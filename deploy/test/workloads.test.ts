@@ -196,9 +196,12 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     const antaeus = podTemplate(objects(), 'Deployment', 'antaeus');
     expect(containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!).secrets).toEqual({
       PAYMENT_API_TOKEN: { name: 'payment-api-token', key: 'token' },
+      ANTAEUS_API_TOKENS: { name: 'antaeus-api-tokens', key: 'tokens' },
     });
     const job = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing');
-    expect(containerEnv(objects(), `billing-${env}`, job.spec.containers[0]!).secrets).toEqual({});
+    expect(containerEnv(objects(), `billing-${env}`, job.spec.containers[0]!).secrets).toEqual({
+      ANTAEUS_API_TOKENS: { name: 'antaeus-api-tokens', key: 'tokens' },
+    });
   });
 
   it('lets the HPA own payment replicas, and keeps Antaeus a single SQLite writer', () => {

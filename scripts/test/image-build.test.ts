@@ -103,17 +103,32 @@ describe.each([
     const port = await freePort();
     const [command, ...args] = result.final.cmd;
     expect(command).toBe('node');
+    // As a Deployment runs it: with the bearer tokens its Secret provides.
+    const tokens = { [`${service.toUpperCase()}_API_TOKENS`]: 'image-test-token-0123456789' };
     const server = await startProcess({
       command: process.execPath,
       args,
       cwd: path.join(result.final.root, result.final.workdir),
-      env: { ...result.final.env, PORT: String(port) },
+      env: { ...result.final.env, ...tokens, PORT: String(port) },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       readyTimeoutMs: 30_000,
     });
     const health = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(health.status).toBe(200);
     await expect(server.stop('SIGTERM')).resolves.toBe(0);
+  }, 60_000);
+
+  it('fails closed: the image sets no *_AUTH, so without tokens it refuses to start', async () => {
+    expect(Object.keys(result.final.env).filter((k) => k.endsWith('_AUTH'))).toEqual([]);
+    const [, ...args] = result.final.cmd;
+    const server = await startProcess({
+      command: process.execPath,
+      args,
+      cwd: path.join(result.final.root, result.final.workdir),
+      env: { ...result.final.env, PORT: String(await freePort()) },
+    });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toMatch(/_API_TOKENS is not set/);
   }, 60_000);
 });
 

@@ -99,10 +99,17 @@ describe('README.md', () => {
       ),
     );
     const created = [
-      ...readme.matchAll(/create secret generic (\S+) --from-literal=([A-Za-z0-9_.-]+)=/g),
+      ...readme.matchAll(/create secret generic (\S+) --from-(?:literal|file)=([A-Za-z0-9_.-]+)=/g),
     ].map((m) => `${m[1]}/${m[2]}`);
     expect(created.length).toBeGreaterThan(0);
     expect(created.filter((secret) => !referenced.has(secret))).toEqual([]);
+    // Both ways: every Secret a workload needs has its creation command.
+    expect([...referenced].filter((secret) => !created.includes(secret))).toEqual([]);
+  });
+
+  it('never puts a Secret value on a kubectl command line', () => {
+    expect(readme).not.toMatch(/create secret generic \S+ --from-literal/);
+    expect(readme).toMatch(/--from-file=tokens=\/dev\/stdin/);
   });
 
   it('gives the two commands of the quick start', () => {

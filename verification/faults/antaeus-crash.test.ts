@@ -5,7 +5,7 @@ import {
   nobody,
   runUnderWay,
   scenarioTest,
-  startRun,
+  startRunWhenFree,
   waitForRun,
 } from './scenario';
 
@@ -19,7 +19,10 @@ scenarioTest(
     const { id: killedRun } = await runUnderWay(stack);
     await stack.stopAntaeus('SIGKILL');
     await stack.startAntaeus();
-    const run = await waitForRun(stack, await startRun(stack), finished);
+    // The killed run blocks new ones until its lease runs out, then is closed as interrupted.
+    const { id, blockedBy } = await startRunWhenFree(stack);
+    expect([...blockedBy]).toEqual([killedRun]);
+    const run = await waitForRun(stack, id, finished);
     expect(run.status).toBe('completed');
     expect(run.attempted).toBeGreaterThan(0);
     await expectNothingLost(scenario, nobody);

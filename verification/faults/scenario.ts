@@ -63,6 +63,31 @@ export async function startRun(stack: Stack): Promise<string> {
   return body.id;
 }
 
+/**
+ * Starts a run once no other is active: a run whose process was killed holds the database
+ * until its lease (BILLING_CLAIM_LEASE_MS) runs out, and Antaeus answers 409 naming it until
+ * then. Returns the new run's id and the runs that were in the way.
+ */
+export async function startRunWhenFree(
+  stack: Stack,
+  timeoutMs = 60_000,
+): Promise<{ id: string; blockedBy: Set<string> }> {
+  const deadline = Date.now() + timeoutMs;
+  const blockedBy = new Set<string>();
+  for (;;) {
+    const { status, body } = await stack.callAntaeus<
+      BillingRun | { error: { details: { activeRunId: string } } }
+    >('POST', '/rest/v1/billing-runs');
+    if (status === 202) return { id: (body as BillingRun).id, blockedBy };
+    if (status !== 409 || Date.now() > deadline)
+      throw new Error(`POST /rest/v1/billing-runs answered ${status}: ${JSON.stringify(body)}`);
+    blockedBy.add(
+      (body as { error: { details: { activeRunId: string } } }).error.details.activeRunId,
+    );
+    await sleep(250);
+  }
+}
+
 export async function getRun(stack: Stack, id: string): Promise<BillingRun> {
   const { status, body } = await stack.callAntaeus<BillingRun>(
     'GET',

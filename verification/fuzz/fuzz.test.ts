@@ -6,9 +6,9 @@ import { runSchemathesis, type FuzzRun } from './schemathesis';
 
 jest.setTimeout(180_000);
 
-// Fuzzing runs with tokens configured: Schemathesis then sends the token on every request, so
-// the generated data reaches the charge handlers, and its `ignored_auth` check also proves that
-// the same requests without the token are refused with 401.
+// Fuzzing runs with tokens configured on both services: Schemathesis then sends the token on
+// every request, so the generated data reaches the handlers, and its `ignored_auth` check also
+// proves that the same requests without the token are refused with 401.
 const TOKEN = 'fuzz-token-for-schemathesis-only';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
@@ -63,6 +63,7 @@ describe('Schemathesis against Antaeus (charging through a real payment service)
       DATABASE_PATH: path.join(workDir, 'antaeus.db'),
       PAYMENT_PROVIDER_ENDPOINT: `${payment.url}/v1/charges`,
       PAYMENT_API_TOKEN: TOKEN,
+      ANTAEUS_API_TOKENS: TOKEN,
       LOG_LEVEL: 'warn',
     });
   });
@@ -73,7 +74,7 @@ describe('Schemathesis against Antaeus (charging through a real payment service)
 
   it('finds no failure of any check on any operation', async () => {
     const specUrl = `${antaeus.url}/openapi.json`;
-    const run = await runSchemathesis({ specUrl, maxExamples: 30 });
+    const run = await runSchemathesis({ specUrl, maxExamples: 30, headers: AUTH });
     expectClean(run, await operationCount(specUrl));
     expect(antaeus.process.output()).not.toMatch(/"level":"(error|fatal)"/);
   });

@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { freePort, repoRoot, startProcess, type ManagedProcess } from '@internal/test-kit';
+import {
+  authUnlessTokens,
+  freePort,
+  repoRoot,
+  startProcess,
+  type ManagedProcess,
+} from '@internal/test-kit';
 
 /** Both services answer 200 here only when they can serve, and 503 while draining. */
 export const READY_PATH = '/readyz';
@@ -20,7 +26,7 @@ async function startService(
   const proc = await startProcess({
     command: process.execPath,
     args: [path.join(repoRoot(), 'services', name, 'dist', 'server.js')],
-    env: { ...env, PORT: String(chosenPort) },
+    env: { ...authUnlessTokens(name, env), ...env, PORT: String(chosenPort) },
     readyUrl: `${url}${READY_PATH}`,
     readyTimeoutMs: 60_000,
   });

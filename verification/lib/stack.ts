@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,8 @@ export interface ClientCall {
  */
 export class Stack {
   readonly clientCalls: ClientCall[] = [];
+  /** Antaeus runs as deployed: its mutating endpoints need this token, which callAntaeus sends. */
+  readonly antaeusToken = `stack-${randomBytes(24).toString('hex')}`;
   /** Output of every process that ran, including those already stopped or killed. */
   private readonly finishedOutput: string[] = [];
   private readonly redisArgs = deployedRedisArgs();
@@ -156,6 +159,7 @@ export class Stack {
         // A claim held by a killed Antaeus blocks its invoice until this runs out; it must
         // exceed the longest charge (2000 ms x 4 requests + 500 ms x 3 backoffs).
         BILLING_CLAIM_LEASE_MS: '10000',
+        ANTAEUS_API_TOKENS: this.antaeusToken,
         ...this.options.antaeusEnv,
       },
       this.antaeusPort,
@@ -176,6 +180,7 @@ export class Stack {
   ): Promise<{ status: number; body: T; headers: Headers }> {
     const res = await fetch(`${this.antaeusUrl}${urlPath}`, {
       method,
+      headers: { authorization: `Bearer ${this.antaeusToken}` },
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await res.text();

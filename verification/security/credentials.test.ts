@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, startProcess } from '@internal/test-kit';
-import { bearerAuth } from 'payment/dist/auth/bearer';
+import { bearerAuth } from '@internal/service-kit';
 import { startAntaeus, startPayment, type ServiceProcess } from '../lib/services';
 
 jest.setTimeout(60_000);
@@ -129,10 +129,10 @@ describe('payment service with PAYMENT_API_TOKENS configured', () => {
 /** The token with its last character changed (a fixed replacement could equal it by chance). */
 const nearMiss = (token: string) => `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`;
 
-describe('bearer token comparison in the payment service', () => {
+describe('bearer token comparison (service-kit, both services)', () => {
   // Only the two Context methods the guard uses.
   const contextWith = (authorization: string) =>
-    ({ get: () => authorization, set: () => undefined }) as never;
+    ({ get: () => authorization, set: () => undefined, state: {} }) as never;
 
   // Timing cannot be measured reliably on a shared 2-core machine, so the test pins down the
   // mechanism instead: every configured token is compared, with the constant-time primitive,

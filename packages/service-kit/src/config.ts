@@ -47,6 +47,8 @@ export function parseEnv<T>(
 /** Shared variable rules so both services describe them the same way. */
 export const envRules = {
   port: (fallback: number) => Joi.number().integer().min(1).max(65535).default(fallback),
+  /** The listening address: every interface by default (a container), 127.0.0.1 for local use. */
+  host: () => Joi.string().ip().default('0.0.0.0'),
   logLevel: () =>
     Joi.string()
       .valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')

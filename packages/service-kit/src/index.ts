@@ -1,5 +1,7 @@
 export { ConfigError, parseEnv, envRules } from './config';
 export type { ParseEnvOptions } from './config';
+export { authGuard, authMode, bearerAuth, bearerTokenList, resolveBearerAuth } from './auth';
+export type { AuthFailure, BearerAuthConfig, BearerAuthVariables } from './auth';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export { HttpError, errorHandler, notFound, methodErrors } from './errors';

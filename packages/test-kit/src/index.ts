@@ -5,3 +5,4 @@ export type { RedisServer } from './redis';
 export { openApiValidator } from './openapi';
 export { toolsDir, tool, kustomizeBuild } from './tools';
 export type { K8sObject } from './tools';
+export { authUnlessTokens } from './service-env';

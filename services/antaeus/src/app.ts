@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Database } from 'better-sqlite3';
 import {
   Lifecycle,
+  authGuard,
   errorHandler,
   httpMetrics,
   livenessEndpoint,
@@ -15,11 +16,13 @@ import {
   openApiEndpoint,
   readinessEndpoint,
   requestContext,
+  type BearerAuthConfig,
   type Logger,
 } from '@internal/service-kit';
 import { billingRoutes } from './billing/routes';
 import type { BillingEngine } from './billing/engine';
 import { BillingStore } from './billing/store';
+import { callerAuth } from './caller-auth';
 import { CustomerRepository } from './customers/repository';
 import { customerRoutes } from './customers/routes';
 import { InvoiceRepository } from './invoices/repository';
@@ -32,13 +35,25 @@ export interface AppDependencies {
   logger: Logger;
   lifecycle: Lifecycle;
   registry: Registry;
+  /** Bearer tokens for mutating endpoints and /metrics, or explicitly none (ANTAEUS_AUTH=disabled). */
+  auth: BearerAuthConfig;
+  /** ANTAEUS_PROTECT_READS: the read endpoints need a token too. */
+  protectReads?: boolean;
 }
 
 /** openapi.yaml sits next to src/ and dist/, so the same path works from both. */
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
 
 /** Builds the Koa application; listening and signals are server.ts's business. */
-export function createApp({ db, engine, logger, lifecycle, registry }: AppDependencies): Koa {
+export function createApp({
+  db,
+  engine,
+  logger,
+  lifecycle,
+  registry,
+  auth,
+  protectReads = false,
+}: AppDependencies): Koa {
   const invoices = new InvoiceRepository(db);
   // Paths match case-insensitively, as the original's Javalin routes did.
   const router = new Router({ sensitive: false });
@@ -49,7 +64,8 @@ export function createApp({ db, engine, logger, lifecycle, registry }: AppDepend
     '/readyz',
     readinessEndpoint(lifecycle, { database: () => void db.prepare('SELECT 1').get() }),
   );
-  router.get('/metrics', metricsEndpoint(registry));
+  // Metrics name runs, outcomes and timings: a token is required even though it is a GET.
+  router.get('/metrics', authGuard(auth), metricsEndpoint(registry));
   router.get('/openapi.json', openApiEndpoint(loadOpenApiDocument(OPENAPI_FILE)));
   customerRoutes(router, new CustomerRepository(db));
   billingRoutes(router, { engine, store: new BillingStore(db), invoices });
@@ -61,6 +77,7 @@ export function createApp({ db, engine, logger, lifecycle, registry }: AppDepend
   app.use(httpMetrics(registry));
   app.use(errorHandler());
   app.use(lifecycle.track());
+  app.use(callerAuth({ auth, protectReads }));
   // notFound() acts once everything below has passed on the request, so it wraps the router.
   app.use(notFound());
   app.use(router.routes());

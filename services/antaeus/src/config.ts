@@ -1,8 +1,17 @@
 import Joi from 'joi';
-import { ConfigError, envRules, parseEnv } from '@internal/service-kit';
+import {
+  ConfigError,
+  authMode,
+  bearerTokenList,
+  envRules,
+  parseEnv,
+  resolveBearerAuth,
+  type BearerAuthConfig,
+} from '@internal/service-kit';
 
 export interface Config {
   port: number;
+  host: string;
   logLevel: string;
   paymentProviderEndpoint: string;
   paymentApiToken: string | undefined;
@@ -21,8 +30,17 @@ export interface Config {
   shutdownTimeoutMs: number;
 }
 
+/** What the HTTP server needs on top: who may call it. */
+export interface ServerConfig extends Config {
+  /** Who may call mutating endpoints and /metrics: bearer tokens, or explicitly anyone. */
+  auth: BearerAuthConfig;
+  /** Also require a token on the read endpoints (customers, invoices, billing runs). */
+  protectReads: boolean;
+}
+
 interface Env {
   PORT: number;
+  HOST: string;
   LOG_LEVEL: string;
   PAYMENT_PROVIDER_ENDPOINT: string;
   PAYMENT_API_TOKEN?: string;
@@ -39,12 +57,17 @@ interface Env {
   BILLING_CLAIM_LEASE_MS: number;
   DRAIN_DELAY_MS: number;
   SHUTDOWN_TIMEOUT_MS: number;
+  ANTAEUS_API_TOKENS?: string[];
+  ANTAEUS_AUTH?: string;
+  ANTAEUS_PROTECT_READS: boolean;
 }
 
 const MAX_SEED_INVOICES = 1_000_000;
+const AUTH_VARIABLES = { tokens: 'ANTAEUS_API_TOKENS', mode: 'ANTAEUS_AUTH' };
 
 const schema = Joi.object<Env>({
   PORT: envRules.port(8000),
+  HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_PROVIDER_ENDPOINT: Joi.string()
     .uri({ scheme: ['http', 'https'] })
@@ -68,6 +91,9 @@ const schema = Joi.object<Env>({
   BILLING_CLAIM_LEASE_MS: envRules.milliseconds(120_000, 86_400_000).min(100),
   DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(20_000, 600_000),
+  ANTAEUS_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
+  ANTAEUS_AUTH: authMode('ANTAEUS_AUTH'),
+  ANTAEUS_PROTECT_READS: Joi.boolean().truthy('1').falsy('0').default(false),
 });
 
 /**
@@ -81,11 +107,38 @@ export function worstCaseChargeMs(c: Config): number {
   );
 }
 
-/** Reads and validates the environment; every problem is reported at once, by variable name. */
+/**
+ * Reads and validates the environment; every problem is reported at once, by variable name.
+ * The billing settings only, for the billing CLI against the database; the server uses
+ * loadServerConfig.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKEN'] });
+  const { config, problems } = parse(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * The server's configuration: the billing settings and who may call it. Authentication fails
+ * closed: without ANTAEUS_API_TOKENS Antaeus starts only with ANTAEUS_AUTH=disabled.
+ */
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const { config, problems, e } = parse(env);
+  const auth = resolveBearerAuth(AUTH_VARIABLES, e as unknown as Record<string, unknown>, env);
+  if ('problem' in auth) problems.push(auth.problem);
+  else if (e.ANTAEUS_PROTECT_READS && 'disabled' in auth) {
+    problems.push('ANTAEUS_PROTECT_READS=true needs ANTAEUS_API_TOKENS, not ANTAEUS_AUTH=disabled');
+  }
+  if (problems.length > 0 || 'problem' in auth) throw new ConfigError(problems);
+  return { ...config, auth, protectReads: e.ANTAEUS_PROTECT_READS };
+}
+
+function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e: Env } {
+  const e = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKEN', 'ANTAEUS_API_TOKENS'] });
+  const problems: string[] = [];
   const config: Config = {
     port: e.PORT,
+    host: e.HOST,
     logLevel: e.LOG_LEVEL,
     paymentProviderEndpoint: e.PAYMENT_PROVIDER_ENDPOINT,
     paymentApiToken: e.PAYMENT_API_TOKEN,
@@ -103,7 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainDelayMs: e.DRAIN_DELAY_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
-  const problems: string[] = [];
   if (config.paymentRetryBaseDelayMs > config.paymentRetryMaxDelayMs) {
     problems.push(
       `PAYMENT_RETRY_BASE_DELAY_MS (${config.paymentRetryBaseDelayMs}) must not exceed PAYMENT_RETRY_MAX_DELAY_MS (${config.paymentRetryMaxDelayMs})`,
@@ -120,6 +172,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `BILLING_CLAIM_LEASE_MS (${config.billingClaimLeaseMs}) must exceed the longest possible charge, ${worstCase} ms (PAYMENT_TIMEOUT_MS × (PAYMENT_MAX_RETRIES + 1) + PAYMENT_RETRY_MAX_DELAY_MS × PAYMENT_MAX_RETRIES)`,
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return { config, problems, e };
 }

@@ -8,12 +8,13 @@ import {
 import { createApp } from './app';
 import { createBillingMetrics } from './billing/metrics';
 import { createBilling } from './billing/setup';
-import { loadConfig } from './config';
+import { loadServerConfig } from './config';
 import { openDatabase } from './db/database';
 import { seedIfEmpty, wipeAndReseed } from './db/seed';
+import { withoutUserinfo } from './safe-url';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadServerConfig();
   const logger = createLogger('antaeus', config.logLevel);
   const db = openDatabase(config.databasePath, { busyTimeoutMs: config.databaseBusyTimeoutMs });
   const seed = {
@@ -31,7 +32,20 @@ async function main(): Promise<void> {
   const metrics = createBillingMetrics(registry);
   const { client, engine } = createBilling(config, db, logger, metrics);
   const lifecycle = new Lifecycle();
-  const app = createApp({ db, engine, logger, lifecycle, registry });
+  if ('disabled' in config.auth) {
+    logger.warn(
+      'ANTAEUS_AUTH=disabled: anyone who can reach Antaeus may start billing runs (local compatibility mode only)',
+    );
+  }
+  const app = createApp({
+    db,
+    engine,
+    logger,
+    lifecycle,
+    registry,
+    auth: config.auth,
+    protectReads: config.protectReads,
+  });
 
   // Billing stops claiming invoices as soon as shutdown begins, so the requests waiting on a
   // run finish within the drain instead of holding the process until the deadline.
@@ -42,6 +56,7 @@ async function main(): Promise<void> {
   await serve({
     app,
     port: config.port,
+    host: config.host,
     logger,
     lifecycle,
     drainDelayMs: config.drainDelayMs,
@@ -54,7 +69,7 @@ async function main(): Promise<void> {
   });
   logger.info(
     {
-      paymentProviderEndpoint: config.paymentProviderEndpoint,
+      paymentProviderEndpoint: withoutUserinfo(config.paymentProviderEndpoint),
       concurrency: config.billingConcurrency,
     },
     'antaeus ready',

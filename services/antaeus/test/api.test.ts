@@ -187,6 +187,31 @@ describe('the Antaeus API, compatible with the original', () => {
     expect((await call('GET', '/rest/v1/billing-runs/no-such-run')).status).toBe(404);
   });
 
+  test('every path parameter is percent-decoded the same way', async () => {
+    // %31 is "1": the regular-expression invoice route must decode it as :id routes do.
+    for (const [encoded, plain] of [
+      ['/rest/v1/customers/%31', '/rest/v1/customers/1'],
+      ['/rest/v1/invoices/%31', '/rest/v1/invoices/1'],
+      ['/rest/v1/invoices/%31%30', '/rest/v1/invoices/10'],
+      ['/rest/v1/invoices/%31/charges', '/rest/v1/invoices/1/charges'],
+    ]) {
+      const [a, b] = [await call('GET', encoded!), await call('GET', plain!)];
+      expect([encoded, a.status, a.text]).toEqual([encoded, 200, b.text]);
+    }
+    // Decoded, but still not an integer; a malformed escape stays as sent (like the router).
+    for (const path of [
+      '/rest/v1/invoices/%41',
+      '/rest/v1/customers/%41',
+      '/rest/v1/invoices/%ZZ',
+    ]) {
+      expect([path, (await call('GET', path)).status]).toEqual([path, 400]);
+    }
+    const run = (await call('GET', '/rest/v1/billing-runs?limit=1')).body as Array<{ id: string }>;
+    const id = run[0]!.id;
+    const encodedId = [...id].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    expect((await call('GET', `/rest/v1/billing-runs/${encodedId}`)).body).toMatchObject({ id });
+  });
+
   test('health, readiness, metrics and the OpenAPI document are served', async () => {
     expect((await call('GET', '/healthz')).body).toEqual({ status: 'ok' });
     expect((await call('GET', '/readyz')).body).toEqual({ status: 'ready' });

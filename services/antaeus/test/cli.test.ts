@@ -106,6 +106,28 @@ describe('the billing CLI', () => {
     expect(await pay(antaeus.baseUrl)).toBe(true);
   });
 
+  test('--url sends the first token of ANTAEUS_API_TOKENS to an Antaeus that requires one', async () => {
+    approve = true;
+    const token = 'cli-test-token-0123456789abcdef';
+    const harness = createHarness({ endpoint: provider.url });
+    harness.close();
+    const antaeus = await startAntaeus({
+      DATABASE_PATH: harness.dbFile,
+      PAYMENT_PROVIDER_ENDPOINT: provider.url,
+      ANTAEUS_API_TOKENS: token,
+    });
+    services.push(antaeus);
+    const refused = await bill(['--url', antaeus.baseUrl]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/answered HTTP 401/);
+    expect(refused.stderr).not.toContain(token);
+    const result = await bill(['--url', antaeus.baseUrl, '--poll-ms', '20'], {
+      ANTAEUS_API_TOKENS: `${token},an-older-token-still-accepted`,
+    });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'completed', paid: 8 });
+  });
+
   test('--url exits 3 when Antaeus cannot be reached', async () => {
     const result = await bill(['--url', `http://127.0.0.1:${await freePort()}`]);
     expect(result.code).toBe(3);

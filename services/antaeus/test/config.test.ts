@@ -1,9 +1,9 @@
 import { ConfigError } from '@internal/service-kit';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadServerConfig } from '../src/config';
 
-function problems(env: Record<string, string>): string[] {
+function problems(env: Record<string, string>, load = loadConfig): string[] {
   try {
-    loadConfig(env);
+    load(env);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -91,5 +91,42 @@ describe('configuration', () => {
     expect(problems({ SEED_CUSTOMERS: '10000', SEED_INVOICES_PER_CUSTOMER: '1000' })[0]).toMatch(
       /SEED_CUSTOMERS × SEED_INVOICES_PER_CUSTOMER must be at most 1000000/,
     );
+  });
+
+  describe('the server fails closed', () => {
+    const TOKEN = 'antaeus-token-0123456789abcdef';
+
+    test('neither ANTAEUS_API_TOKENS nor ANTAEUS_AUTH: refused, naming both', () => {
+      expect(problems({}, loadServerConfig).join('\n')).toMatch(
+        /ANTAEUS_API_TOKENS is not set.*ANTAEUS_AUTH=disabled/,
+      );
+    });
+
+    test.each(['', '  ', ',', `${TOKEN},`])('ANTAEUS_API_TOKENS=%j is an error', (value) => {
+      const found = problems({ ANTAEUS_API_TOKENS: value }, loadServerConfig).join('\n');
+      expect(found).toMatch(/ANTAEUS_API_TOKENS (is set but empty|entry \d of \d)/);
+      expect(found).not.toContain(TOKEN);
+    });
+
+    test('tokens, the explicit opt-out, and protected reads', () => {
+      expect(loadServerConfig({ ANTAEUS_API_TOKENS: ` ${TOKEN} ` })).toMatchObject({
+        auth: { tokens: [TOKEN] },
+        protectReads: false,
+      });
+      expect(loadServerConfig({ ANTAEUS_AUTH: 'disabled' }).auth).toEqual({ disabled: true });
+      expect(
+        loadServerConfig({ ANTAEUS_API_TOKENS: TOKEN, ANTAEUS_PROTECT_READS: 'true' }).protectReads,
+      ).toBe(true);
+      expect(
+        problems({ ANTAEUS_AUTH: 'disabled', ANTAEUS_PROTECT_READS: 'true' }, loadServerConfig),
+      ).toEqual([expect.stringMatching(/ANTAEUS_PROTECT_READS=true needs ANTAEUS_API_TOKENS/)]);
+      expect(problems({ ANTAEUS_AUTH: 'off' }, loadServerConfig).join()).toMatch(
+        /ANTAEUS_AUTH must be "disabled" or unset/,
+      );
+    });
+
+    test('the billing CLI against the database needs no server authentication', () => {
+      expect(() => loadConfig({})).not.toThrow();
+    });
   });
 });

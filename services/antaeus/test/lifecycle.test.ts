@@ -47,6 +47,24 @@ describe('the Antaeus process', () => {
     expect(proc.output()).toContain('BILLING_CONCURRENCY');
   });
 
+  test('logs the payment provider URL without its userinfo (user:password@)', async () => {
+    const endpoint = new URL(provider.url);
+    endpoint.username = 'billing-user';
+    endpoint.password = 'hunter2-provider-password';
+    const service = await antaeus({
+      DATABASE_PATH: tempDatabaseFile(),
+      PAYMENT_PROVIDER_ENDPOINT: endpoint.toString(),
+      LOG_LEVEL: 'info',
+    });
+    await service.process.stop();
+    const output = service.process.output();
+    const ready = output.split('\n').find((line) => line.includes('"antaeus ready"'));
+    const stripped = new URL(provider.url).toString();
+    expect(JSON.parse(ready ?? '{}')).toMatchObject({ paymentProviderEndpoint: stripped });
+    expect(output).not.toContain('hunter2-provider-password');
+    expect(output).not.toContain('billing-user');
+  });
+
   test('data survives a restart; the reset option reproduces the original wipe-and-reseed', async () => {
     const DATABASE_PATH = tempDatabaseFile();
     const first = await antaeus({ DATABASE_PATH });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, repoRoot, sleep, startProcess } from '@internal/test-kit';
@@ -21,6 +22,24 @@ describe('the local stack scripts', () => {
       readyUrl: `http://127.0.0.1:${antaeusPort}/readyz`,
     });
     while (!stack.output().includes('Local stack is up')) await sleep(20);
+    // It says it runs without authentication, and why that is safe only on loopback.
+    expect(stack.output()).toMatch(/PAYMENT_AUTH=disabled and\s+ANTAEUS_AUTH=disabled/);
+    expect(stack.output()).toContain('listen on 127.0.0.1 only');
+    // No setup: the original's unauthenticated pay call works, also over "localhost".
+    const curlLike = await fetch(`http://localhost:${antaeusPort}/rest/v1/invoices/pay`, {
+      method: 'POST',
+    });
+    expect(curlLike.status).toBe(200);
+    expect(typeof (await curlLike.json())).toBe('boolean');
+    // Neither service answers on another interface of this machine.
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (external !== undefined) {
+      for (const port of [paymentPort, antaeusPort]) {
+        await expect(fetch(`http://${external}:${port}/healthz`)).rejects.toThrow('fetch failed');
+      }
+    }
     expect(stack.output()).toContain(
       `curl -s -X POST http://localhost:${antaeusPort}/rest/v1/invoices/pay`,
     );
@@ -42,6 +61,7 @@ describe('the local stack scripts', () => {
         env: { PATH: process.env.PATH, PAYMENT_SUCCESS_RATE: '1' },
       },
     );
+    expect(stdout).toMatch(/PAYMENT_AUTH=disabled and\s+ANTAEUS_AUTH=disabled/);
     expect(stdout).toContain('before: PAID 2 / PENDING 8 of 10');
     expect(stdout).toContain('POST /rest/v1/invoices/pay -> 200 true');
     expect(stdout).toContain('after:  PAID 10 / PENDING 0 of 10');

@@ -4,6 +4,7 @@ import Router from '@koa/router';
 import type { Registry } from 'prom-client';
 import {
   Lifecycle,
+  authGuard,
   errorHandler,
   httpMetrics,
   livenessEndpoint,
@@ -16,18 +17,16 @@ import {
   requestContext,
   type Logger,
 } from '@internal/service-kit';
-import type { Middleware } from 'koa';
 import type { PaymentConfig } from './config';
 import type { ChargeStore } from './idempotency/store';
 import type { RandomSource } from './random/prng';
-import { bearerAuth } from './auth/bearer';
 import { registerChargeRoutes } from './charges/routes';
 
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
 
 export type AppConfig = Pick<
   PaymentConfig,
-  'successRate' | 'apiTokens' | 'idempotencyWaitMs' | 'bodyLimitBytes'
+  'successRate' | 'auth' | 'idempotencyWaitMs' | 'bodyLimitBytes'
 >;
 
 export interface AppDependencies {
@@ -37,8 +36,6 @@ export interface AppDependencies {
   lifecycle: Lifecycle;
   registry: Registry;
 }
-
-const open: Middleware = (_ctx, next) => next();
 
 /** The payment provider as a Koa app; server.ts gives it a port. */
 export function createApp(config: AppConfig, deps: AppDependencies): Koa {
@@ -53,7 +50,7 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
     random: deps.random,
     idempotencyWaitMs: config.idempotencyWaitMs,
     bodyLimitBytes: config.bodyLimitBytes,
-    guard: config.apiTokens.length > 0 ? bearerAuth(config.apiTokens) : open,
+    guard: authGuard(config.auth),
     registry: deps.registry,
   });
 

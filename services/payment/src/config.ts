@@ -1,12 +1,22 @@
 import Joi from 'joi';
-import { envRules, parseEnv } from '@internal/service-kit';
+import {
+  ConfigError,
+  authMode,
+  bearerTokenList,
+  envRules,
+  parseEnv,
+  resolveBearerAuth,
+  type BearerAuthConfig,
+} from '@internal/service-kit';
 
 export interface PaymentConfig {
   port: number;
+  host: string;
   logLevel: string;
   successRate: number;
   randomSeed?: string;
-  apiTokens: string[];
+  /** Accepted bearer tokens, or explicitly none (PAYMENT_AUTH=disabled). */
+  auth: BearerAuthConfig;
   redisUrl?: string;
   redisKeyPrefix: string;
   idempotencyTtlSeconds: number;
@@ -21,26 +31,15 @@ export interface PaymentConfig {
 }
 
 const DAY_SECONDS = 86_400;
-const TOKEN = /^[\x21-\x7e]{16,512}$/;
-
-const tokenList = Joi.string().custom((raw: string, helpers) => {
-  const tokens = raw.split(',').map((token) => token.trim());
-  const bad = tokens.findIndex((token) => !TOKEN.test(token));
-  if (bad >= 0) {
-    // The value is a secret: the message names the position, never the token.
-    return helpers.message({
-      custom: `PAYMENT_API_TOKENS entry ${bad + 1} of ${tokens.length} must be 16 to 512 printable characters without spaces or commas`,
-    });
-  }
-  return [...new Set(tokens)];
-}, 'comma-separated bearer tokens');
-
+const AUTH_VARIABLES = { tokens: 'PAYMENT_API_TOKENS', mode: 'PAYMENT_AUTH' };
 const schema = Joi.object({
   PORT: envRules.port(9000),
+  HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_SUCCESS_RATE: Joi.number().min(0).max(1).default(0.5),
   PAYMENT_RANDOM_SEED: Joi.string().max(256),
-  PAYMENT_API_TOKENS: tokenList,
+  PAYMENT_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
+  PAYMENT_AUTH: authMode('PAYMENT_AUTH'),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
   REDIS_KEY_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:_.-]{1,64}$/)
@@ -76,18 +75,25 @@ const schema = Joi.object({
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(10_000, 300_000),
 });
 
-/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+/**
+ * Reads and validates the environment; throws ConfigError naming every bad variable.
+ * Authentication fails closed: without PAYMENT_API_TOKENS the service starts only with
+ * PAYMENT_AUTH=disabled.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig {
   const raw = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKENS', 'REDIS_URL'] }) as Record<
     string,
     unknown
   >;
+  const auth = resolveBearerAuth(AUTH_VARIABLES, raw, env);
+  if ('problem' in auth) throw new ConfigError([auth.problem]);
   return {
     port: raw.PORT as number,
+    host: raw.HOST as string,
     logLevel: raw.LOG_LEVEL as string,
     successRate: raw.PAYMENT_SUCCESS_RATE as number,
     randomSeed: raw.PAYMENT_RANDOM_SEED as string | undefined,
-    apiTokens: (raw.PAYMENT_API_TOKENS as string[] | undefined) ?? [],
+    auth,
     redisUrl: raw.REDIS_URL as string | undefined,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX as string,
     idempotencyTtlSeconds: raw.IDEMPOTENCY_TTL_SECONDS as number,

@@ -33,8 +33,10 @@ function createStore(config: PaymentConfig): ChargeStore {
 runMain(async () => {
   const config = loadConfig();
   const logger = createLogger('payment', config.logLevel);
-  if (config.apiTokens.length === 0) {
-    logger.warn('PAYMENT_API_TOKENS is not set: charge endpoints accept unauthenticated requests');
+  if ('disabled' in config.auth) {
+    logger.warn(
+      'PAYMENT_AUTH=disabled: charge endpoints accept unauthenticated requests (local compatibility mode only)',
+    );
   }
   const store = createStore(config);
   logger.info(
@@ -42,7 +44,7 @@ runMain(async () => {
       store: config.redisUrl ? 'redis' : 'memory',
       successRate: config.successRate,
       seeded: config.randomSeed !== undefined,
-      acceptedTokens: config.apiTokens.length,
+      acceptedTokens: 'tokens' in config.auth ? config.auth.tokens.length : 0,
     },
     'starting payment service',
   );
@@ -57,6 +59,7 @@ runMain(async () => {
   await serve({
     app,
     port: config.port,
+    host: config.host,
     logger,
     lifecycle,
     drainDelayMs: config.drainDelayMs,

@@ -5,7 +5,7 @@ const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';
 
 describe('bearer token authentication', () => {
-  it('accepts unauthenticated charges when no tokens are configured (original Antaeus)', async () => {
+  it('accepts unauthenticated charges only with PAYMENT_AUTH=disabled (original Antaeus)', async () => {
     await request(testApp().callback).post('/').send(PATCHED_BODY).expect(200);
   });
 
@@ -86,6 +86,31 @@ describe('bearer token authentication', () => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
       await request(callback).get(path).expect(200);
     }
+  });
+
+  it('logs the reason for each 401, never the token', async () => {
+    const { callback, logLines } = testApp({ apiTokens: [NEW] });
+    await request(callback).post('/v1/charges').send(PATCHED_BODY).expect(401);
+    await request(callback)
+      .post('/v1/charges')
+      .set('Authorization', `Basic ${NEW}`)
+      .send(PATCHED_BODY)
+      .expect(401);
+    await request(callback)
+      .post('/v1/charges')
+      .set('Authorization', `Bearer ${OLD}`)
+      .send(PATCHED_BODY)
+      .expect(401);
+    const refusals = logLines
+      .map((line) => JSON.parse(line) as { msg: string; reason?: string })
+      .filter((line) => line.msg === 'request refused: 401');
+    expect(refusals.map((line) => line.reason)).toEqual([
+      'missing_header',
+      'malformed_header',
+      'unknown_token',
+    ]);
+    expect(logLines.join('\n')).not.toContain(NEW);
+    expect(logLines.join('\n')).not.toContain(OLD);
   });
 
   it('checks the token before reading the body', async () => {

@@ -2,13 +2,16 @@ import { ConfigError } from '@internal/service-kit';
 import { loadConfig } from '../src/config';
 
 describe('configuration', () => {
-  it('has documented defaults', () => {
-    expect(loadConfig({})).toEqual({
+  const DISABLED = { PAYMENT_AUTH: 'disabled' };
+
+  it('has documented defaults (authentication explicitly disabled)', () => {
+    expect(loadConfig(DISABLED)).toEqual({
       port: 9000,
+      host: '0.0.0.0',
       logLevel: 'info',
       successRate: 0.5,
       randomSeed: undefined,
-      apiTokens: [],
+      auth: { disabled: true },
       redisUrl: undefined,
       redisKeyPrefix: 'payment:',
       idempotencyTtlSeconds: 86_400,
@@ -45,7 +48,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 9100,
       successRate: 0.25,
-      apiTokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'],
+      auth: { tokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'] },
       redisUrl: 'redis://redis:6379/0',
       idempotencyTtlSeconds: 60,
       idempotencyPendingLeaseMs: 2_500,
@@ -99,9 +102,46 @@ describe('configuration', () => {
       'IDEMPOTENCY_PENDING_LEASE_MS must be less than IDEMPOTENCY_TTL_SECONDS × 1000 (got 5000)',
     );
     expect(
-      loadConfig({ IDEMPOTENCY_TTL_SECONDS: '5', IDEMPOTENCY_PENDING_LEASE_MS: '4999' })
-        .idempotencyPendingLeaseMs,
+      loadConfig({
+        ...DISABLED,
+        IDEMPOTENCY_TTL_SECONDS: '5',
+        IDEMPOTENCY_PENDING_LEASE_MS: '4999',
+      }).idempotencyPendingLeaseMs,
     ).toBe(4_999);
+  });
+
+  describe('fails closed', () => {
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error(`loadConfig(${JSON.stringify(env)}) did not refuse`);
+    };
+
+    it('refuses to start with neither PAYMENT_API_TOKENS nor PAYMENT_AUTH, naming both', () => {
+      expect(problem({})).toMatch(/PAYMENT_API_TOKENS is not set.*PAYMENT_AUTH=disabled/);
+    });
+
+    it.each(['', ' ', ' \t '])('treats PAYMENT_API_TOKENS=%j as an error, not as no auth', (v) => {
+      expect(problem({ PAYMENT_API_TOKENS: v })).toMatch(/PAYMENT_API_TOKENS is set but empty/);
+    });
+
+    it.each([',', ' , ', `${'a'.repeat(16)},`])(
+      'refuses PAYMENT_API_TOKENS=%j (an empty entry)',
+      (v) => {
+        expect(problem({ PAYMENT_API_TOKENS: v })).toMatch(/PAYMENT_API_TOKENS entry \d of \d/);
+      },
+    );
+
+    it('refuses any PAYMENT_AUTH but "disabled", and tokens together with it', () => {
+      expect(problem({ PAYMENT_AUTH: 'off' })).toMatch(/PAYMENT_AUTH must be "disabled" or unset/);
+      expect(problem({ PAYMENT_AUTH: 'disabled', PAYMENT_API_TOKENS: 'a'.repeat(16) })).toMatch(
+        /PAYMENT_API_TOKENS and PAYMENT_AUTH=disabled are both set/,
+      );
+    });
   });
 
   it('reports every bad variable at once', () => {

@@ -17,7 +17,11 @@ async function startServer(env: Record<string, string>) {
     command: process.execPath,
     args: [SERVER_JS],
     cwd: SERVICE_DIR,
-    env: { PORT: String(port), ...env },
+    env: {
+      PORT: String(port),
+      ...(env.PAYMENT_API_TOKENS === undefined ? { PAYMENT_AUTH: 'disabled' } : {}),
+      ...env,
+    },
     readyUrl: `http://127.0.0.1:${port}/readyz`,
   });
   return { proc, url: `http://127.0.0.1:${port}`, port };
@@ -68,10 +72,19 @@ describe('startup configuration (built server)', () => {
     expect(output).not.toContain('hunter2');
   });
 
-  it('warns at startup when charges are unauthenticated', async () => {
-    const { proc } = await startServer({ DRAIN_DELAY_MS: '0' });
+  it('refuses to start without tokens unless PAYMENT_AUTH=disabled, naming both', async () => {
+    for (const env of [{}, { PAYMENT_API_TOKENS: '   ' }] as Array<Record<string, string>>) {
+      const { code, output } = await runToExit(env);
+      expect(code).toBe(1);
+      expect(output).toMatch(/PAYMENT_API_TOKENS/);
+      expect(output).toMatch(/PAYMENT_AUTH=disabled/);
+    }
+  });
+
+  it('warns at startup when charges are unauthenticated by choice', async () => {
+    const { proc } = await startServer({ DRAIN_DELAY_MS: '0', PAYMENT_AUTH: 'disabled' });
     await proc.stop();
-    expect(proc.output()).toMatch(/PAYMENT_API_TOKENS is not set/);
+    expect(proc.output()).toMatch(/PAYMENT_AUTH=disabled: charge endpoints accept unauthenticated/);
   });
 });
 

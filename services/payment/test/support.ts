@@ -41,7 +41,9 @@ export function capturedLogger() {
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-export interface TestAppOptions extends Partial<AppConfig> {
+export interface TestAppOptions extends Partial<Omit<AppConfig, 'auth'>> {
+  /** Accepted bearer tokens; without them the app runs as with PAYMENT_AUTH=disabled. */
+  apiTokens?: string[];
   store?: ChargeStore;
   seed?: string;
 }
@@ -55,7 +57,7 @@ export function testApp(options: TestAppOptions = {}) {
   const app = createApp(
     {
       successRate: options.successRate ?? 0.5,
-      apiTokens: options.apiTokens ?? [],
+      auth: options.apiTokens ? { tokens: options.apiTokens } : { disabled: true },
       idempotencyWaitMs: options.idempotencyWaitMs ?? 2_000,
       bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     },

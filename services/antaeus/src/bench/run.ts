@@ -113,7 +113,7 @@ async function bill(
       createLogger('antaeus-bench', 'warn'),
     );
     const started = process.hrtime.bigint();
-    const run = await engine.start('cli', concurrency).finished;
+    const run = await engine.start('cli', { concurrency }).finished;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     client.close();
     if (run.attempted !== invoices || run.failed > 0) {
@@ -146,6 +146,7 @@ async function main(): Promise<void> {
       PATH: process.env.PATH,
       PORT: String(paymentPort),
       PAYMENT_SUCCESS_RATE: '1',
+      PAYMENT_AUTH: 'disabled',
       LOG_LEVEL: 'warn',
       DRAIN_DELAY_MS: '0',
     },

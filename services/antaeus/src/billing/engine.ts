@@ -17,6 +17,30 @@ export interface StartedRun {
   run: BillingRun;
   /** Resolves with the finished run; never rejects for a single invoice's failure. */
   finished: Promise<BillingRun>;
+  /** True when another run was already active and this caller joined it instead. */
+  joined: boolean;
+}
+
+export interface StartOptions {
+  /**
+   * When a run is already active on the database: false (the default) refuses with 409
+   * naming it; true joins it, and `finished` resolves when that run ends.
+   */
+  join?: boolean;
+  concurrency?: number;
+}
+
+/** How often a caller that joined another process's run looks at the shared database. */
+const JOIN_POLL_MS = 200;
+
+/** 409: a run is active on this database and the caller did not ask to join it. */
+export function runActiveError(active: BillingRun): HttpError {
+  return new HttpError(
+    409,
+    'billing_run_active',
+    `billing run ${active.id} is still running; wait for it (GET /rest/v1/billing-runs/${active.id}) or join it with ?join=true`,
+    { activeRunId: active.id, location: `/rest/v1/billing-runs/${active.id}` },
+  );
 }
 
 /**
@@ -25,7 +49,8 @@ export interface StartedRun {
  * claim, so concurrent runs and replicas never charge one twice.
  */
 export class BillingEngine {
-  private readonly active = new Set<Promise<BillingRun>>();
+  /** Runs this process executes, by id, so a caller joining one here needs no polling. */
+  private readonly active = new Map<string, Promise<BillingRun>>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly options: BillingEngineOptions) {}
@@ -34,7 +59,12 @@ export class BillingEngine {
     return this.stopping.signal.aborted;
   }
 
-  start(trigger: RunTrigger, concurrency = this.options.concurrency): StartedRun {
+  /**
+   * Starts a run, or (with `join`) joins the one already active on the database. Only one run
+   * is active per database at a time: concurrent runs would only race for the same claims,
+   * and one caller's retry loop must not multiply them.
+   */
+  start(trigger: RunTrigger, { join = false, concurrency }: StartOptions = {}): StartedRun {
     if (this.stopped) {
       throw new HttpError(
         503,
@@ -42,22 +72,54 @@ export class BillingEngine {
         'billing is shutting down; start the run on another instance',
       );
     }
-    const { run, invoiceIds } = this.options.store.startRun(
+    const started = this.options.store.startRun(
       trigger,
-      concurrency,
+      concurrency ?? this.options.concurrency,
       Date.now(),
       this.options.claimLeaseMs,
     );
+    if ('active' in started) {
+      if (!join) throw runActiveError(started.active);
+      const awaitRun = () => this.awaitRun(started.active.id);
+      // Lazy: a caller that joins without waiting (POST /rest/v1/billing-runs) polls nothing.
+      return {
+        run: started.active,
+        joined: true,
+        get finished() {
+          return awaitRun();
+        },
+      };
+    }
+    const { run, invoiceIds } = started;
     const finished = this.execute(run, invoiceIds);
-    this.active.add(finished);
-    void finished.finally(() => this.active.delete(finished));
-    return { run, finished };
+    this.active.set(run.id, finished);
+    void finished.finally(() => this.active.delete(run.id));
+    return { run, finished, joined: false };
+  }
+
+  /** Resolves when the run ends: at once for a run of this process, by polling for another's. */
+  private async awaitRun(id: string): Promise<BillingRun> {
+    const local = this.active.get(id);
+    if (local) return local;
+    for (;;) {
+      const run = this.options.store.currentRun(id, Date.now());
+      if (!run) throw new Error(`billing run ${id} disappeared from the database`);
+      if (run.status !== 'running') return run;
+      if (this.stopped) {
+        throw new HttpError(
+          503,
+          'shutting_down',
+          `billing is shutting down; billing run ${id} goes on elsewhere`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, JOIN_POLL_MS));
+    }
   }
 
   /** Stops claiming invoices, lets charges in flight finish, and waits for every run to end. */
   async shutdown(): Promise<void> {
     this.stopping.abort();
-    await Promise.allSettled([...this.active]);
+    await Promise.allSettled([...this.active.values()]);
   }
 
   private async execute(run: BillingRun, invoiceIds: number[]): Promise<BillingRun> {

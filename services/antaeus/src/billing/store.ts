@@ -45,6 +45,9 @@ export class BillingStore {
         `UPDATE billing_runs SET status = 'interrupted', finished_at = lease_expires_at
          WHERE status = 'running' AND lease_expires_at < ?`,
       ),
+      activeRun: db.prepare(
+        `SELECT ${RUN_COLUMNS} WHERE status = 'running' ORDER BY started_at, rowid LIMIT 1`,
+      ) as Statement<[], BillingRun>,
       insertRun: db.prepare(
         `INSERT INTO billing_runs (id, trigger, status, concurrency, started_at, lease_expires_at, pending)
          VALUES (?, ?, 'running', ?, ?, ?, ?)`,
@@ -104,18 +107,24 @@ export class BillingStore {
   }
 
   /**
-   * Records a new run with the invoices pending right now. Runs left 'running' by a process
-   * that died are closed as 'interrupted' on the way, once their lease has run out.
+   * Records a new run with the invoices pending right now, unless a run is active on this
+   * database (in this process or another one sharing the file): then nothing is written and
+   * that run is returned as `active`. Check and insert are one IMMEDIATE transaction, which
+   * holds SQLite's write lock, so two callers can never both start a run. Runs left 'running'
+   * by a process that died are closed as 'interrupted' on the way, once their lease has run
+   * out, so a dead run blocks new ones for at most one lease.
    */
   startRun(
     trigger: RunTrigger,
     concurrency: number,
     now: number,
     leaseMs: number,
-  ): { run: BillingRun; invoiceIds: number[] } {
+  ): { run: BillingRun; invoiceIds: number[] } | { active: BillingRun } {
     return this.db
       .transaction(() => {
         this.statements.expireDeadRuns.run(now);
+        const active = this.statements.activeRun.get();
+        if (active) return { active };
         const invoiceIds = this.statements.pendingIds.all();
         const id = randomUUID();
         this.statements.insertRun.run(
@@ -127,6 +136,16 @@ export class BillingStore {
           invoiceIds.length,
         );
         return { run: this.statements.runById.get(id) as BillingRun, invoiceIds };
+      })
+      .immediate();
+  }
+
+  /** The run as it stands now; a run whose process died is closed first once its lease is over. */
+  currentRun(id: string, now: number): BillingRun | undefined {
+    return this.db
+      .transaction(() => {
+        this.statements.expireDeadRuns.run(now);
+        return this.statements.runById.get(id);
       })
       .immediate();
   }

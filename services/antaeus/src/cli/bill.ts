@@ -8,10 +8,13 @@ import { openDatabase } from '../db/database';
 
 const USAGE = `Usage:
   antaeus-bill --url <antaeus-base-url> [--poll-ms <ms>]
-      Starts a billing run on a running Antaeus (POST /rest/v1/billing-runs) and waits for it.
+      Starts a billing run on a running Antaeus (POST /rest/v1/billing-runs?join=true) and waits
+      for it; when a run is already active it waits for that one instead. Sends the first token
+      of ANTAEUS_API_TOKENS (the variable the server reads) as its bearer token, if set.
   antaeus-bill --database
       Runs the billing run in this process, directly against DATABASE_PATH, configured by the
-      same environment variables as the server (PAYMENT_PROVIDER_ENDPOINT, BILLING_CONCURRENCY, ...).
+      same environment variables as the server (PAYMENT_PROVIDER_ENDPOINT, BILLING_CONCURRENCY, ...);
+      when a run is already active on the database it waits for that one instead.
 
 Prints the finished run as JSON. Exit status:
   0  every invoice pending at the start got paid (or none was pending)
@@ -65,8 +68,20 @@ function parse(argv: string[]) {
   return { mode: 'database' as const };
 }
 
+/** The bearer token this client sends: the first of ANTAEUS_API_TOKENS, the server's list. */
+function clientToken(): string | undefined {
+  return process.env.ANTAEUS_API_TOKENS?.split(',')
+    .map((token) => token.trim())
+    .find(Boolean);
+}
+
 async function requestJson(method: string, url: URL): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { method, signal: AbortSignal.timeout(30_000) });
+  const token = clientToken();
+  const res = await fetch(url, {
+    method,
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(30_000),
+  });
   const text = await res.text();
   try {
     return { status: res.status, body: JSON.parse(text) };
@@ -78,8 +93,9 @@ async function requestJson(method: string, url: URL): Promise<{ status: number; 
 }
 
 async function billOverHttp(base: URL, pollMs: number): Promise<RunView> {
-  const started = await requestJson('POST', new URL('/rest/v1/billing-runs', base));
-  if (started.status !== 202) {
+  // Joining: a run already active (someone's pay call, a retried job) is the one to wait for.
+  const started = await requestJson('POST', new URL('/rest/v1/billing-runs?join=true', base));
+  if (started.status !== 202 && started.status !== 200) {
     throw new Error(
       `starting a billing run answered HTTP ${started.status}: ${JSON.stringify(started.body)}`,
     );
@@ -103,7 +119,7 @@ async function billDirectly(): Promise<RunView> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.once(signal, () => void engine.shutdown());
   try {
-    return runJson(await engine.start('cli').finished);
+    return runJson(await engine.start('cli', { join: true }).finished);
   } finally {
     client.close();
     db.close();

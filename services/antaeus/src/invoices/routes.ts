@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { sendJsonText, sendNotFound } from '../json';
-import { integerId } from '../path-params';
+import { decodePathSegment, integerId } from '../path-params';
 import { invoiceJson, invoiceListJson, type InvoiceRepository } from './repository';
 
 /**
@@ -16,7 +16,8 @@ export function invoiceRoutes(router: Router, invoices: InvoiceRepository): void
   router.get(INVOICE_BY_ID, (ctx) => {
     // The metrics label is the route template, not the regular expression.
     (ctx as Context & { _matchedRoute?: string })._matchedRoute = INVOICE_BY_ID_TEMPLATE;
-    const invoice = invoices.find(integerId(ctx.captures?.[0]));
+    // A regular-expression route's capture is raw; :id parameters arrive decoded.
+    const invoice = invoices.find(integerId(decodePathSegment(ctx.captures?.[0])));
     if (invoice) sendJsonText(ctx, invoiceJson(invoice));
     else sendNotFound(ctx);
   });

@@ -1,28 +1,52 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Lifecycle, createLogger, createMetricsRegistry } from '@internal/service-kit';
+import { Writable } from 'node:stream';
+import {
+  Lifecycle,
+  createLogger,
+  createMetricsRegistry,
+  type BearerAuthConfig,
+} from '@internal/service-kit';
 import { createApp } from '../../src/app';
 import { createBillingMetrics } from '../../src/billing/metrics';
 import { createHarness, type Harness, type HarnessOptions } from './harness';
 
+export interface AppServerOptions extends HarnessOptions {
+  /** Default: authentication disabled, as ANTAEUS_AUTH=disabled. */
+  auth?: BearerAuthConfig;
+  protectReads?: boolean;
+}
+
 export interface AppServer extends Omit<Harness, 'close'> {
   lifecycle: Lifecycle;
   baseUrl: string;
+  /** What the app logged (at info level and above), one parsed object per line. */
+  logLines: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
 /** The Koa app on a real loopback port, over a real database and payment client. */
-export async function startAppServer(options: HarnessOptions): Promise<AppServer> {
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const harness = createHarness(options);
   const registry = createMetricsRegistry();
   createBillingMetrics(registry);
   const lifecycle = new Lifecycle();
+  const logLines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
   const app = createApp({
     db: harness.db,
     engine: harness.engine,
-    logger: createLogger('antaeus-test', 'silent'),
+    logger: createLogger('antaeus-test', 'info', sink),
     lifecycle,
     registry,
+    auth: options.auth ?? { disabled: true },
+    protectReads: options.protectReads,
   });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,6 +55,7 @@ export async function startAppServer(options: HarnessOptions): Promise<AppServer
     ...harness,
     lifecycle,
     baseUrl,
+    logLines,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

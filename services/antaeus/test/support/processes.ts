@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, repoRoot, startProcess, type ManagedProcess } from '@internal/test-kit';
+import {
+  authUnlessTokens,
+  freePort,
+  repoRoot,
+  startProcess,
+  type ManagedProcess,
+} from '@internal/test-kit';
 
 function built(service: string, file: string): string {
   const script = path.join(repoRoot(), 'services', service, 'dist', file);
@@ -28,7 +34,13 @@ async function startBuilt(
   const proc = await startProcess({
     command: process.execPath,
     args: [built(service, 'server.js')],
-    env: { PORT: String(port), LOG_LEVEL: 'warn', DRAIN_DELAY_MS: '0', ...env },
+    env: {
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DRAIN_DELAY_MS: '0',
+      ...authUnlessTokens(service, env),
+      ...env,
+    },
     readyUrl: `${baseUrl}/readyz`,
   });
   return { process: proc, port, baseUrl };

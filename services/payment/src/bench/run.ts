@@ -113,6 +113,8 @@ async function main(): Promise<void> {
   const payment = await benchmark('payment', path.join(__dirname, '..', 'server.js'), nodeFlags, {
     LOG_LEVEL: 'info',
     DRAIN_DELAY_MS: '0',
+    // The same unauthenticated requests as the bare server gets.
+    PAYMENT_AUTH: 'disabled',
   });
   const ratio = Math.round((payment.requestsPerSecond / bare.requestsPerSecond) * 100) / 100;
   const met = {
