@@ -7,7 +7,8 @@
 # (CODEOWNERS). Idempotent.
 #
 #   scripts/promote.sh <service> <from> <to>
-# When GITHUB_OUTPUT is set it also writes tag=, digest=, previous= and file= for the workflow.
+# When GITHUB_OUTPUT is set it also writes tag=, digest=, previous=, previous_digest= and
+# file= for the workflow.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/delivery.sh"
@@ -31,7 +32,8 @@ digest="$(overlay_digest "$source_file" "$service")"
   die "$source_file holds digest '$digest' for $service, which is not sha256:<64 lowercase hex>"
 [ -n "$digest" ] || echo "warning: $source_file pins $service by tag only; promoting the tag without a digest" >&2
 previous="$(overlay_tag "$target_file" "$service")"
-previous_image="$(overlay_image "$target_file" "$service")"
+previous_digest="$(overlay_digest "$target_file" "$service")"
+previous_image="$previous${previous_digest:+@$previous_digest}"
 image="$tag${digest:+@$digest}"
 
 if [ "$(set_overlay_image "$target_file" "$service" "$tag" "$digest")" = changed ]; then
@@ -40,5 +42,6 @@ else
   echo "$service $to: already at $image"
 fi
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
-  printf 'tag=%s\ndigest=%s\nprevious=%s\nfile=%s\n' "$tag" "$digest" "$previous" "$target_file" >>"$GITHUB_OUTPUT"
+  printf 'tag=%s\ndigest=%s\nprevious=%s\nprevious_digest=%s\nfile=%s\n' \
+    "$tag" "$digest" "$previous" "$previous_digest" "$target_file" >>"$GITHUB_OUTPUT"
 fi
