@@ -192,4 +192,16 @@ describe('GitHub Actions workflows', () => {
       /scripts\/bump-image\.sh --commit --if-newer --digest "\$\(cat "digests\/\$service"\)"/,
     );
   });
+
+  it('ci.yml gates on npm audit of the production dependencies', () => {
+    const gating = Object.values(load('ci.yml').jobs).filter((job) =>
+      (job.steps ?? []).some((s) => s.run === 'npm audit --omit=dev --audit-level=high'),
+    );
+    expect(gating).toHaveLength(1);
+    const [job] = gating;
+    expect(job?.['continue-on-error']).toBeUndefined();
+    const step = job?.steps?.find((s) => s.run?.startsWith('npm audit'));
+    expect(step?.['continue-on-error']).toBeUndefined();
+    expect(step?.if).toBeUndefined();
+  });
 });
