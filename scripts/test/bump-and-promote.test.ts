@@ -17,6 +17,16 @@ const bump = (cwd: string, ...args: string[]) =>
 const promote = (cwd: string, ...args: string[]) =>
   run(cwd, 'bash', ['scripts/promote.sh', ...args]);
 
+/** promote.sh as the workflow runs it, with what it wrote to GITHUB_OUTPUT. */
+async function promoteForWorkflow(cwd: string, ...args: string[]) {
+  const outputFile = path.join(path.dirname(cwd), `github-output-${args.join('-')}`);
+  fs.rmSync(outputFile, { force: true });
+  const result = await run(cwd, 'bash', ['scripts/promote.sh', ...args], {
+    GITHUB_OUTPUT: outputFile,
+  });
+  return { result, output: fs.existsSync(outputFile) ? fs.readFileSync(outputFile, 'utf8') : '' };
+}
+
 /** The changed lines (without the diff's own headers) of an uncommitted file. */
 const changedLines = (cwd: string, file: string) =>
   git(cwd, 'diff', '--unified=0', '--', file)
@@ -170,39 +180,23 @@ describe('scripts/bump-image.sh', () => {
   });
 
   it('--commit commits just the overlay, recording the digest', async () => {
-    const digest = DIGEST;
-    const result = await bump(
-      sandbox.repo,
-      '--commit',
-      '--digest',
-      digest,
-      'payment',
-      'dev',
-      'fedcba9',
-    );
-    expect(result).toMatchObject({ code: 0 });
+    const commitBump = () =>
+      bump(sandbox.repo, '--commit', '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
+    expect(await commitBump()).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([]);
     expect(git(sandbox.repo, 'show', '--name-only', '--format=', 'HEAD')).toBe(
       OVERLAYS.payment('dev'),
     );
     const message = git(sandbox.repo, 'log', '-1', '--format=%B');
     expect(message).toMatch(/^deploy\(dev\): payment fedcba9$/m);
-    expect(message).toContain(`Image-Digest: ${digest}`);
-    expect(git(sandbox.repo, 'show', 'HEAD:' + OVERLAYS.payment('dev'))).toContain(
-      `digest: ${digest}`,
+    expect(message).toContain(`Image-Digest: ${DIGEST}`);
+    expect(git(sandbox.repo, 'show', `HEAD:${OVERLAYS.payment('dev')}`)).toContain(
+      `digest: ${DIGEST}`,
     );
-    const noop = await bump(
-      sandbox.repo,
-      '--commit',
-      '--digest',
-      digest,
-      'payment',
-      'dev',
-      'fedcba9',
-    );
-    expect(noop.stdout).toContain('nothing to commit');
+    expect((await commitBump()).stdout).toContain('nothing to commit');
     expect(git(sandbox.repo, 'rev-list', '--count', 'origin/main..HEAD')).toBe('1');
   });
+
   it('--if-newer never moves dev back to an older build, but does move it forward', async () => {
     const commit = (message: string) => {
       git(sandbox.repo, 'commit', '--quiet', '--allow-empty', '--message', message);
@@ -265,21 +259,13 @@ describe('bump-image.sh --push against a shared remote', () => {
 describe('scripts/promote.sh', () => {
   it('copies the dev tag to staging, changing only the staging overlay', async () => {
     await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '5555555');
-    const outputFile = path.join(sandbox.base, 'github-output');
-    const result = await run(
-      sandbox.repo,
-      'bash',
-      ['scripts/promote.sh', 'antaeus', 'dev', 'staging'],
-      {
-        GITHUB_OUTPUT: outputFile,
-      },
-    );
+    const { result, output } = await promoteForWorkflow(sandbox.repo, 'antaeus', 'dev', 'staging');
     expect(result).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.antaeus('staging')]);
     expect(renderedImages(path.join(sandbox.repo, OVERLAYS.antaeus('staging')))).toContain(
       `${IMAGE('antaeus')}:5555555`,
     );
-    expect(fs.readFileSync(outputFile, 'utf8')).toContain('tag=5555555\n');
+    expect(output).toContain('tag=5555555\n');
     const again = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
     expect(again.stdout).toContain('already at 5555555');
   });
@@ -287,17 +273,9 @@ describe('scripts/promote.sh', () => {
   it('copies tag and digest together, so the next environment runs the very image tested', async () => {
     await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
     await bump(sandbox.repo, '--commit', '--digest', OTHER_DIGEST, 'payment', 'prod', '7654321');
-    const outputFile = path.join(sandbox.base, 'github-output-digest');
-    const toStaging = await run(
-      sandbox.repo,
-      'bash',
-      ['scripts/promote.sh', 'payment', 'dev', 'staging'],
-      {
-        GITHUB_OUTPUT: outputFile,
-      },
-    );
-    expect(toStaging).toMatchObject({ code: 0 });
-    expect(fs.readFileSync(outputFile, 'utf8')).toContain(`tag=fedcba9\ndigest=${DIGEST}\n`);
+    const toStaging = await promoteForWorkflow(sandbox.repo, 'payment', 'dev', 'staging');
+    expect(toStaging.result).toMatchObject({ code: 0 });
+    expect(toStaging.output).toContain(`tag=fedcba9\ndigest=${DIGEST}\n`);
     const staging = OVERLAYS.payment('staging');
     expect(changedLines(sandbox.repo, staging)).toEqual([
       expect.stringMatching(/^-\s+newTag:/),
