@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Points this repository at a fork: records <owner>/<name> in scripts/repository.env, rewrites
-# every Argo CD repoURL under argocd/ and every image name under deploy/ to match, and changes
-# nothing at all when an argument is invalid.
+# every Argo CD repoURL under argocd/, and every image name and release-workflow signing identity
+# (deploy/platform/admission) under deploy/ to match, and changes nothing at all when an argument
+# is invalid.
 #
 #   scripts/adopt-fork.sh my-org/payments-gitops
 #   scripts/adopt-fork.sh my-org/payments-gitops --repo-url git://127.0.0.1:19418/payments-gitops.git
@@ -90,12 +91,17 @@ files_containing() {
 
 old_images="ghcr.io/$(lower "$old")/"
 new_images="ghcr.io/$(lower "$new")/"
+# The keyless signer identity (Fulcio certificate subject) keeps GitHub's spelling.
+old_workflows="https://github.com/$old/.github/workflows/"
+new_workflows="https://github.com/$new/.github/workflows/"
 
 mapfile -t argocd_files < <(files_containing "$ROOT/argocd" "$old_url")
 mapfile -t deploy_files < <(files_containing "$ROOT/deploy" "$old_images")
+mapfile -t identity_files < <(files_containing "$ROOT/deploy" "$old_workflows")
 
 [ "${#argocd_files[@]}" -eq 0 ] || replace_literal "$old_url" "$new_url" "${argocd_files[@]}"
 [ "${#deploy_files[@]}" -eq 0 ] || replace_literal "$old_images" "$new_images" "${deploy_files[@]}"
+[ "${#identity_files[@]}" -eq 0 ] || replace_literal "$old_workflows" "$new_workflows" "${identity_files[@]}"
 replace_literal "GITHUB_REPOSITORY=$old" "GITHUB_REPOSITORY=$new" "$ENV_FILE"
 sed -i '/^REPOSITORY_URL=/d' "$ENV_FILE"
 [ -z "$new_repo_url" ] || echo "REPOSITORY_URL=$new_repo_url" >>"$ENV_FILE"
@@ -103,3 +109,4 @@ sed -i '/^REPOSITORY_URL=/d' "$ENV_FILE"
 echo "repository: $old -> $new"
 echo "repoURL $new_url in ${#argocd_files[@]} files under argocd/"
 echo "images ${new_images}<service> in ${#deploy_files[@]} files under deploy/"
+echo "signer ${new_workflows}release.yml in ${#identity_files[@]} files under deploy/"

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Sets one service's image tag in one environment's overlay: the newTag line of its images:
-# entry in deploy/teams/<team>/<service>/overlays/<env>/kustomization.yaml, nothing else.
-# Idempotent: bumping to the tag already there changes nothing and succeeds.
+# Sets one service's image in one environment's overlay: the newTag line (and the digest line)
+# of its images: entry in deploy/teams/<team>/<service>/overlays/<env>/kustomization.yaml,
+# nothing else. Idempotent: bumping to the image already there changes nothing and succeeds.
 #
 #   scripts/bump-image.sh [--commit | --push] [--if-newer] [--digest sha256:<hex>] <service> <env> <tag>
 #
 #   --commit   commit that one file (when it changed) as "deploy(<env>): <service> <tag>"
 #   --push     commit, then push to BUMP_REMOTE (origin) with rebase retries
-#   --digest   the pushed image's digest, recorded in the commit message
+#   --digest   the pushed image's digest: written to the entry's digest line next to newTag, so
+#              the rendered image is <name>:<tag>@<digest> and runs exactly what was built (the
+#              tag stays for readers), and recorded in the commit message. Must match
+#              ^sha256:[0-9a-f]{64}$; an empty or malformed value is refused, changing nothing.
 #   --if-newer leave the overlay alone when its tag is a commit that already contains <tag>,
 #              so a release run that finishes late never rolls dev back to an older build
+#
+# Without --digest the image is pinned by tag only and any digest line in the entry is removed
+# (a stale digest would keep the old image running). That is for local clusters, kind and the
+# lab, whose images were never pushed to a registry and so have no registry digest. The release
+# workflow sets BUMP_REQUIRE_DIGEST=true, which makes a missing --digest an error instead.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/delivery.sh"
@@ -18,6 +26,7 @@ USAGE="scripts/bump-image.sh [--commit | --push] [--if-newer] [--digest sha256:<
 commit=false
 push=false
 digest=""
+has_digest=false
 if_newer=false
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +35,7 @@ while [ $# -gt 0 ]; do
     --if-newer) if_newer=true ;;
     --digest)
       [ $# -ge 2 ] || usage_error "--digest needs a value" "$USAGE"
-      digest="$2"
+      digest="$2" has_digest=true
       shift
       ;;
     -h | --help)
@@ -43,12 +52,15 @@ service="$1" env="$2" tag="$3"
 require_service "$service" "$USAGE"
 require_environment "$env" "$USAGE"
 require_tag "$tag" "$USAGE"
-if [ -n "$digest" ] && ! [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  usage_error "invalid digest '$digest': expected sha256:<64 lowercase hex>" "$USAGE"
+if $has_digest; then
+  require_digest "$digest" "$USAGE"
+elif [ "${BUMP_REQUIRE_DIGEST:-}" = true ]; then
+  usage_error "BUMP_REQUIRE_DIGEST=true: pass the pushed image's --digest sha256:<hex>" "$USAGE"
 fi
 
 file="$(overlay_file "$service" "$env")"
 previous="$(overlay_tag "$file" "$service")"
+previous_image="$(overlay_image "$file" "$service")"
 
 # True when both tags name commits here and the overlay's is a strict descendant of the new one.
 overlay_is_newer() {
@@ -61,11 +73,12 @@ if $if_newer && overlay_is_newer; then
   echo "$service $env: keeping $previous, which is newer than $tag"
   exit 0
 fi
-result="$(set_overlay_tag "$file" "$service" "$tag")"
+image="$tag${digest:+@$digest}"
+result="$(set_overlay_image "$file" "$service" "$tag" "$digest")"
 if [ "$result" = changed ]; then
-  echo "$service $env: $previous -> $tag ($file)"
+  echo "$service $env: $previous_image -> $image ($file)"
 else
-  echo "$service $env: already at $tag"
+  echo "$service $env: already at $image"
 fi
 
 if $commit; then
@@ -73,7 +86,7 @@ if $commit; then
   if git diff --quiet HEAD -- "$file"; then
     echo "nothing to commit for $file"
   else
-    message="deploy($env): $service $tag"$'\n\n'"Previous tag: $previous"
+    message="deploy($env): $service $tag"$'\n\n'"Previous image: $previous_image"
     [ -n "$digest" ] && message+=$'\n'"Image-Digest: $digest"
     git commit --quiet --message "$message" -- "$file"
     echo "committed $(git rev-parse --short HEAD): deploy($env): $service $tag"

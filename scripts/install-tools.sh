@@ -143,24 +143,35 @@ else
   printf '%s' "$kubernetes_stamp" >"$kubernetes_schemas/.source"
 fi
 
-# Argo CD CRD schemas, converted from the CRDs shipped inside the pinned Go module.
+# CRD schemas (Argo CD; Sigstore policy-controller's ClusterImagePolicy), converted from the
+# CRDs shipped inside the pinned Go modules.
 crd_schemas="$SCHEMAS/crds"
 argocd_stamp="$ARGO_CD_MODULE@$ARGO_CD_VERSION"
-if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp" ]; then
+policy_stamp="$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
+# The directory of a downloaded Go module (from the module cache; downloaded when missing).
+module_dir() {
+  local module_json dir
+  module_json="$(cd "$TOOLS_DIR" && go mod download -json "$1")" ||
+    fail "CRD schemas: go mod download $1 failed: $module_json"
+  dir="$(printf '%s' "$module_json" | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" ||
+    fail "CRD schemas: go mod download printed no module directory: $module_json"
+  echo "$dir"
+}
+if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp" ]; then
   log "Argo CD $ARGO_CD_VERSION CRD schemas present"
+  log "policy-controller $POLICY_CONTROLLER_VERSION CRD schemas present"
 else
-  log "Argo CD CRD schemas: go mod download $argocd_stamp"
-  module_json="$(cd "$TOOLS_DIR" && go mod download -json "$argocd_stamp")" ||
-    fail "Argo CD CRD schemas: go mod download $argocd_stamp failed: $module_json"
-  module_dir="$(printf '%s' "$module_json" | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" ||
-    fail "Argo CD CRD schemas: go mod download printed no module directory: $module_json"
+  log "CRD schemas: go mod download $argocd_stamp $policy_stamp"
+  argocd_dir="$(module_dir "$argocd_stamp")"
+  policy_dir="$(module_dir "$policy_stamp")"
   rm -rf "$crd_schemas"
   "$VENV/bin/python" "$ROOT/scripts/schemas/crd_schemas.py" "$crd_schemas" \
-    "$module_dir/manifests/crds/application-crd.yaml" \
-    "$module_dir/manifests/crds/applicationset-crd.yaml" \
-    "$module_dir/manifests/crds/appproject-crd.yaml" ||
-    fail "Argo CD CRD schemas: conversion failed"
-  printf '%s' "$argocd_stamp" >"$crd_schemas/.source"
+    "$argocd_dir/manifests/crds/application-crd.yaml" \
+    "$argocd_dir/manifests/crds/applicationset-crd.yaml" \
+    "$argocd_dir/manifests/crds/appproject-crd.yaml" \
+    "$policy_dir/config/300-clusterimagepolicy.yaml" ||
+    fail "CRD schemas: conversion failed"
+  printf '%s' "$argocd_stamp $policy_stamp" >"$crd_schemas/.source"
 fi
 
 log "done: tools in $BIN, schemas in $SCHEMAS"

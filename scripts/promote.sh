@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Copies the image tag a service runs in one environment to the next one (dev -> staging ->
-# prod), changing only the newTag line of the target overlay. The promotion workflow turns the
-# change into a pull request that the owning team approves (CODEOWNERS). Idempotent.
+# Copies the image a service runs in one environment to the next one (dev -> staging -> prod):
+# the newTag and the digest of its images: entry, changing only those lines of the target
+# overlay, so the next environment runs the very image that was tested. A source pinned by tag
+# only (a local bump) is copied as such, and the target's digest line is then removed. The
+# promotion workflow turns the change into a pull request that the owning team approves
+# (CODEOWNERS). Idempotent.
 #
 #   scripts/promote.sh <service> <from> <to>
-# When GITHUB_OUTPUT is set it also writes tag=, previous= and file= for the workflow.
+# When GITHUB_OUTPUT is set it also writes tag=, digest=, previous=, previous_digest= and
+# file= for the workflow.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/delivery.sh"
@@ -23,13 +27,21 @@ source_file="$(overlay_file "$service" "$from")"
 target_file="$(overlay_file "$service" "$to")"
 tag="$(overlay_tag "$source_file" "$service")"
 is_valid_tag "$tag" || die "$source_file holds '$tag' for $service, which is not a deployable tag; bump $from first"
+digest="$(overlay_digest "$source_file" "$service")"
+[ -z "$digest" ] || is_valid_digest "$digest" ||
+  die "$source_file holds digest '$digest' for $service, which is not sha256:<64 lowercase hex>"
+[ -n "$digest" ] || echo "warning: $source_file pins $service by tag only; promoting the tag without a digest" >&2
 previous="$(overlay_tag "$target_file" "$service")"
+previous_digest="$(overlay_digest "$target_file" "$service")"
+previous_image="$previous${previous_digest:+@$previous_digest}"
+image="$tag${digest:+@$digest}"
 
-if [ "$(set_overlay_tag "$target_file" "$service" "$tag")" = changed ]; then
-  echo "$service $to: $previous -> $tag (from $from, $target_file)"
+if [ "$(set_overlay_image "$target_file" "$service" "$tag" "$digest")" = changed ]; then
+  echo "$service $to: $previous_image -> $image (from $from, $target_file)"
 else
-  echo "$service $to: already at $tag"
+  echo "$service $to: already at $image"
 fi
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
-  printf 'tag=%s\nprevious=%s\nfile=%s\n' "$tag" "$previous" "$target_file" >>"$GITHUB_OUTPUT"
+  printf 'tag=%s\ndigest=%s\nprevious=%s\nprevious_digest=%s\nfile=%s\n' \
+    "$tag" "$digest" "$previous" "$previous_digest" "$target_file" >>"$GITHUB_OUTPUT"
 fi

@@ -7,6 +7,8 @@ import { loadArgoCdConfig } from '../src/objects';
 import { readRepositoryIdentity } from '../src/repository';
 
 const ORIGINAL = readRepositoryIdentity(repoRoot());
+/** The prefix of a keyless signer identity: the repository's workflows, as GitHub spells it. */
+const workflows = (repository: string) => `https://github.com/${repository}/.github/workflows/`;
 const COPIED = ['argocd', 'deploy', 'scripts/repository.env', 'scripts/adopt-fork.sh'];
 const SKIPPED_DIRS = new Set(['node_modules', '.test-results', 'dist', '.turbo']);
 
@@ -80,7 +82,9 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
         : file.startsWith(`argocd${path.sep}`) && /\.ya?ml$/.test(file)
           ? text.replaceAll(ORIGINAL.repoURL, fork.repoURL)
           : file.startsWith(`deploy${path.sep}`) && /\.ya?ml$/.test(file)
-            ? text.replaceAll(`${ORIGINAL.imageRegistryPath}/`, `${fork.imageRegistryPath}/`)
+            ? text
+                .replaceAll(`${ORIGINAL.imageRegistryPath}/`, `${fork.imageRegistryPath}/`)
+                .replaceAll(workflows(ORIGINAL.githubRepository), workflows(fork.githubRepository))
             : text;
     const changed = [...before]
       .filter(([file, text]) => after.get(file) !== text)
@@ -93,11 +97,17 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
     const imageFiles = changed.filter((file) => file.startsWith('deploy'));
     expect(imageFiles.length).toBeGreaterThan(0);
     for (const file of imageFiles) expect(after.get(file)).toContain(`${fork.imageRegistryPath}/`);
+    // The admission policy follows the fork: its images and the release workflow that signs them.
+    expect(after.get(path.join('deploy', 'platform', 'admission', 'cluster-image-policies.yaml'))).toContain(
+      `subject: ${workflows(fork.githubRepository)}release.yml@refs/heads/main`,
+    );
     const yamlStillNamingOriginal = [...after]
       .filter(([file]) => /\.ya?ml$/.test(file))
       .filter(
         ([, text]) =>
-          text.includes(ORIGINAL.repoURL) || text.includes(`${ORIGINAL.imageRegistryPath}/`),
+          text.includes(ORIGINAL.repoURL) ||
+          text.includes(`${ORIGINAL.imageRegistryPath}/`) ||
+          text.includes(workflows(ORIGINAL.githubRepository)),
       );
     expect(yamlStillNamingOriginal.map(([file]) => file)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # What the delivery scripts agree on: which services exist, which team owns each, the order of
-# environments, what a deployable image tag looks like, and where an overlay lives.
+# environments, what a deployable image tag and digest look like, and where an overlay lives.
 # Sourced by bump-image.sh, promote.sh and affected-services.sh; defines functions only.
 
 DELIVERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -48,6 +48,11 @@ is_valid_tag() {
   [[ "$1" =~ ^[0-9a-f]{7,40}$ ]] || [[ "$1" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z][0-9A-Za-z.-]*)?$ ]]
 }
 
+# An image digest as registries report it (docker/build-push-action's `digest` output).
+is_valid_digest() {
+  [[ "$1" =~ ^sha256:[0-9a-f]{64}$ ]]
+}
+
 overlay_file() {
   echo "deploy/teams/$(team_of "$1")/$1/overlays/$2/kustomization.yaml"
 }
@@ -67,12 +72,30 @@ require_tag() {
     usage_error "invalid image tag '$1': use a git commit SHA (7-40 lowercase hex) or a version like 1.2.3 / v1.2.3-rc.1" "$2"
 }
 
+require_digest() {
+  is_valid_digest "$1" ||
+    usage_error "invalid digest '$1': expected sha256:<64 lowercase hex>, as the registry reports it" "$2"
+}
+
 # Prints the newTag of <service>'s images entry in an overlay file (path relative to the root).
 overlay_tag() {
   node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" get "$DELIVERY_ROOT/$1" "$2"
 }
 
-# Sets that newTag; prints "changed" or "unchanged".
-set_overlay_tag() {
-  node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" set "$DELIVERY_ROOT/$1" "$2" "$3"
+# Prints the digest of that entry, or nothing when it is pinned by tag only.
+overlay_digest() {
+  node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" digest "$DELIVERY_ROOT/$1" "$2"
+}
+
+# Prints <tag> or <tag>@<digest>, as the overlay pins it, for messages.
+overlay_image() {
+  local digest
+  digest="$(overlay_digest "$1" "$2")"
+  echo "$(overlay_tag "$1" "$2")${digest:+@$digest}"
+}
+
+# Sets that newTag and, when a fourth argument is given, its digest; without one (or with an
+# empty one) removes the entry's digest line. Prints "changed" or "unchanged".
+set_overlay_image() {
+  node "$DELIVERY_ROOT/scripts/lib/overlay-image.mjs" set "$DELIVERY_ROOT/$1" "$2" "$3" "${4:-}"
 }

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// Reads or rewrites the newTag of one service's entry in a kustomization's `images:` list,
-// touching that single line and nothing else (comments, order and quoting elsewhere survive,
-// so a bump is a one-line diff a reviewer can read).
+// Reads or rewrites the newTag and digest of one service's entry in a kustomization's `images:`
+// list, touching those lines and nothing else (comments, order and quoting elsewhere survive,
+// so a bump is a diff of one or two lines a reviewer can read).
 //
-//   node overlay-image.mjs get <kustomization.yaml> <service>
-//   node overlay-image.mjs set <kustomization.yaml> <service> <tag>   -> prints changed|unchanged
+//   node overlay-image.mjs get <kustomization.yaml> <service>          -> the tag
+//   node overlay-image.mjs digest <kustomization.yaml> <service>       -> the digest, or nothing
+//   node overlay-image.mjs set <kustomization.yaml> <service> <tag> [<digest>]
+//                                                                       -> changed|unchanged
+//
+// With both, Kustomize renders `<name>:<tag>@<digest>` and the runtime pulls by the digest: the
+// tag only keeps the reference readable. `set` without a digest removes the entry's digest line,
+// because a stale digest would keep running the old image whatever the tag says.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -48,11 +54,6 @@ function entryFor(lines, file, service) {
   const [entry] = matches;
   if (!entry.keys.newTag)
     throw new OverlayError(`${file}: the images entry for ${service} has no newTag line`);
-  if (entry.keys.digest) {
-    throw new OverlayError(
-      `${file}: the images entry for ${service} pins a digest, which would override newTag`,
-    );
-  }
   return entry;
 }
 
@@ -65,26 +66,46 @@ function getTag(file, service) {
   return entryFor(readLines(file), file, service).keys.newTag.value;
 }
 
-function setTag(file, service, tag) {
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function getDigest(file, service) {
+  return entryFor(readLines(file), file, service).keys.digest?.value ?? '';
+}
+
+/** The indentation of the entry's keys, as seen from its newTag line (which may start with `- `). */
+const keyIndent = (line) => {
+  const [, indent = '', dash = ''] = /^(\s*)(-\s+)?/.exec(line) ?? [];
+  return indent + ' '.repeat(dash.length);
+};
+
+function setImage(file, service, tag, digest) {
+  if (digest !== undefined && !DIGEST.test(digest))
+    throw new OverlayError(`invalid digest '${digest}': expected sha256:<64 lowercase hex>`);
   const lines = readLines(file);
-  const { index, value } = entryFor(lines, file, service).keys.newTag;
-  if (value === tag) return 'unchanged';
+  const { newTag, digest: current } = entryFor(lines, file, service).keys;
+  if (newTag.value === tag && current?.value === digest) return 'unchanged';
   // Always quoted: an all-digit SHA prefix such as 1234567 would otherwise be read as a number.
-  lines[index] = lines[index].replace(
+  lines[newTag.index] = lines[newTag.index].replace(
     /^(\s*(?:-\s+)?newTag:\s*)(?:"[^"]*"|'[^']*'|[^\s#]*)/,
     (_all, prefix) => `${prefix}"${tag}"`,
   );
+  const digestLine = digest && `${keyIndent(lines[newTag.index])}digest: ${digest}`;
+  if (current && digestLine) lines[current.index] = digestLine;
+  else if (current) lines.splice(current.index, 1);
+  else if (digestLine) lines.splice(newTag.index + 1, 0, digestLine);
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.writeFileSync(temporary, lines.join('\n'));
   fs.renameSync(temporary, file);
   return 'changed';
 }
 
-function main([command, file, service, tag]) {
-  if (command === 'get' && file && service) return getTag(file, service);
-  if (command === 'set' && file && service && tag) return setTag(file, service, tag);
+function main([command, file, service, tag, digest, ...rest]) {
+  if (file && service && !tag && command === 'get') return getTag(file, service);
+  if (file && service && !tag && command === 'digest') return getDigest(file, service);
+  if (file && service && tag && !rest.length && command === 'set')
+    return setImage(file, service, tag, digest || undefined);
   throw new OverlayError(
-    'usage: overlay-image.mjs get <file> <service> | set <file> <service> <tag>',
+    'usage: overlay-image.mjs get|digest <file> <service> | set <file> <service> <tag> [<digest>]',
   );
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
+ROOT_FIELDS = {"apiVersion": "string", "kind": "string", "metadata": "object"}
 
 
 def strict(node):
@@ -42,6 +43,10 @@ def schemas_of(crd, source):
         if openapi is None:
             raise SystemExit(f"{source}: {kind} {version['name']} has no openAPIV3Schema")
         schema = strict(openapi)
+        # The API server accepts these on every object, whether or not the CRD lists them
+        # (policy-controller's CRDs list only spec and status).
+        for field, kind_of in ROOT_FIELDS.items():
+            schema.setdefault("properties", {}).setdefault(field, {"type": kind_of})
         schema["$schema"] = "http://json-schema.org/draft-04/schema#"
         yield group, kind, version["name"], schema
 

@@ -9,11 +9,29 @@ const OVERLAYS = {
 };
 const IMAGE = (service: string) => `ghcr.io/example-org/payments-gitops/${service}`;
 const NO_WAIT = { BUMP_BACKOFF_SECONDS: '0' };
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const OTHER_DIGEST = `sha256:${'0c'.repeat(32)}`;
 
 const bump = (cwd: string, ...args: string[]) =>
   run(cwd, 'bash', ['scripts/bump-image.sh', ...args], NO_WAIT);
 const promote = (cwd: string, ...args: string[]) =>
   run(cwd, 'bash', ['scripts/promote.sh', ...args]);
+
+/** promote.sh as the workflow runs it, with what it wrote to GITHUB_OUTPUT. */
+async function promoteForWorkflow(cwd: string, ...args: string[]) {
+  const outputFile = path.join(path.dirname(cwd), `github-output-${args.join('-')}`);
+  fs.rmSync(outputFile, { force: true });
+  const result = await run(cwd, 'bash', ['scripts/promote.sh', ...args], {
+    GITHUB_OUTPUT: outputFile,
+  });
+  return { result, output: fs.existsSync(outputFile) ? fs.readFileSync(outputFile, 'utf8') : '' };
+}
+
+/** The changed lines (without the diff's own headers) of an uncommitted file. */
+const changedLines = (cwd: string, file: string) =>
+  git(cwd, 'diff', '--unified=0', '--', file)
+    .split('\n')
+    .filter((line) => /^[-+](?![-+])/.test(line));
 
 /** The images every Deployment and StatefulSet of a rendered overlay runs. */
 function renderedImages(overlayFile: string): string[] {
@@ -45,9 +63,7 @@ describe('scripts/bump-image.sh', () => {
     const result = await bump(sandbox.repo, service, env, tag);
     expect(result).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([file]);
-    const diff = git(sandbox.repo, 'diff', '--unified=0', '--', file)
-      .split('\n')
-      .filter((line) => /^[-+](?![-+])/.test(line));
+    const diff = changedLines(sandbox.repo, file);
     expect(diff).toHaveLength(2);
     expect(diff[0]).toMatch(/^-\s+newTag:/);
     expect(diff[1]).toMatch(new RegExp(`^\\+\\s+newTag: "${tag}"$`));
@@ -68,6 +84,69 @@ describe('scripts/bump-image.sh', () => {
     const again = await bump(sandbox.repo, 'antaeus', 'dev', 'abcdef1');
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining('already at abcdef1') });
     expect(fs.readFileSync(file, 'utf8')).toBe(once);
+  });
+
+  it('--digest writes the digest next to newTag, and the rendered image runs by that digest', async () => {
+    const file = OVERLAYS.payment('dev');
+    const result = await bump(sandbox.repo, '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toContain(`-> fedcba9@${DIGEST}`);
+    expect(changedPaths(sandbox.repo)).toEqual([file]);
+    expect(changedLines(sandbox.repo, file)).toEqual([
+      expect.stringMatching(/^-\s+newTag:/),
+      '+    newTag: "fedcba9"',
+      `+    digest: ${DIGEST}`,
+    ]);
+    expect(renderedImages(path.join(sandbox.repo, file))).toContain(
+      `${IMAGE('payment')}:fedcba9@${DIGEST}`,
+    );
+    const again = await bump(sandbox.repo, '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
+    expect(again.stdout).toContain(`already at fedcba9@${DIGEST}`);
+  });
+
+  it('replaces the digest of a rebuilt tag, and a tag-only bump drops a stale digest', async () => {
+    const file = path.join(sandbox.repo, OVERLAYS.antaeus('dev'));
+    await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'antaeus', 'dev', 'fedcba9');
+    await bump(sandbox.repo, '--digest', OTHER_DIGEST, 'antaeus', 'dev', 'fedcba9');
+    expect(changedLines(sandbox.repo, file)).toEqual([
+      `-    digest: ${DIGEST}`,
+      `+    digest: ${OTHER_DIGEST}`,
+    ]);
+    expect(await bump(sandbox.repo, 'antaeus', 'dev', '7654321')).toMatchObject({ code: 0 });
+    expect(fs.readFileSync(file, 'utf8')).not.toMatch(/digest:/);
+    expect(renderedImages(file)).toContain(`${IMAGE('antaeus')}:7654321`);
+  });
+
+  it.each([
+    ['an empty digest', ['--digest', '']],
+    ['upper-case hex', ['--digest', `sha256:${'AB'.repeat(32)}`]],
+    ['63 hex digits', ['--digest', DIGEST.slice(0, -1)]],
+    ['another algorithm', ['--digest', `sha512:${'ab'.repeat(32)}`]],
+    ['a trailing command', ['--digest', `${DIGEST};rm`]],
+  ])(
+    'refuses %s with a usage error and writes nothing, even over a pinned digest',
+    async (_, args) => {
+      await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'payment', 'staging', 'fedcba9');
+      const result = await bump(sandbox.repo, ...args, 'payment', 'staging', '1234567');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/invalid digest '.*': expected sha256:<64 lowercase hex>/);
+      expect(changedPaths(sandbox.repo)).toEqual([]);
+    },
+  );
+
+  it('BUMP_REQUIRE_DIGEST=true (the release workflow) refuses a bump without --digest', async () => {
+    const result = await run(
+      sandbox.repo,
+      'bash',
+      ['scripts/bump-image.sh', 'payment', 'dev', 'fedcba9'],
+      {
+        ...NO_WAIT,
+        BUMP_REQUIRE_DIGEST: 'true',
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/BUMP_REQUIRE_DIGEST=true: pass the pushed image's --digest/);
+    expect(changedPaths(sandbox.repo)).toEqual([]);
   });
 
   it.each([
@@ -101,28 +180,23 @@ describe('scripts/bump-image.sh', () => {
   });
 
   it('--commit commits just the overlay, recording the digest', async () => {
-    const digest = `sha256:${'ab'.repeat(32)}`;
-    const result = await bump(
-      sandbox.repo,
-      '--commit',
-      '--digest',
-      digest,
-      'payment',
-      'dev',
-      'fedcba9',
-    );
-    expect(result).toMatchObject({ code: 0 });
+    const commitBump = () =>
+      bump(sandbox.repo, '--commit', '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
+    expect(await commitBump()).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([]);
     expect(git(sandbox.repo, 'show', '--name-only', '--format=', 'HEAD')).toBe(
       OVERLAYS.payment('dev'),
     );
     const message = git(sandbox.repo, 'log', '-1', '--format=%B');
     expect(message).toMatch(/^deploy\(dev\): payment fedcba9$/m);
-    expect(message).toContain(`Image-Digest: ${digest}`);
-    const noop = await bump(sandbox.repo, '--commit', 'payment', 'dev', 'fedcba9');
-    expect(noop.stdout).toContain('nothing to commit');
+    expect(message).toContain(`Image-Digest: ${DIGEST}`);
+    expect(git(sandbox.repo, 'show', `HEAD:${OVERLAYS.payment('dev')}`)).toContain(
+      `digest: ${DIGEST}`,
+    );
+    expect((await commitBump()).stdout).toContain('nothing to commit');
     expect(git(sandbox.repo, 'rev-list', '--count', 'origin/main..HEAD')).toBe('1');
   });
+
   it('--if-newer never moves dev back to an older build, but does move it forward', async () => {
     const commit = (message: string) => {
       git(sandbox.repo, 'commit', '--quiet', '--allow-empty', '--message', message);
@@ -185,23 +259,50 @@ describe('bump-image.sh --push against a shared remote', () => {
 describe('scripts/promote.sh', () => {
   it('copies the dev tag to staging, changing only the staging overlay', async () => {
     await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '5555555');
-    const outputFile = path.join(sandbox.base, 'github-output');
-    const result = await run(
-      sandbox.repo,
-      'bash',
-      ['scripts/promote.sh', 'antaeus', 'dev', 'staging'],
-      {
-        GITHUB_OUTPUT: outputFile,
-      },
-    );
+    const { result, output } = await promoteForWorkflow(sandbox.repo, 'antaeus', 'dev', 'staging');
     expect(result).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.antaeus('staging')]);
     expect(renderedImages(path.join(sandbox.repo, OVERLAYS.antaeus('staging')))).toContain(
       `${IMAGE('antaeus')}:5555555`,
     );
-    expect(fs.readFileSync(outputFile, 'utf8')).toContain('tag=5555555\n');
+    expect(output).toContain('tag=5555555\n');
     const again = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
     expect(again.stdout).toContain('already at 5555555');
+  });
+
+  it('copies tag and digest together, so the next environment runs the very image tested', async () => {
+    await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'payment', 'dev', 'fedcba9');
+    await bump(sandbox.repo, '--commit', '--digest', OTHER_DIGEST, 'payment', 'prod', '7654321');
+    const toStaging = await promoteForWorkflow(sandbox.repo, 'payment', 'dev', 'staging');
+    expect(toStaging.result).toMatchObject({ code: 0 });
+    expect(toStaging.output).toContain(`tag=fedcba9\ndigest=${DIGEST}\n`);
+    const staging = OVERLAYS.payment('staging');
+    expect(changedLines(sandbox.repo, staging)).toEqual([
+      expect.stringMatching(/^-\s+newTag:/),
+      '+    newTag: "fedcba9"',
+      `+    digest: ${DIGEST}`,
+    ]);
+    git(sandbox.repo, 'commit', '--quiet', '--all', '--message', 'promoted to staging');
+    // prod already pins another digest: both lines are replaced, none is left behind.
+    expect(await promote(sandbox.repo, 'payment', 'staging', 'prod')).toMatchObject({ code: 0 });
+    expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.payment('prod')]);
+    for (const env of ['staging', 'prod'])
+      expect(
+        renderedImages(path.join(sandbox.repo, OVERLAYS.payment(env))).filter((image) =>
+          image.startsWith(IMAGE('payment')),
+        ),
+      ).toEqual([`${IMAGE('payment')}:fedcba9@${DIGEST}`]);
+  });
+
+  it('promotes a tag-only source as tag-only, removing the target digest with a warning', async () => {
+    await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'antaeus', 'staging', 'fedcba9');
+    await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '7654321');
+    const result = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stderr).toMatch(/pins antaeus by tag only/);
+    const staging = path.join(sandbox.repo, OVERLAYS.antaeus('staging'));
+    expect(fs.readFileSync(staging, 'utf8')).not.toMatch(/digest:/);
+    expect(renderedImages(staging)).toContain(`${IMAGE('antaeus')}:7654321`);
   });
 
   it.each([
