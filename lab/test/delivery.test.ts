@@ -39,11 +39,13 @@ async function settle(head: string) {
 const tagOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
 
 describe('merge-to-deploy against the lab repository', () => {
-  const tag = `lab${Date.now().toString(16)}`;
+  // Tagged like CI tags a merge: the commit it was built from.
+  let tag: string;
   let before: Map<string, string>;
   let previousImage: string;
 
   beforeAll(async () => {
+    tag = labHead().slice(0, 12);
     await settle(labHead());
     before = liveState();
     previousImage = deploymentImage('payments-dev', 'payment');
