@@ -6,19 +6,43 @@ const RBAC_CM = path.join(repoRoot(), 'argocd', 'platform', 'argocd-rbac-cm.yaml
 
 /** `argocd admin settings rbac can` over the committed argocd-rbac-cm: Argo CD's own evaluator. */
 function can(subject: string, action: string, resource: string, object: string): boolean {
-  const result = run('argocd', ['admin', 'settings', 'rbac', 'can', subject, action, resource, object, '--policy-file', RBAC_CM]);
-  if (result.status !== 0 && !/^No/m.test(result.stdout)) throw new Error(result.stderr || result.stdout);
+  const result = run('argocd', [
+    'admin',
+    'settings',
+    'rbac',
+    'can',
+    subject,
+    action,
+    resource,
+    object,
+    '--policy-file',
+    RBAC_CM,
+  ]);
+  if (result.status !== 0 && !/^No/m.test(result.stdout))
+    throw new Error(result.stderr || result.stdout);
   return /^Yes/m.test(result.stdout);
 }
 
 describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
   test('the policy file is valid', () => {
-    const result = run('argocd', ['admin', 'settings', 'rbac', 'validate', '--policy-file', RBAC_CM]);
+    const result = run('argocd', [
+      'admin',
+      'settings',
+      'rbac',
+      'validate',
+      '--policy-file',
+      RBAC_CM,
+    ]);
     expect(result.status).toBe(0);
     // The validator knows only the file's own roles; role:admin is built in (the cases below
     // show it resolves), so that is the one warning allowed.
-    const warnings = result.stderr.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg);
-    expect(warnings.filter((msg) => msg !== 'user defined roles not found in policies: role:admin')).toEqual([]);
+    const warnings = result.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(
+      warnings.filter((msg) => msg !== 'user defined roles not found in policies: role:admin'),
+    ).toEqual([]);
   });
 
   test.each([
@@ -50,14 +74,29 @@ describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
 describe('project roles, through the real argocd-server', () => {
   const tokens: Record<string, string> = {};
   beforeAll(() => {
-    for (const [project, role] of [['payments', 'developer'], ['payments', 'release'], ['billing', 'developer'], ['billing', 'release']] as const) {
-      const result = argocd(['proj', 'role', 'create-token', project, role, '--token-only', '--expires-in', '1h']);
+    for (const [project, role] of [
+      ['payments', 'developer'],
+      ['payments', 'release'],
+      ['billing', 'developer'],
+      ['billing', 'release'],
+    ] as const) {
+      const result = argocd([
+        'proj',
+        'role',
+        'create-token',
+        project,
+        role,
+        '--token-only',
+        '--expires-in',
+        '1h',
+      ]);
       if (result.status !== 0) throw new Error(`create-token ${project}/${role}: ${result.stderr}`);
       tokens[`${project}/${role}`] = result.stdout.trim();
     }
   });
 
-  const denied = (result: { status: number | null; stderr: string }) => result.status !== 0 && /PermissionDenied|permission denied/i.test(result.stderr);
+  const denied = (result: { status: number | null; stderr: string }) =>
+    result.status !== 0 && /PermissionDenied|permission denied/i.test(result.stderr);
 
   test.each([
     ['payments/developer', 'payment-dev'],
@@ -80,11 +119,27 @@ describe('project roles, through the real argocd-server', () => {
     expect(denied(argocd(['app', 'sync', app, '--async'], tokens[role]))).toBe(true);
   });
 
-  test.each(['payments/developer', 'payments/release', 'billing/developer'])('%s may not edit any project', (role) => {
-    expect(denied(argocd(['proj', 'add-source', 'payments', 'https://example.com/other.git'], tokens[role]))).toBe(true);
-    expect(denied(argocd(['proj', 'add-destination', 'billing', 'https://kubernetes.default.svc', 'kube-system'], tokens[role]))).toBe(true);
-    expect(denied(argocd(['proj', 'role', 'create-token', 'payments', 'release'], tokens[role]))).toBe(true);
-  });
+  test.each(['payments/developer', 'payments/release', 'billing/developer'])(
+    '%s may not edit any project',
+    (role) => {
+      expect(
+        denied(
+          argocd(['proj', 'add-source', 'payments', 'https://example.com/other.git'], tokens[role]),
+        ),
+      ).toBe(true);
+      expect(
+        denied(
+          argocd(
+            ['proj', 'add-destination', 'billing', 'https://kubernetes.default.svc', 'kube-system'],
+            tokens[role],
+          ),
+        ),
+      ).toBe(true);
+      expect(
+        denied(argocd(['proj', 'role', 'create-token', 'payments', 'release'], tokens[role])),
+      ).toBe(true);
+    },
+  );
 
   test.each([
     ['payments/release', 'payment-prod'],
@@ -92,6 +147,8 @@ describe('project roles, through the real argocd-server', () => {
   ])('%s syncs %s by hand, window or not, and it becomes Synced', async (role, app) => {
     const result = argocd(['app', 'sync', app, '--timeout', '120'], tokens[role]);
     expect(result.stderr).not.toMatch(/permission denied/i);
-    await eventually(`${app} Synced`, () => (application(app).status?.sync?.status === 'Synced' ? true : undefined));
+    await eventually(`${app} Synced`, () =>
+      application(app).status?.sync?.status === 'Synced' ? true : undefined,
+    );
   });
 });

@@ -13,12 +13,18 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
     ],
   });
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -44,14 +50,14 @@ describe('the Argo CD UI', () => {
   });
 
   test('opens payment-dev, presses SYNC then SYNCHRONIZE, and the app syncs', async () => {
-    const before = application('payment-dev').status?.operationState as { startedAt?: string } | undefined;
+    const before = application('payment-dev').status?.operationState as
+      { startedAt?: string } | undefined;
     await page.goto(`${ARGOCD_URL}/applications/argocd/payment-dev`);
     await page.locator('.top-bar__action-menu button', { hasText: /^\s*Sync\s*$/ }).click();
     await page.locator('[qe-id="application-sync-panel-button-synchronize"]').click();
     const operation = await eventually('a new sync of payment-dev that succeeded', () => {
       const state = application('payment-dev').status?.operationState as
-        | { startedAt?: string; phase?: string; message?: string }
-        | undefined;
+        { startedAt?: string; phase?: string; message?: string } | undefined;
       if (!state || state.startedAt === before?.startedAt) return undefined;
       return state.phase === 'Succeeded' ? state : undefined;
     });

@@ -1,3 +1,4 @@
+# shellcheck disable=SC2034 # variables for the scripts that source this file
 # Shared by the lab scripts (sourced). Paths, pinned versions, and `step`, which prints each
 # step with its duration and, when one fails, the step, the command and the log to read.
 # shellcheck shell=bash
@@ -11,7 +12,7 @@ LAB_DIR="${LAB_DIR:-$LAB_ROOT/.lab}"
 LAB_LOGS="$LAB_DIR/logs"
 LAB_PIDS="$LAB_DIR/pids"
 
-# shellcheck source-path=SCRIPTDIR/.. source=../tools.versions
+# shellcheck source=SCRIPTDIR/../tools.versions
 . "$LAB_ROOT/scripts/tools.versions"
 
 K8S_BIN="$LAB_CACHE/kubernetes-$LAB_KUBERNETES_VERSION/bin"

@@ -27,10 +27,10 @@ start_process() {
 
 # stop_process <name>: TERM, then KILL after 10 seconds; the whole process group goes.
 stop_process() {
-  local name="$1" pid i
+  local name="$1" pid
   pid="$(running_pid "$name")" || { rm -f "$LAB_PIDS/$name.pid"; return 0; }
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 20); do
+  for _ in $(seq 1 20); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done

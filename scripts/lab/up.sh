@@ -166,8 +166,10 @@ prepare_lab_repository() {
     scripts/adopt-fork.sh lab/payments-gitops --repo-url "$LAB_GIT_URL"
     local cm=argocd/platform/argocd-cm.yaml
     if ! grep -q "# lab only" "$cm"; then
-      grep -q "^  url: " "$cm" && grep -q "^  admin.enabled: 'false'" "$cm" ||
-        { echo "$cm no longer has the url/admin.enabled lines the lab sets"; exit 1; }
+      if ! grep -q "^  url: " "$cm" || ! grep -q "^  admin.enabled: 'false'" "$cm"; then
+        echo "$cm no longer has the url/admin.enabled lines the lab sets"
+        exit 1
+      fi
     fi
     sed -i "s#^  url: .*#  url: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT#; s#^  admin.enabled: 'false'#  admin.enabled: 'true' \# lab only#" "$cm"
     git add -A

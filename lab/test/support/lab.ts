@@ -58,7 +58,7 @@ export function must(
 }
 
 export const kubectl = (...args: string[]) => must('kubectl', args);
-export const kubectlJson = <T = any>(...args: string[]): T =>
+export const kubectlJson = <T = unknown>(...args: string[]): T =>
   JSON.parse(kubectl(...args, '-o', 'json')) as T;
 
 export interface Application {
