@@ -45,7 +45,7 @@ while [ "$#" -gt 0 ]; do
       new_repo_url="$2"
       shift 2
       ;;
-    -?*) fail "unknown option $1; $usage" ;;
+    --*) fail "unknown option $1; $usage" ;;
     *)
       positional+=("$1")
       shift

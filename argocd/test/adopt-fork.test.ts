@@ -92,15 +92,16 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
     for (const [file, text] of before)
       expect([file, after.get(file)]).toEqual([file, expected(file, text)]);
     expect(changed.filter((file) => file.startsWith('argocd')).length).toBe(
-      config.applications.length + config.projects.length,
+      config.applications.length +
+        config.projects.filter((project) => project.spec.sourceRepos.length > 0).length,
     );
     const imageFiles = changed.filter((file) => file.startsWith('deploy'));
     expect(imageFiles.length).toBeGreaterThan(0);
     for (const file of imageFiles) expect(after.get(file)).toContain(`${fork.imageRegistryPath}/`);
     // The admission policy follows the fork: its images and the release workflow that signs them.
-    expect(after.get(path.join('deploy', 'platform', 'admission', 'cluster-image-policies.yaml'))).toContain(
-      `subject: ${workflows(fork.githubRepository)}release.yml@refs/heads/main`,
-    );
+    expect(
+      after.get(path.join('deploy', 'platform', 'admission', 'cluster-image-policies.yaml')),
+    ).toContain(`subject: ${workflows(fork.githubRepository)}release.yml@refs/heads/main`);
     const yamlStillNamingOriginal = [...after]
       .filter(([file]) => /\.ya?ml$/.test(file))
       .filter(
@@ -124,7 +125,9 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
     const fork = readRepositoryIdentity(copy);
     expect(fork.repoURL).toBe(lab);
     const config = loadArgoCdConfig(path.join(copy, 'argocd'));
-    expect(new Set(config.applications.map((app) => app.spec.source.repoURL))).toEqual(new Set([lab]));
+    expect(new Set(config.applications.map((app) => app.spec.source.repoURL))).toEqual(
+      new Set([lab]),
+    );
     expect(new Set(config.projects.flatMap((project) => project.spec.sourceRepos))).toEqual(
       new Set([lab]),
     );

@@ -1,5 +1,4 @@
 import { repoRoot } from '@internal/test-kit';
-import { globMatch } from '../src/glob';
 import type { Application, AppProject } from '../src/objects';
 import { readRepositoryIdentity } from '../src/repository';
 import { argoCdConfig } from './helpers';
@@ -20,7 +19,6 @@ const projectNamed = (name: string): AppProject => {
   return project;
 };
 const teamApps = config.applications.filter((app) => TEAM_PATH.test(app.spec.source.path));
-const teamAppsOf = (team: string) => teamApps.filter((app) => app.spec.project === team);
 const appLabel = (app: Application) => `${app.metadata.name} (${app.spec.source.path})`;
 
 describe('Argo CD objects', () => {
@@ -34,18 +32,20 @@ describe('Argo CD objects', () => {
     ).toEqual([]);
   });
 
-  test('the projects are exactly platform, payments and billing', () => {
+  test('the projects are exactly argocd-config, default, platform, payments and billing', () => {
     expect(config.projects.map((project) => project.metadata.name).sort()).toEqual([
+      'argocd-config',
       'billing',
+      'default',
       'payments',
       'platform',
     ]);
   });
 
-  test('the root app renders argocd/ in the platform project and manages itself', () => {
+  test('the root app renders argocd/ in the argocd-config project and manages itself', () => {
     const root = config.applications.find((app) => app.metadata.name === 'root');
     expect(root?.spec).toMatchObject({
-      project: 'platform',
+      project: 'argocd-config',
       source: { path: 'argocd', targetRevision: 'main' },
     });
     expect(root?.metadata.finalizers ?? []).toEqual([]);
@@ -84,13 +84,15 @@ describe('the repository is named in one place', () => {
       ]);
   });
 
-  test("every project trusts only this repository, and every app's repoURL is in its project's sourceRepos", () => {
-    for (const project of config.projects)
-      expect(project.spec.sourceRepos).toEqual([identity.repoURL]);
-    for (const app of config.applications) {
-      const { sourceRepos } = projectNamed(app.spec.project).spec;
-      expect(sourceRepos.some((repo) => globMatch(app.spec.source.repoURL, repo))).toBe(true);
-    }
+  // Whether Argo CD accepts each app's repoURL for its project is answered by the real Argo CD
+  // (lab/test/bootstrap.test.ts: no InvalidSpecError); this checks the one-place rule only.
+  test('every project but the locked default trusts only this repository, and every app clones it', () => {
+    for (const project of config.projects.filter((p) => p.metadata.name !== 'default'))
+      expect([project.metadata.name, project.spec.sourceRepos]).toEqual([
+        project.metadata.name,
+        [identity.repoURL],
+      ]);
+    for (const app of config.applications) expect(app.spec.source.repoURL).toBe(identity.repoURL);
   });
 });
 
@@ -127,7 +129,9 @@ describe('one Application per service per environment', () => {
     '%s: finalizer, no namespace creation, retry with backoff, automated sync',
     (_label, app) => {
       const env = app.spec.destination.namespace?.split('-').pop();
-      expect(app.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io/foreground']);
+      expect(app.metadata.finalizers).toEqual([
+        'resources-finalizer.argocd.argoproj.io/foreground',
+      ]);
       expect(app.spec.syncPolicy?.syncOptions).toContain('CreateNamespace=false');
       expect(app.spec.syncPolicy?.syncOptions).not.toContain('CreateNamespace=true');
       expect(app.spec.syncPolicy?.retry).toEqual({
@@ -203,30 +207,10 @@ describe('projects confine each team', () => {
         schedule: '0 8 * * 1-5',
         duration: '10h',
       });
-      for (const app of teamAppsOf(team)) {
-        const matched = (window.applications ?? []).some((pattern) =>
-          globMatch(app.metadata.name, pattern),
-        );
-        expect([app.metadata.name, matched]).toEqual([
-          app.metadata.name,
-          app.spec.destination.namespace === `${team}-prod`,
-        ]);
-      }
+      // Which apps the pattern selects is answered by the real Argo CD (lab/test/bootstrap.test.ts).
+      expect(window.applications).toEqual(['*-prod']);
     },
   );
-
-  test("each Application's project owns its destination", () => {
-    for (const app of config.applications) {
-      const { destinations } = projectNamed(app.spec.project).spec;
-      const allowed = destinations.some(
-        (destination) =>
-          destination.server === app.spec.destination.server &&
-          (app.spec.destination.namespace === undefined ||
-            globMatch(app.spec.destination.namespace, destination.namespace ?? '')),
-      );
-      expect([appLabel(app), allowed]).toEqual([appLabel(app), true]);
-    }
-  });
 
   test('only the platform project may create namespaces, and it creates no other cluster-scoped kind', () => {
     expect(projectNamed('platform').spec.clusterResourceWhitelist).toEqual([

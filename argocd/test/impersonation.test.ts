@@ -20,7 +20,10 @@ const PLATFORM_RESOURCES = [
 ];
 
 const config = argoCdConfig();
-const teamProjects = config.projects.filter((project) => project.metadata.name !== 'platform');
+// The platform's own projects sync as the controller; default deploys nothing.
+const teamProjects = config.projects.filter(
+  (project) => !['platform', 'argocd-config', 'default'].includes(project.metadata.name),
+);
 const argocdCm = config.objects.find(
   (obj) => obj.kind === 'ConfigMap' && obj.metadata.name === 'argocd-cm',
 );

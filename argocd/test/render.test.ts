@@ -2,32 +2,21 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kustomizeBuild, repoRoot, tool, toolsDir, type K8sObject } from '@internal/test-kit';
+import { kustomizeBuild, repoRoot, tool, toolsDir } from '@internal/test-kit';
 import YAML from 'yaml';
 import { isCovered, manifestGeneratePaths } from '../src/app-paths';
-import { globMatch } from '../src/glob';
 import { renderedDirectories } from '../src/kustomize-paths';
 import type { AppProject, Application } from '../src/objects';
+
+const projectNamed = (name: string): AppProject => {
+  const project = config.projects.find((candidate) => candidate.metadata.name === name);
+  if (project === undefined) throw new Error(`no AppProject named ${name}`);
+  return project;
+};
 import { argoCdConfig, argocdDir } from './helpers';
 
 const config = argoCdConfig();
 const root = repoRoot();
-
-// Kinds a namespace cannot contain; everything else the Applications render is namespaced.
-const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'CustomResourceDefinition',
-  'PriorityClass',
-  'StorageClass',
-  'IngressClass',
-  'PersistentVolume',
-  'ValidatingWebhookConfiguration',
-  'MutatingWebhookConfiguration',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-]);
 
 function kubeconform(input: string): { status: number | null; output: string } {
   const result = spawnSync('bash', [path.join(root, 'scripts', 'kubeconform.sh'), '-'], {
@@ -35,47 +24,6 @@ function kubeconform(input: string): { status: number | null; output: string } {
     encoding: 'utf8',
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
-
-const projectNamed = (name: string): AppProject => {
-  const project = config.projects.find((candidate) => candidate.metadata.name === name);
-  if (project === undefined) throw new Error(`no AppProject named ${name}`);
-  return project;
-};
-
-const groupOf = (obj: K8sObject) => {
-  const slash = obj.apiVersion.indexOf('/');
-  return slash < 0 ? '' : obj.apiVersion.slice(0, slash);
-};
-
-/** Why Argo CD would refuse to sync `obj` through `app`, if it would. */
-function refusal(app: Application, obj: K8sObject): string | undefined {
-  const { spec } = projectNamed(app.spec.project);
-  const group = groupOf(obj);
-  const permits = (list: { group: string; kind: string }[] | undefined) =>
-    (list ?? []).some((entry) => globMatch(group, entry.group) && globMatch(obj.kind, entry.kind));
-  const id = `${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-  if (CLUSTER_SCOPED_KINDS.has(obj.kind)) {
-    return permits(spec.clusterResourceWhitelist)
-      ? undefined
-      : `${id}: cluster-scoped kind not whitelisted in project ${app.spec.project}`;
-  }
-  if (!permits(spec.namespaceResourceWhitelist))
-    return `${id}: kind ${group}/${obj.kind} not whitelisted in project ${app.spec.project}`;
-  const namespace = obj.metadata.namespace ?? app.spec.destination.namespace;
-  if (namespace === undefined) return `${id}: no namespace and the Application sets none`;
-  if (
-    app.spec.destination.namespace !== undefined &&
-    namespace !== app.spec.destination.namespace
-  ) {
-    return `${id}: namespace differs from the Application's destination ${app.spec.destination.namespace}`;
-  }
-  const allowed = spec.destinations.some((destination) =>
-    globMatch(namespace, destination.namespace ?? ''),
-  );
-  return allowed
-    ? undefined
-    : `${id}: namespace ${namespace} is not a destination of project ${app.spec.project}`;
 }
 
 describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () => {
@@ -92,7 +40,9 @@ describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () =>
       .trim();
     // One module@version per converted module (Argo CD, then the Sigstore policy-controller).
     const argoCd = source.split(' ').filter((module) => module.includes('/argoproj/'));
-    expect(argoCd).toEqual([expect.stringMatching(/^github\.com\/argoproj\/argo-cd\/v3@v3\.5\.\d+$/)]);
+    expect(argoCd).toEqual([
+      expect.stringMatching(/^github\.com\/argoproj\/argo-cd\/v3@v3\.5\.\d+$/),
+    ]);
   });
 
   test('kubeconform -strict accepts every object under argocd/', () => {
@@ -124,13 +74,11 @@ describe.each(config.applications.map((app) => [app.metadata.name, app] as const
   (_name, app) => {
     const appDir = path.join(root, app.spec.source.path);
 
-    test('its path exists and builds with kustomize into objects its project permits', () => {
+    // Whether its project permits every object is answered by the real Argo CD syncing it in
+    // the lab (lab/test/bootstrap.test.ts, lab/test/projects.test.ts).
+    test('its path exists and builds with kustomize', () => {
       expect(fs.existsSync(path.join(appDir, 'kustomization.yaml'))).toBe(true);
-      const objects = kustomizeBuild(appDir);
-      expect(objects.length).toBeGreaterThan(0);
-      expect(
-        objects.map((obj) => refusal(app, obj)).filter((reason) => reason !== undefined),
-      ).toEqual([]);
+      expect(kustomizeBuild(appDir).length).toBeGreaterThan(0);
     });
 
     test('manifest-generate-paths covers every directory it renders, and nothing of another service', () => {
