@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { kustomizeBuild, repoRoot } from '@internal/test-kit';
-import { podSpecsOf } from '../security/pod-security';
+import { podSpecsOf } from './pod-specs';
 
 /**
  * The redis-server arguments the dev environment's manifests give the Redis container, so the
