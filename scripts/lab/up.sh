@@ -231,8 +231,17 @@ wait_for_sync() {
   done
 }
 
+# On a fresh start no lab port may be taken: a foreign listener would answer in a lab process's place.
+require_free_ports() {
+  [ -z "$(ls -A "$LAB_PIDS" 2>/dev/null)" ] || return 0
+  local taken=() port
+  for port in $(lab_ports); do port_open "$port" && taken+=("$port"); done
+  [ ${#taken[@]} -eq 0 ] || lab_fail "ports the lab uses are taken by another program: ${taken[*]} (ss -ltnp shows which)"
+}
+
 main() {
   require_host_tools
+  require_free_ports
   mkdir -p "$LAB_LOGS" "$LAB_PIDS"
   step "build what is missing" "$LAB_LOGS/build.log" bash "$LAB_ROOT/scripts/lab/build.sh"
   step "pinned tools (kustomize for the repo server)" "$LAB_LOGS/tools.log" bash "$LAB_ROOT/scripts/install-tools.sh"
