@@ -212,9 +212,11 @@ describe('projects confine each team', () => {
     },
   );
 
-  test('only the platform project may create namespaces, and it creates no other cluster-scoped kind', () => {
+  test('only the platform project may create cluster-scoped kinds: namespaces and the deployer-token guard', () => {
     expect(projectNamed('platform').spec.clusterResourceWhitelist).toEqual([
       { group: '', kind: 'Namespace' },
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
+      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
     ]);
     for (const app of config.applications) {
       expect([app.metadata.name, app.spec.syncPolicy?.syncOptions]).toEqual([
