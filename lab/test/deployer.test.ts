@@ -19,37 +19,74 @@ const RESOURCES: Record<string, string> = {
   CronJob: 'cronjobs.batch',
 };
 // Kinds no team may write, whatever its project says.
-const PLATFORM_ONLY = ['secrets', 'roles.rbac.authorization.k8s.io', 'rolebindings.rbac.authorization.k8s.io', 'networkpolicies.networking.k8s.io', 'resourcequotas', 'limitranges', 'pods'];
+const PLATFORM_ONLY = [
+  'secrets',
+  'roles.rbac.authorization.k8s.io',
+  'rolebindings.rbac.authorization.k8s.io',
+  'networkpolicies.networking.k8s.io',
+  'resourcequotas',
+  'limitranges',
+  'pods',
+];
 
 const whitelist = (team: string): string[] => {
-  const project = parse(fs.readFileSync(path.join(repoRoot(), 'argocd', 'projects', `${team}.yaml`), 'utf8')) as {
+  const project = parse(
+    fs.readFileSync(path.join(repoRoot(), 'argocd', 'projects', `${team}.yaml`), 'utf8'),
+  ) as {
     spec: { namespaceResourceWhitelist: { kind: string }[] };
   };
   return project.spec.namespaceResourceWhitelist.map(({ kind }) => RESOURCES[kind] ?? kind);
 };
 
 const canI = (namespace: string, verb: string, resource: string) =>
-  run('kubectl', ['auth', 'can-i', verb, resource, '-n', namespace, `--as=system:serviceaccount:${namespace}:argocd-deployer`]).stdout.trim() === 'yes';
+  run('kubectl', [
+    'auth',
+    'can-i',
+    verb,
+    resource,
+    '-n',
+    namespace,
+    `--as=system:serviceaccount:${namespace}:argocd-deployer`,
+  ]).stdout.trim() === 'yes';
 
 describe.each([
   ['payments', 'payments-dev'],
   ['billing', 'billing-staging'],
-])("%s's argocd-deployer Role is exactly its project's whitelist (real RBAC, %s)", (team, namespace) => {
-  const allowed = whitelist(team);
-  const others = Object.values(RESOURCES).filter((resource) => !allowed.includes(resource));
+])(
+  "%s's argocd-deployer Role is exactly its project's whitelist (real RBAC, %s)",
+  (team, namespace) => {
+    const allowed = whitelist(team);
+    const others = Object.values(RESOURCES).filter((resource) => !allowed.includes(resource));
 
-  test.each(allowed)('may create and delete %s', (resource) => {
-    expect([resource, canI(namespace, 'create', resource), canI(namespace, 'delete', resource)]).toEqual([resource, true, true]);
-  });
-  test('may not write a kind another team ships or the platform owns', () => {
-    const granted = [...others, ...PLATFORM_ONLY].filter((resource) => canI(namespace, 'create', resource));
-    expect(granted).toEqual([]);
-  });
-  test('may not touch another namespace', () => {
-    const other = namespace.startsWith('payments') ? 'billing-dev' : 'payments-dev';
-    expect(run('kubectl', ['auth', 'can-i', 'create', 'deployments.apps', '-n', other, `--as=system:serviceaccount:${namespace}:argocd-deployer`]).stdout.trim()).toBe('no');
-  });
-});
+    test.each(allowed)('may create and delete %s', (resource) => {
+      expect([
+        resource,
+        canI(namespace, 'create', resource),
+        canI(namespace, 'delete', resource),
+      ]).toEqual([resource, true, true]);
+    });
+    test('may not write a kind another team ships or the platform owns', () => {
+      const granted = [...others, ...PLATFORM_ONLY].filter((resource) =>
+        canI(namespace, 'create', resource),
+      );
+      expect(granted).toEqual([]);
+    });
+    test('may not touch another namespace', () => {
+      const other = namespace.startsWith('payments') ? 'billing-dev' : 'payments-dev';
+      expect(
+        run('kubectl', [
+          'auth',
+          'can-i',
+          'create',
+          'deployments.apps',
+          '-n',
+          other,
+          `--as=system:serviceaccount:${namespace}:argocd-deployer`,
+        ]).stdout.trim(),
+      ).toBe('no');
+    });
+  },
+);
 
 // A pod that meets the restricted profile, so only the ServiceAccount decides.
 const pod = (namespace: string, serviceAccountName?: string) => ({
@@ -59,28 +96,52 @@ const pod = (namespace: string, serviceAccountName?: string) => ({
   spec: {
     ...(serviceAccountName ? { serviceAccountName } : {}),
     automountServiceAccountToken: true,
-    securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [{ name: 'c', image: 'registry.invalid/probe:1', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    containers: [
+      {
+        name: 'c',
+        image: 'registry.invalid/probe:1',
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      },
+    ],
   },
 });
 const deployment = (namespace: string) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'guard-probe', namespace },
-  spec: { selector: { matchLabels: { app: 'probe' } }, template: { metadata: { labels: { app: 'probe' } }, spec: pod(namespace, 'argocd-deployer').spec } },
+  spec: {
+    selector: { matchLabels: { app: 'probe' } },
+    template: {
+      metadata: { labels: { app: 'probe' } },
+      spec: pod(namespace, 'argocd-deployer').spec,
+    },
+  },
 });
-const dryRun = (object: object) => run('kubectl', ['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(object) });
+const dryRun = (object: object) =>
+  run('kubectl', ['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(object) });
 
 describe('the deployer-token guard (ValidatingAdmissionPolicy) on the real API server', () => {
-  test.each(['payments-dev', 'billing-dev', 'payments-staging', 'billing-prod'])('%s refuses a pod running as argocd-deployer, naming the rule', (namespace) => {
-    const result = dryRun(pod(namespace, 'argocd-deployer'));
-    expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/deployer-token-guard-\w+.*denied request: deployer-token-guard: Pod guard-probe may not run as ServiceAccount argocd-deployer/);
-  });
+  test.each(['payments-dev', 'billing-dev', 'payments-staging', 'billing-prod'])(
+    '%s refuses a pod running as argocd-deployer, naming the rule',
+    (namespace) => {
+      const result = dryRun(pod(namespace, 'argocd-deployer'));
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(
+        /deployer-token-guard-\w+.*denied request: deployer-token-guard: Pod guard-probe may not run as ServiceAccount argocd-deployer/,
+      );
+    },
+  );
   test('refuses a Deployment whose pods would run as argocd-deployer', () => {
     const result = dryRun(deployment('payments-dev'));
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toMatch(/deployer-token-guard: Deployment guard-probe may not run as ServiceAccount argocd-deployer/);
+    expect(result.stderr).toMatch(
+      /deployer-token-guard: Deployment guard-probe may not run as ServiceAccount argocd-deployer/,
+    );
   });
   test('admits a good pod with its own ServiceAccount', () => {
     kubectl('-n', 'payments-dev', 'get', 'serviceaccount', 'default');

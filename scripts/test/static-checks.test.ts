@@ -61,9 +61,13 @@ describe('static checks of the delivery pipeline', () => {
 
 describe("each team's argocd-deployer Role is generated from its AppProject", () => {
   it('the committed Roles are what scripts/generate-deployer-roles.mjs writes', () => {
-    const result = spawnSync(process.execPath, [path.join(repoRoot(), 'scripts', 'generate-deployer-roles.mjs'), '--check'], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      [path.join(repoRoot(), 'scripts', 'generate-deployer-roles.mjs'), '--check'],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
