@@ -1,4 +1,4 @@
-import { applications, eventually, type Application } from './support/lab';
+import { ARGOCD_URL, adminToken, applications, eventually, type Application } from './support/lab';
 
 // Conditions Argo CD sets when it cannot use an app's spec or render its source, and the
 // warning it sets for resources in a watched namespace that no app manages.
@@ -51,4 +51,29 @@ describe('the bootstrap from argocd/README.md on a real Argo CD', () => {
       60_000,
     );
   });
+
+  // Which apps a project's window covers is Argo CD's own answer, from its API.
+  test.each([
+    ['payment-prod', true],
+    ['antaeus-prod', true],
+    ['platform-prod', true],
+    ['payment-dev', false],
+    ['platform-staging', false],
+  ])(
+    '%s: working-hours sync window assigned: %p, manual sync always allowed',
+    async (name, windowed) => {
+      const response = await fetch(`${ARGOCD_URL}/api/v1/applications/${name}/syncwindows`, {
+        headers: { Authorization: `Bearer ${adminToken()}` },
+      });
+      expect(response.status).toBe(200);
+      const windows = (await response.json()) as {
+        assignedWindows?: { schedule: string; manualSync: boolean }[];
+        canSync: boolean;
+      };
+      expect(windows.assignedWindows ?? []).toEqual(
+        windowed ? [expect.objectContaining({ schedule: '0 8 * * 1-5', manualSync: true })] : [],
+      );
+      expect(windows.canSync).toBe(true);
+    },
+  );
 });

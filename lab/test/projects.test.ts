@@ -72,6 +72,33 @@ afterAll(() => {
     argocd(['app', 'delete', name, '--cascade=false', '--yes']);
 });
 
+describe('the locked default AppProject', () => {
+  test('accepts no Application, whatever its source and destination', () => {
+    const result = argocd([
+      'app',
+      'create',
+      'probe-default',
+      '--project',
+      'default',
+      '--repo',
+      REPO,
+      '--path',
+      'deploy/teams/payments/payment/overlays/dev',
+      '--dest-server',
+      IN_CLUSTER,
+      '--dest-namespace',
+      'payments-dev',
+      '--sync-policy',
+      'none',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /is not permitted in project 'default'|do not match any of the allowed destinations in project 'default'/,
+    );
+    expect(argocd(['app', 'get', 'probe-default']).status).not.toBe(0);
+  });
+});
+
 describe('the payments AppProject, enforced by the real Argo CD', () => {
   test("refuses an app aimed at the billing team's namespace", () => {
     const result = createApp('probe-other-namespace', {
