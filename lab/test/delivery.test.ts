@@ -1,4 +1,5 @@
 import {
+  type Application,
   LAB_REPO,
   applications,
   commitAndPush,
@@ -9,8 +10,8 @@ import {
   refresh,
 } from './support/lab';
 
-// What each Application has deployed: its sync history and the generation of every live object
-// it manages. An app whose live state changed has a new history entry or a new generation.
+// What each Application has deployed: its sync history and the pod template of every Deployment
+// it manages. (Not the generation: a HorizontalPodAutoscaler changes replicas on its own.)
 function liveState(): Map<string, string> {
   const state = new Map<string, string>();
   for (const app of applications()) {
@@ -18,21 +19,21 @@ function liveState(): Map<string, string> {
       kubectlJson<{
         status?: { resources?: { kind: string; namespace?: string; name: string }[] };
       }>('-n', 'argocd', 'get', 'application', app.metadata.name).status?.resources ?? [];
-    const generations = resources
+    const templates = resources
       .filter((resource) => resource.namespace && resource.kind === 'Deployment')
       .map((resource) => {
-        const live = kubectlJson<{ metadata: { generation: number } }>(
+        const live = kubectlJson<{ spec: { template: unknown } }>(
           '-n',
           resource.namespace!,
           'get',
           'deployment',
           resource.name,
         );
-        return `${resource.namespace}/${resource.name}@${live.metadata.generation}`;
+        return `${resource.namespace}/${resource.name}=${JSON.stringify(live.spec.template)}`;
       });
     state.set(
       app.metadata.name,
-      JSON.stringify({ history: app.status?.history?.length ?? 0, generations }),
+      JSON.stringify({ history: app.status?.history?.length ?? 0, templates }),
     );
   }
   return state;
@@ -53,13 +54,15 @@ async function settle(head: string) {
   await eventually(
     `every non-prod app synced to ${head.slice(0, 7)}`,
     () => {
+      // Every non-prod app on the new commit, and no sync of any app (prod too) still running.
+      const running = (app: Application) => app.status?.operationState?.phase === 'Running';
       const behind = applications()
-        .filter((app) => !app.metadata.name.endsWith('-prod'))
-        .filter(
-          (app) =>
-            app.status?.sync?.revision !== head ||
-            app.status?.sync?.status !== 'Synced' ||
-            app.status?.operationState?.phase === 'Running',
+        .filter((app) =>
+          app.metadata.name.endsWith('-prod')
+            ? running(app)
+            : app.status?.sync?.revision !== head ||
+              app.status?.sync?.status !== 'Synced' ||
+              running(app),
         )
         .map((app) => app.metadata.name);
       if (behind.length > 0) throw new Error(`not yet: ${behind.join(', ')}`);
