@@ -72,6 +72,10 @@ async function settle(head: string) {
   );
 }
 
+/** The Applications whose live state differs from a snapshot. */
+const changedSince = (snapshot: Map<string, string>) =>
+  [...liveState()].filter(([name, state]) => snapshot.get(name) !== state).map(([name]) => name);
+
 const tagOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
 
 describe('merge-to-deploy against the lab repository', () => {
@@ -88,18 +92,13 @@ describe('merge-to-deploy against the lab repository', () => {
   });
 
   test('scripts/bump-image.sh + git push changes payment-dev alone', async () => {
-    must('bash', ['scripts/bump-image.sh', '--commit', 'payment', 'dev', tag], { cwd: LAB_REPO });
-    must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+    must('bash', ['scripts/bump-image.sh', '--push', 'payment', 'dev', tag], { cwd: LAB_REPO });
     await settle(labHead());
     await eventually('payment-dev runs the new tag', () =>
       tagOf(deploymentImage('payments-dev', 'payment')) === tag ? true : undefined,
     );
 
-    const after = liveState();
-    const changed = [...after]
-      .filter(([name, state]) => before.get(name) !== state)
-      .map(([name]) => name);
-    expect(changed).toEqual(['payment-dev']);
+    expect(changedSince(before)).toEqual(['payment-dev']);
     expect(tagOf(deploymentImage('payments-staging', 'payment'))).toBe(tagOf(previousImage));
   });
 
@@ -113,9 +112,8 @@ describe('merge-to-deploy against the lab repository', () => {
   });
 
   test('scripts/promote.sh to staging changes staging only', async () => {
-    must('bash', ['scripts/bump-image.sh', '--commit', 'payment', 'dev', tag], { cwd: LAB_REPO });
-    const mid = liveStateAfterPush();
-    await settle(mid);
+    must('bash', ['scripts/bump-image.sh', '--push', 'payment', 'dev', tag], { cwd: LAB_REPO });
+    await settle(labHead());
     const beforePromotion = liveState();
     must('bash', ['scripts/promote.sh', 'payment', 'dev', 'staging'], { cwd: LAB_REPO });
     const head = commitAndPush(`promote(staging): payment ${tag}`);
@@ -123,15 +121,6 @@ describe('merge-to-deploy against the lab repository', () => {
     await eventually('payment-staging runs the promoted tag', () =>
       tagOf(deploymentImage('payments-staging', 'payment')) === tag ? true : undefined,
     );
-    const after = liveState();
-    const changed = [...after]
-      .filter(([name, state]) => beforePromotion.get(name) !== state)
-      .map(([name]) => name);
-    expect(changed).toEqual(['payment-staging']);
+    expect(changedSince(beforePromotion)).toEqual(['payment-staging']);
   });
 });
-
-function liveStateAfterPush(): string {
-  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-  return labHead();
-}
