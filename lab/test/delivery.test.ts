@@ -8,6 +8,7 @@ import {
   labHead,
   must,
   refresh,
+  run,
 } from './support/lab';
 
 // What each Application has deployed: its sync history and the pod template of every Deployment
@@ -22,14 +23,21 @@ function liveState(): Map<string, string> {
     const templates = resources
       .filter((resource) => resource.namespace && resource.kind === 'Deployment')
       .map((resource) => {
-        const live = kubectlJson<{ spec: { template: unknown } }>(
+        // A Deployment not created yet (prod held by its window) counts as absent.
+        const live = run('kubectl', [
           '-n',
           resource.namespace!,
           'get',
           'deployment',
           resource.name,
-        );
-        return `${resource.namespace}/${resource.name}=${JSON.stringify(live.spec.template)}`;
+          '-o',
+          'json',
+        ]);
+        const template =
+          live.status === 0
+            ? (JSON.parse(live.stdout) as { spec: { template: unknown } }).spec.template
+            : 'absent';
+        return `${resource.namespace}/${resource.name}=${JSON.stringify(template)}`;
       });
     state.set(
       app.metadata.name,
