@@ -99,6 +99,33 @@ describe('the locked default AppProject', () => {
   });
 });
 
+describe('the platform AppProject', () => {
+  test("cannot write the argocd namespace: Argo CD's own configuration is argocd-config's", () => {
+    const result = argocd([
+      'app',
+      'create',
+      'probe-platform-argocd',
+      '--project',
+      'platform',
+      '--repo',
+      REPO,
+      '--path',
+      'argocd',
+      '--dest-server',
+      IN_CLUSTER,
+      '--dest-namespace',
+      'argocd',
+      '--sync-policy',
+      'none',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /namespace 'argocd' do not match any of the allowed destinations in project 'platform'/,
+    );
+    expect(argocd(['app', 'get', 'probe-platform-argocd']).status).not.toBe(0);
+  });
+});
+
 describe('the payments AppProject, enforced by the real Argo CD', () => {
   test("refuses an app aimed at the billing team's namespace", () => {
     const result = createApp('probe-other-namespace', {
