@@ -5,6 +5,7 @@
 #
 #   images.sh [--checkout DIR] [--no-push] [service...]   (default: this repository, every service)
 #   images.sh engine                                       only the engine and the registry
+#   images.sh stop                                         removes the engine's containers, stops both
 #
 # Writes .lab/images.env: DOCKER_HOST, LAB_DOCKER (the client to use), LAB_REGISTRY and one
 # LAB_IMAGE_<SERVICE>=<registry>/<service>:<sha> per image built. `npm run lab:down` stops the
@@ -76,6 +77,18 @@ YAML
   OTEL_TRACES_EXPORTER=none start_process registry "$REGISTRY_BIN/registry" serve "$LAB_DIR/registry/config.yml"
   wait_for registry 30 curl -fsS "http://127.0.0.1:$LAB_REGISTRY_PORT/v2/" ||
     lab_fail "the registry did not answer on 127.0.0.1:$LAB_REGISTRY_PORT (log: $LAB_LOGS/registry.log)"
+}
+
+# Containers first: their runc shims would outlive an engine that is simply killed.
+stop_engine() {
+  if running_pid dockerd >/dev/null; then
+    local containers
+    containers="$(docker ps -aq 2>/dev/null || true)"
+    # shellcheck disable=SC2086 # one argument per container id
+    [ -z "$containers" ] || docker rm -f $containers >/dev/null 2>&1 || true
+  fi
+  stop_process registry
+  stop_process dockerd
 }
 
 # --- the base image ------------------------------------------------------------------------------
@@ -216,6 +229,7 @@ main() {
       --checkout) checkout="$(cd "$2" && pwd)" && shift 2 ;;
       --no-push) push=0 && shift ;;
       engine) services=(none) && shift ;;
+      stop) stop_engine && return 0 ;;
       -*) lab_fail "unknown option '$1' (usage: images.sh [--checkout DIR] [--no-push] [service...] | engine)" ;;
       *) services+=("$1") && shift ;;
     esac
