@@ -18,6 +18,7 @@ const sha = revision.slice(0, 12);
 const network = `lab-images-${process.pid}`;
 const payment = `lab-payment-${process.pid}`;
 const antaeus = `lab-antaeus-${process.pid}`;
+const limited = `lab-antaeus-limited-${process.pid}`;
 let registry = '';
 
 beforeAll(() => {
@@ -26,7 +27,7 @@ beforeAll(() => {
 }, 45 * 60_000);
 
 afterAll(() => {
-  removeContainers(payment, antaeus);
+  removeContainers(payment, antaeus, limited);
   try {
     docker('network', 'rm', network);
   } catch {
@@ -136,4 +137,97 @@ test('both images run as the non-root UID 10001 and answer /readyz; antaeus bill
   }
   expect(body).toMatchObject({ status: 'completed', allPaid: true });
   expect(body!.paid).toBeGreaterThan(0);
+});
+
+// The Deployment's limits (deploy/teams/billing/antaeus/base/deployment.yaml: 512Mi, one CPU)
+// through a billing run over 10,000 invoices with read traffic on the list and one customer
+// beside it, which is how better-sqlite3 12 on Node 24 crash-looped (exit 139, `Assertion failed:
+// (env) != nullptr` from a Statement destructor during GC; see services/antaeus/Dockerfile).
+// Uses the payment container of the test above.
+test('antaeus under its 512Mi limit: a 10,000-invoice billing run with read traffic, no crash or restart', async () => {
+  docker(
+    'run',
+    '-d',
+    '--name',
+    limited,
+    '--network',
+    network,
+    '-p',
+    '127.0.0.1::8000',
+    '--memory',
+    '512m',
+    '--memory-swap',
+    '512m',
+    '--cpus',
+    '1',
+    '--restart',
+    'on-failure',
+    '-e',
+    'ANTAEUS_AUTH=disabled',
+    '-e',
+    'PAYMENT_PROVIDER_ENDPOINT=http://payment:9000/v1/charges',
+    '-e',
+    'SEED_CUSTOMERS=2000',
+    '-e',
+    'SEED_INVOICES_PER_CUSTOMER=5',
+    '-e',
+    'LOG_LEVEL=warn',
+    `${registry}/antaeus:${sha}`,
+  );
+  const url = publishedUrl(limited, 8000);
+  await waitForOk(`${url}/readyz`, limited, 120);
+
+  const started = await fetch(`${url}/rest/v1/billing-runs`, { method: 'POST' });
+  expect(started.status).toBe(202);
+  const { id } = (await started.json()) as { id: string };
+  let run: { status: string; paid: number; allPaid: boolean } | undefined;
+  let reads = 0;
+  const failures: string[] = [];
+  const deadline = Date.now() + 8 * 60_000;
+  while (Date.now() < deadline) {
+    // Read traffic while the run bills: the whole invoice list and one customer, then the run.
+    for (const path of ['/rest/v1/invoices', '/rest/v1/customers/1']) {
+      try {
+        const response = await fetch(`${url}${path}`);
+        await response.arrayBuffer();
+        if (response.status === 200) reads++;
+        else failures.push(`${path}: HTTP ${response.status}`);
+      } catch (error) {
+        failures.push(`${path}: ${String(error)}`);
+      }
+    }
+    try {
+      run = (await (await fetch(`${url}/rest/v1/billing-runs/${id}`)).json()) as typeof run;
+    } catch (error) {
+      failures.push(`run: ${String(error)}`);
+    }
+    if (run?.status === 'completed') break;
+  }
+  const state = JSON.parse(docker('inspect', '--format', '{{json .State}}', limited)) as {
+    Running: boolean;
+    OOMKilled: boolean;
+  };
+  const [restarts, memory] = docker(
+    'inspect',
+    '--format',
+    '{{.RestartCount}} {{.HostConfig.Memory}}',
+    limited,
+  ).split(' ');
+  const log = docker('logs', '--tail', '30', limited);
+  expect({
+    failures: failures.slice(0, 5),
+    running: state.Running,
+    oomKilled: state.OOMKilled,
+    restarts,
+    log: log.includes('Assertion failed') ? log : '',
+  }).toEqual({
+    failures: [],
+    running: true,
+    oomKilled: false,
+    restarts: '0',
+    log: '',
+  });
+  expect(memory).toBe(String(512 * 1024 * 1024));
+  expect(run).toMatchObject({ status: 'completed', allPaid: true, paid: 8000 });
+  expect(reads).toBeGreaterThan(10);
 });

