@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { repoRoot } from '@internal/test-kit';
 import {
   buildImages,
+  containerLog,
   docker,
   imagesEnv,
   publishedUrl,
@@ -213,7 +214,7 @@ test('antaeus under its 512Mi limit: a 10,000-invoice billing run with read traf
     '{{.RestartCount}} {{.HostConfig.Memory}}',
     limited,
   ).split(' ');
-  const log = docker('logs', '--tail', '30', limited);
+  const log = containerLog(limited);
   expect({
     failures: failures.slice(0, 5),
     running: state.Running,

@@ -41,6 +41,16 @@ export function docker(...args: string[]): string {
   return result.stdout.trim();
 }
 
+/** A container's last log lines, stdout and stderr (where Node prints an assertion). */
+export function containerLog(container: string): string {
+  const env = imagesEnv();
+  const result = spawnSync(env.LAB_DOCKER!, ['logs', '--tail', '40', container], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_HOST: env.DOCKER_HOST },
+  });
+  return `${result.stdout}${result.stderr}`;
+}
+
 /** Removes containers and networks by name, ignoring any that do not exist. */
 export function removeContainers(...names: string[]): void {
   const env = imagesEnv();
@@ -71,7 +81,5 @@ export async function waitForOk(url: string, container: string, seconds = 60): P
     }
     await sleep(500);
   }
-  throw new Error(
-    `${url} never answered 200 (${last}); log:\n${docker('logs', '--tail', '40', container)}`,
-  );
+  throw new Error(`${url} never answered 200 (${last}); log:\n${containerLog(container)}`);
 }
