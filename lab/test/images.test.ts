@@ -22,6 +22,27 @@ const antaeus = `lab-antaeus-${process.pid}`;
 const limited = `lab-antaeus-limited-${process.pid}`;
 let registry = '';
 
+/** Starts an antaeus container on the test network, payment as its provider; its loopback URL. */
+function runAntaeus(name: string, ...options: string[]): string {
+  docker(
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    network,
+    '-p',
+    '127.0.0.1::8000',
+    ...options,
+    '-e',
+    'ANTAEUS_AUTH=disabled',
+    '-e',
+    'PAYMENT_PROVIDER_ENDPOINT=http://payment:9000/v1/charges',
+    `${registry}/antaeus:${sha}`,
+  );
+  return publishedUrl(name, 8000);
+}
+
 beforeAll(() => {
   buildImages();
   registry = imagesEnv().LAB_REGISTRY!;
@@ -81,23 +102,8 @@ test('both images run as the non-root UID 10001 and answer /readyz; antaeus bill
     'PAYMENT_SUCCESS_RATE=1',
     `${registry}/payment:${sha}`,
   );
-  docker(
-    'run',
-    '-d',
-    '--name',
-    antaeus,
-    '--network',
-    network,
-    '-p',
-    '127.0.0.1::8000',
-    '-e',
-    'ANTAEUS_AUTH=disabled',
-    '-e',
-    'PAYMENT_PROVIDER_ENDPOINT=http://payment:9000/v1/charges',
-    `${registry}/antaeus:${sha}`,
-  );
+  const antaeusUrl = runAntaeus(antaeus);
   const paymentUrl = publishedUrl(payment, 9000);
-  const antaeusUrl = publishedUrl(antaeus, 8000);
   await waitForOk(`${paymentUrl}/readyz`, payment);
   await waitForOk(`${antaeusUrl}/readyz`, antaeus);
 
@@ -146,36 +152,11 @@ test('both images run as the non-root UID 10001 and answer /readyz; antaeus bill
 // (env) != nullptr` from a Statement destructor during GC; see services/antaeus/Dockerfile).
 // Uses the payment container of the test above.
 test('antaeus under its 512Mi limit: a 10,000-invoice billing run with read traffic, no crash or restart', async () => {
-  docker(
-    'run',
-    '-d',
-    '--name',
+  const url = runAntaeus(
     limited,
-    '--network',
-    network,
-    '-p',
-    '127.0.0.1::8000',
-    '--memory',
-    '512m',
-    '--memory-swap',
-    '512m',
-    '--cpus',
-    '1',
-    '--restart',
-    'on-failure',
-    '-e',
-    'ANTAEUS_AUTH=disabled',
-    '-e',
-    'PAYMENT_PROVIDER_ENDPOINT=http://payment:9000/v1/charges',
-    '-e',
-    'SEED_CUSTOMERS=2000',
-    '-e',
-    'SEED_INVOICES_PER_CUSTOMER=5',
-    '-e',
-    'LOG_LEVEL=warn',
-    `${registry}/antaeus:${sha}`,
+    ...['--memory', '512m', '--memory-swap', '512m', '--cpus', '1', '--restart', 'on-failure'],
+    ...['-e', 'SEED_CUSTOMERS=2000', '-e', 'SEED_INVOICES_PER_CUSTOMER=5', '-e', 'LOG_LEVEL=warn'],
   );
-  const url = publishedUrl(limited, 8000);
   await waitForOk(`${url}/readyz`, limited, 120);
 
   const started = await fetch(`${url}/rest/v1/billing-runs`, { method: 'POST' });
