@@ -19,6 +19,7 @@ K8S_BIN="$LAB_CACHE/kubernetes-$LAB_KUBERNETES_VERSION/bin"
 ETCD_BIN="$LAB_CACHE/etcd-$LAB_ETCD_VERSION/bin"
 ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
+REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
 
 # Loopback ports, away from the services' own 8000/9000 and the usual dev ports. LAB_PORT_OFFSET
 # shifts them all, so a second lab (another checkout, another LAB_DIR) can run beside the first.
@@ -39,6 +40,7 @@ LAB_CONTROLLER_METRICS_PORT=$((18085 + LAB_PORT_OFFSET))
 LAB_REPO_METRICS_PORT=$((18086 + LAB_PORT_OFFSET))
 LAB_CM_PORT=$((10257 + LAB_PORT_OFFSET))
 LAB_SCHEDULER_PORT=$((10259 + LAB_PORT_OFFSET))
+LAB_REGISTRY_PORT=$((15000 + LAB_PORT_OFFSET))
 
 _lab_t0=$(date +%s)
 
