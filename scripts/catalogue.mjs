@@ -11,6 +11,8 @@
 //   node scripts/catalogue.mjs json                  the whole catalogue, with services flattened
 //
 // A bad catalogue fails every command with exit code 3 and one line per problem.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import catalogueModule from '@internal/catalogue';
 
 const { CatalogueError, readCatalogue } = catalogueModule;
@@ -19,7 +21,8 @@ const USAGE =
 
 let catalogue;
 try {
-  catalogue = readCatalogue();
+  // The catalogue of the checkout this script is in, wherever it is called from.
+  catalogue = readCatalogue(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'));
 } catch (error) {
   if (!(error instanceof CatalogueError)) throw error;
   console.error(`error: ${error.message}`);

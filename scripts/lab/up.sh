@@ -81,6 +81,10 @@ start_git_server() {
     git -C "$LAB_REPO" remote set-url origin "$LAB_GIT_URL"
     git -C "$LAB_REPO" config user.name "Lab user"
     git -C "$LAB_REPO" config user.email "lab@localhost"
+    # The delivery scripts read catalogue.yaml with this checkout's installed packages, as they
+    # would after npm ci in the clone (a symlink, excluded locally: never committed).
+    ln -s "$LAB_ROOT/node_modules" "$LAB_REPO/node_modules"
+    echo /node_modules >>"$LAB_REPO/.git/info/exclude"
   fi
   start_process git-daemon git daemon --reuseaddr --listen=127.0.0.1 --port="$LAB_GIT_PORT" \
     --base-path="$LAB_DIR/git" --export-all --enable=receive-pack "$LAB_DIR/git"
