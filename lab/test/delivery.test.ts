@@ -16,10 +16,19 @@ function liveState(): Map<string, string> {
   for (const app of applications()) {
     const resources =
       kubectlJson<{
-        status?: { resources?: { kind: string; namespace?: string; name: string }[] };
+        status?: {
+          resources?: {
+            kind: string;
+            namespace?: string;
+            name: string;
+            health?: { status?: string };
+          }[];
+        };
       }>('-n', 'argocd', 'get', 'application', app.metadata.name).status?.resources ?? [];
+    // A prod app no release group has synced yet lists its Deployment as Missing: nothing lives.
     const generations = resources
       .filter((resource) => resource.namespace && resource.kind === 'Deployment')
+      .filter((resource) => resource.health?.status !== 'Missing')
       .map((resource) => {
         const live = kubectlJson<{ metadata: { generation: number } }>(
           '-n',
