@@ -8,7 +8,15 @@ export const MANIFEST_GENERATE_PATHS = 'argocd.argoproj.io/manifest-generate-pat
  * Argo CD, a path starting with `/` is relative to the repository root, any other to the app's path.
  */
 export function manifestGeneratePaths(app: Application, repoRoot: string): string[] {
-  const value = app.metadata.annotations?.[MANIFEST_GENERATE_PATHS];
+  return generatePathsOf(app.metadata.annotations?.[MANIFEST_GENERATE_PATHS], app.spec.source.path, repoRoot);
+}
+
+/** The same for an annotation value and the path of the app it belongs to. */
+export function generatePathsOf(
+  value: string | undefined,
+  appPath: string,
+  repoRoot: string,
+): string[] {
   if (value === undefined || value.trim() === '') return [];
   return value
     .split(';')
@@ -17,7 +25,7 @@ export function manifestGeneratePaths(app: Application, repoRoot: string): strin
     .map((entry) =>
       entry.startsWith('/')
         ? path.join(repoRoot, entry)
-        : path.resolve(repoRoot, app.spec.source.path, entry),
+        : path.resolve(repoRoot, appPath, entry),
     );
 }
 

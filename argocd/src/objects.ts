@@ -67,6 +67,32 @@ export type Application = {
         backoff?: { duration?: string; factor?: number; maxDuration?: string };
       };
     };
+    revisionHistoryLimit?: number;
+  };
+};
+
+/** One list element of a generated ApplicationSet (scripts/generate-applicationsets.mjs). */
+export type ServiceElement = {
+  service: string;
+  environment: string;
+  namespace: string;
+  path: string;
+  generatePaths: string;
+  autoSync: boolean;
+  prune: boolean;
+};
+
+export type ApplicationSet = {
+  apiVersion: string;
+  kind: 'ApplicationSet';
+  metadata: Metadata;
+  spec: {
+    goTemplate?: boolean;
+    goTemplateOptions?: string[];
+    syncPolicy?: { preserveResourcesOnDeletion?: boolean; applicationsSync?: string };
+    generators: { list?: { elements: ServiceElement[] } }[];
+    template: Omit<Application, 'apiVersion' | 'kind'>;
+    templatePatch?: string;
   };
 };
 
@@ -77,32 +103,38 @@ export type ConfigMap = {
   data?: Record<string, string>;
 };
 
-export type ArgoCdObject = AppProject | Application | ConfigMap;
+export type ArgoCdObject = AppProject | Application | ApplicationSet | ConfigMap;
 
 /** Argo CD's configuration as the root Application renders it from argocd/. */
 export type ArgoCdConfig = {
   objects: ArgoCdObject[];
   projects: AppProject[];
   applications: Application[];
+  applicationSets: ApplicationSet[];
   rbacConfigMap: ConfigMap;
 };
 
-/** Reads every resource listed in `<argocdDir>/kustomization.yaml`, in order. */
+/**
+ * Reads every resource listed in `<argocdDir>/kustomization.yaml`, in order; a directory listed
+ * there is read the same way through its own kustomization.yaml.
+ */
 export function loadArgoCdObjects(argocdDir: string): ArgoCdObject[] {
   const kustomization = YAML.parse(
     fs.readFileSync(path.join(argocdDir, 'kustomization.yaml'), 'utf8'),
   ) as {
     resources?: string[];
   };
-  return (kustomization.resources ?? []).flatMap((resource) =>
-    YAML.parseAllDocuments(fs.readFileSync(path.join(argocdDir, resource), 'utf8'))
+  return (kustomization.resources ?? []).flatMap((resource) => {
+    const file = path.join(argocdDir, resource);
+    if (fs.statSync(file).isDirectory()) return loadArgoCdObjects(file);
+    return YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))
       .map((doc) => {
         if (doc.errors.length > 0)
           throw new Error(`${resource}: ${doc.errors.map((e) => e.message).join('; ')}`);
         return doc.toJS() as ArgoCdObject | null;
       })
-      .filter((obj): obj is ArgoCdObject => obj !== null),
-  );
+      .filter((obj): obj is ArgoCdObject => obj !== null);
+  });
 }
 
 export function indexArgoCdConfig(objects: ArgoCdObject[]): ArgoCdConfig {
@@ -119,6 +151,7 @@ export function indexArgoCdConfig(objects: ArgoCdObject[]): ArgoCdConfig {
     objects,
     projects: objects.filter((obj): obj is AppProject => obj.kind === 'AppProject'),
     applications: objects.filter((obj): obj is Application => obj.kind === 'Application'),
+    applicationSets: objects.filter((obj): obj is ApplicationSet => obj.kind === 'ApplicationSet'),
     rbacConfigMap,
   };
 }

@@ -64,9 +64,13 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
       imageRegistryPath: 'ghcr.io/my-org/payments.fork',
     });
     const config = loadArgoCdConfig(path.join(copy, 'argocd'));
-    expect(new Set(config.applications.map((app) => app.spec.source.repoURL))).toEqual(
-      new Set([fork.repoURL]),
-    );
+    expect(
+      new Set(
+        [...config.applications, ...config.applicationSets.map((set) => set.spec.template)].map(
+          (app) => app.spec.source.repoURL,
+        ),
+      ),
+    ).toEqual(new Set([fork.repoURL]));
     expect(new Set(config.projects.flatMap((project) => project.spec.sourceRepos))).toEqual(
       new Set([fork.repoURL]),
     );
@@ -93,6 +97,7 @@ describe('scripts/adopt-fork.sh on a copy of the repository', () => {
       expect([file, after.get(file)]).toEqual([file, expected(file, text)]);
     expect(changed.filter((file) => file.startsWith('argocd')).length).toBe(
       config.applications.length +
+        config.applicationSets.length +
         config.projects.filter((project) => project.spec.sourceRepos.length > 0).length,
     );
     const imageFiles = changed.filter((file) => file.startsWith('deploy'));

@@ -1,25 +1,27 @@
+import { readCatalogue } from '@internal/catalogue';
 import { repoRoot } from '@internal/test-kit';
-import type { Application, AppProject } from '../src/objects';
+import type { AppProject } from '../src/objects';
 import { readRepositoryIdentity } from '../src/repository';
+import { elementsOf } from '../src/service-apps';
 import { argoCdConfig } from './helpers';
 
 const config = argoCdConfig();
 const identity = readRepositoryIdentity(repoRoot());
+const catalogue = readCatalogue(repoRoot());
 const IN_CLUSTER = 'https://kubernetes.default.svc';
-const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
-const SERVICES = [
-  { team: 'payments', service: 'payment' },
-  { team: 'billing', service: 'antaeus' },
-] as const;
-const TEAM_PATH = /^deploy\/teams\/([a-z-]+)\/([a-z-]+)\/overlays\/([a-z-]+)$/;
+const TEAMS = catalogue.teamNames();
+const TEAM_PATH = /^deploy\/teams\//;
 
 const projectNamed = (name: string): AppProject => {
   const project = config.projects.find((candidate) => candidate.metadata.name === name);
   if (project === undefined) throw new Error(`no AppProject named ${name}`);
   return project;
 };
-const teamApps = config.applications.filter((app) => TEAM_PATH.test(app.spec.source.path));
-const appLabel = (app: Application) => `${app.metadata.name} (${app.spec.source.path})`;
+const appSetNamed = (name: string) => {
+  const appSet = config.applicationSets.find((candidate) => candidate.metadata.name === name);
+  if (appSet === undefined) throw new Error(`no ApplicationSet named ${name}`);
+  return appSet;
+};
 
 describe('Argo CD objects', () => {
   test('every object lives in the argocd namespace and names are unique per kind', () => {
@@ -32,14 +34,10 @@ describe('Argo CD objects', () => {
     ).toEqual([]);
   });
 
-  test('the projects are exactly argocd-config, default, platform, payments and billing', () => {
-    expect(config.projects.map((project) => project.metadata.name).sort()).toEqual([
-      'argocd-config',
-      'billing',
-      'default',
-      'payments',
-      'platform',
-    ]);
+  test("the projects are exactly argocd-config, default, platform and each catalogue team's", () => {
+    expect(config.projects.map((project) => project.metadata.name).sort()).toEqual(
+      ['argocd-config', 'default', 'platform', ...TEAMS].sort(),
+    );
   });
 
   test('the root app renders argocd/ in the argocd-config project and manages itself', () => {
@@ -77,7 +75,10 @@ describe('Argo CD objects', () => {
 describe('the repository is named in one place', () => {
   test('scripts/repository.env names the repository every repoURL points at', () => {
     expect(identity.repoURL).toBe(`https://github.com/${identity.githubRepository}.git`);
-    for (const app of config.applications)
+    for (const app of [
+      ...config.applications,
+      ...config.applicationSets.map((appSet) => appSet.spec.template),
+    ])
       expect([app.metadata.name, app.spec.source.repoURL]).toEqual([
         app.metadata.name,
         identity.repoURL,
@@ -96,45 +97,83 @@ describe('the repository is named in one place', () => {
   });
 });
 
-describe('one Application per service per environment', () => {
-  test.each(
-    SERVICES.flatMap(({ team, service }) =>
-      ENVIRONMENTS.map((env) => [team, service, env] as const),
-    ),
-  )('%s/%s %s', (team, service, env) => {
-    const apps = teamApps.filter(
-      (app) => app.spec.source.path === `deploy/teams/${team}/${service}/overlays/${env}`,
-    );
-    expect(apps.map((app) => app.metadata.name)).toEqual([`${service}-${env}`]);
-    const [app] = apps as [Application];
-    expect(app.spec.project).toBe(team);
-    expect(app.spec.destination).toEqual({ server: IN_CLUSTER, namespace: `${team}-${env}` });
-    expect(app.spec.source.targetRevision).toBe('main');
-    expect(app.metadata.labels).toMatchObject({
-      'app.kubernetes.io/name': service,
-      team,
-      environment: env,
-    });
+describe('one ApplicationSet per team makes one Application per service per environment', () => {
+  test('the ApplicationSets are exactly the catalogue teams, and no Application file renders a team path', () => {
+    expect(config.applicationSets.map((appSet) => appSet.metadata.name)).toEqual(TEAMS);
+    expect(
+      config.applications.filter((app) => TEAM_PATH.test(app.spec.source.path)).map((app) => app.metadata.name),
+    ).toEqual([]);
   });
 
-  test('no other Application renders a team path', () => {
-    expect(teamApps).toHaveLength(SERVICES.length * ENVIRONMENTS.length);
-    for (const app of teamApps) {
-      const [, team, service] = TEAM_PATH.exec(app.spec.source.path) ?? [];
-      expect(SERVICES).toContainEqual({ team, service });
-    }
-  });
+  test.each(catalogue.teams.map((team) => [team.name, team] as const))(
+    '%s: one element per catalogue service and environment, with its overlay and namespace',
+    (_name, team) => {
+      expect(elementsOf(appSetNamed(team.name))).toEqual(
+        team.services.flatMap((service) =>
+          catalogue.environments.map((env) => ({
+            service: service.name,
+            environment: env.name,
+            namespace: catalogue.namespace(team.name, env.name),
+            path: catalogue.overlayPath(service.name, env.name),
+            generatePaths: expect.stringMatching(/^\//),
+            autoSync: env.autoSync,
+            prune: env.prune,
+          })),
+        ),
+      );
+    },
+  );
 
-  test.each(teamApps.map((app) => [appLabel(app), app] as const))(
-    '%s: finalizer, no namespace creation, retry with backoff, automated sync',
-    (_label, app) => {
-      const env = app.spec.destination.namespace?.split('-').pop();
-      expect(app.metadata.finalizers).toEqual([
+  test.each(TEAMS)(
+    '%s: the project is a literal of the template, never a value an element or a path provides',
+    (team) => {
+      const { spec } = appSetNamed(team);
+      expect(spec.template.spec.project).toBe(team);
+      expect(spec.generators.map((generator) => Object.keys(generator))).toEqual([['list']]);
+      expect(spec.templatePatch ?? '').not.toMatch(/project|destination|source|repoURL/);
+      for (const element of elementsOf(appSetNamed(team)))
+        expect(projectNamed(team).spec.destinations).toContainEqual({
+          server: IN_CLUSTER,
+          namespace: element.namespace,
+        });
+    },
+  );
+
+  test.each(TEAMS)(
+    '%s: Go templates with missingkey=error, and the controller never deletes an Application',
+    (team) => {
+      const { metadata, spec } = appSetNamed(team);
+      expect(spec.goTemplate).toBe(true);
+      expect(spec.goTemplateOptions).toEqual(['missingkey=error']);
+      expect(spec.syncPolicy).toEqual({
+        preserveResourcesOnDeletion: true,
+        applicationsSync: 'create-update',
+      });
+      expect(metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe(
+        'Prune=false,Delete=false',
+      );
+    },
+  );
+
+  test.each(TEAMS)(
+    '%s: each Application gets the finalizer, no namespace creation, retry with backoff, automated sync',
+    (team) => {
+      const { template, templatePatch } = appSetNamed(team).spec;
+      expect(template.metadata.name).toBe('{{.service}}-{{.environment}}');
+      expect(template.metadata.finalizers).toEqual([
         'resources-finalizer.argocd.argoproj.io/foreground',
       ]);
-      expect(app.spec.syncPolicy?.syncOptions).toContain('CreateNamespace=false');
-      expect(app.spec.syncPolicy?.syncOptions).not.toContain('CreateNamespace=true');
-      expect(app.spec.syncPolicy?.retry).toEqual({
+      expect(template.spec.destination).toEqual({
+        server: IN_CLUSTER,
+        namespace: '{{.namespace}}',
+      });
+      expect(template.spec.source).toEqual({
+        repoURL: identity.repoURL,
+        targetRevision: 'main',
+        path: '{{.path}}',
+      });
+      expect(template.spec.syncPolicy?.syncOptions).toContain('CreateNamespace=false');
+      expect(template.spec.syncPolicy?.retry).toEqual({
         limit: expect.any(Number),
         backoff: {
           duration: expect.any(String),
@@ -142,11 +181,13 @@ describe('one Application per service per environment', () => {
           maxDuration: expect.any(String),
         },
       });
-      expect(app.spec.syncPolicy?.automated).toEqual({
+      expect(template.spec.syncPolicy?.automated).toEqual({
         enabled: true,
-        prune: env !== 'prod',
+        prune: true,
         selfHeal: true,
       });
+      // What the real controller makes of the patch for prod is checked in the lab.
+      expect(templatePatch).toContain('prune: {{ .prune }}');
     },
   );
 });
@@ -162,12 +203,12 @@ describe('projects confine each team', () => {
     'Secret',
   ];
 
-  test.each(['payments', 'billing'])(
+  test.each(TEAMS)(
     '%s: only its own namespaces, no cluster-scoped kinds, no platform kinds',
     (team) => {
       const { spec } = projectNamed(team);
       expect(spec.destinations).toEqual(
-        ENVIRONMENTS.map((env) => ({ server: IN_CLUSTER, namespace: `${team}-${env}` })),
+        catalogue.namespacesOf(team).map((namespace) => ({ server: IN_CLUSTER, namespace })),
       );
       expect(spec.clusterResourceWhitelist ?? []).toEqual([]);
       expect(spec.namespaceResourceBlacklist).toBeUndefined();
@@ -184,7 +225,7 @@ describe('projects confine each team', () => {
     },
   );
 
-  test.each(['payments', 'billing'])(
+  test.each(TEAMS)(
     '%s: roles are bound to the SSO groups of the team',
     (team) => {
       const roles = projectNamed(team).spec.roles ?? [];
@@ -195,20 +236,27 @@ describe('projects confine each team', () => {
     },
   );
 
-  test.each(['payments', 'billing'])(
-    '%s: the sync window holds automatic prod syncs to working hours and lets people sync by hand',
+  test.each(TEAMS)(
+    "%s: the catalogue's sync windows hold automatic syncs to their hours and let people sync by hand",
     (team) => {
       const windows = projectNamed(team).spec.syncWindows ?? [];
-      expect(windows).toHaveLength(1);
-      const [window] = windows as [NonNullable<AppProject['spec']['syncWindows']>[number]];
-      expect(window).toMatchObject({
-        kind: 'allow',
-        manualSync: true,
-        schedule: '0 8 * * 1-5',
-        duration: '10h',
-      });
       // Which apps the pattern selects is answered by the real Argo CD (lab/test/bootstrap.test.ts).
-      expect(window.applications).toEqual(['*-prod']);
+      expect(
+        windows.map(({ kind, manualSync, schedule, duration, timeZone, applications }) => ({
+          kind,
+          manualSync,
+          schedule,
+          duration,
+          timeZone,
+          applications,
+        })),
+      ).toEqual(
+        catalogue.environments.flatMap((env) =>
+          env.syncWindow === undefined
+            ? []
+            : [{ kind: 'allow', manualSync: true, ...env.syncWindow, applications: [`*-${env.name}`] }],
+        ),
+      );
     },
   );
 

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { kustomizeBuild, repoRoot, tool, toolsDir } from '@internal/test-kit';
 import YAML from 'yaml';
-import { isCovered, manifestGeneratePaths } from '../src/app-paths';
+import { generatePathsOf, isCovered, MANIFEST_GENERATE_PATHS } from '../src/app-paths';
 import { renderedDirectories } from '../src/kustomize-paths';
 import type { AppProject, Application } from '../src/objects';
+import { elementsOf } from '../src/service-apps';
 
 const projectNamed = (name: string): AppProject => {
   const project = config.projects.find((candidate) => candidate.metadata.name === name);
@@ -55,6 +56,16 @@ describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () =>
     );
   });
 
+  test('the committed ApplicationSets are what scripts/generate-applicationsets.mjs writes from catalogue.yaml', () => {
+    const result = spawnSync(
+      process.execPath,
+      [path.join(root, 'scripts', 'generate-applicationsets.mjs'), '--check'],
+      { encoding: 'utf8' },
+    );
+    expect(`${result.stdout}${result.stderr}`).toMatch(/files match catalogue.yaml/);
+    expect(result.status).toBe(0);
+  });
+
   test('the same pipeline rejects a misspelt Application field (the schemas are really strict)', () => {
     const app = structuredClone(config.applications[0]) as Application & {
       spec: Record<string, unknown>;
@@ -69,10 +80,28 @@ describe('Argo CD objects validate strictly against the v3.5 CRD schemas', () =>
   });
 });
 
-describe.each(config.applications.map((app) => [app.metadata.name, app] as const))(
+/** Every Application: those written out, and one per element of each ApplicationSet. */
+const everyApp = [
+  ...config.applications.map((app) => ({
+    name: app.metadata.name,
+    project: app.spec.project,
+    path: app.spec.source.path,
+    generatePaths: app.metadata.annotations?.[MANIFEST_GENERATE_PATHS],
+  })),
+  ...config.applicationSets.flatMap((appSet) =>
+    elementsOf(appSet).map((element) => ({
+      name: `${element.service}-${element.environment}`,
+      project: appSet.spec.template.spec.project,
+      path: element.path,
+      generatePaths: element.generatePaths,
+    })),
+  ),
+];
+
+describe.each(everyApp.map((app) => [app.name, app] as const))(
   'Application %s',
   (_name, app) => {
-    const appDir = path.join(root, app.spec.source.path);
+    const appDir = path.join(root, app.path);
 
     // Whether its project permits every object is answered by the real Argo CD syncing it in
     // the lab (lab/test/bootstrap.test.ts, lab/test/projects.test.ts).
@@ -82,13 +111,13 @@ describe.each(config.applications.map((app) => [app.metadata.name, app] as const
     });
 
     test('manifest-generate-paths covers every directory it renders, and nothing of another service', () => {
-      const generatePaths = manifestGeneratePaths(app, root);
+      const generatePaths = generatePathsOf(app.generatePaths, app.path, root);
       expect(generatePaths.length).toBeGreaterThan(0);
       expect(renderedDirectories(appDir).filter((dir) => !isCovered(dir, generatePaths))).toEqual(
         [],
       );
       const serviceRoot = path.resolve(appDir, '..', '..');
-      if (app.spec.project !== 'platform') {
+      if (app.project !== 'platform') {
         expect(generatePaths.filter((covering) => !isCovered(covering, [serviceRoot]))).toEqual([]);
       }
     });
@@ -118,12 +147,12 @@ function referencedSecrets(value: unknown, found = new Set<string>()): Set<strin
   return found;
 }
 
-test.each(['payments', 'billing'])(
+test.each(config.applicationSets.map((appSet) => appSet.spec.template.spec.project))(
   '%s: the Secrets its apps refer to (created by hand) are exactly those orphan monitoring ignores',
   (team) => {
     const referenced = new Set<string>();
-    for (const app of config.applications.filter((candidate) => candidate.spec.project === team)) {
-      referencedSecrets(kustomizeBuild(path.join(root, app.spec.source.path)), referenced);
+    for (const app of everyApp.filter((candidate) => candidate.project === team)) {
+      referencedSecrets(kustomizeBuild(path.join(root, app.path)), referenced);
     }
     const ignored = (projectNamed(team).spec.orphanedResources?.ignore ?? [])
       .filter((entry) => entry.kind === 'Secret')

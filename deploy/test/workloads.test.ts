@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import {
   DEPLOY_DIR,
+  CATALOGUE,
   ENVIRONMENTS,
   ROOT,
   containerEnv,
@@ -27,7 +28,9 @@ function servedPaths(service: string): string[] {
   return Object.keys(spec.paths);
 }
 
-const OUR_SERVICES = { payment: 'payments', antaeus: 'billing' } as const;
+const OUR_SERVICES = Object.fromEntries(
+  CATALOGUE.services.map(({ name, team }) => [name, team]),
+) as Record<string, string>;
 /** Third-party images we run, each pinned to an exact release. */
 const THIRD_PARTY_IMAGES = [/^docker\.io\/library\/redis:\d+\.\d+\.\d+-alpine$/];
 

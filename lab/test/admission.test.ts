@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { repoRoot } from '@internal/test-kit';
 import { eventually, kubectlJson, run } from './support/lab';
 
-const ENVIRONMENTS = fs.readdirSync(path.join(repoRoot(), 'deploy', 'envs')).sort();
-const TEAM_NAMESPACES = ENVIRONMENTS.flatMap((env) => [`payments-${env}`, `billing-${env}`]);
+import { ENVIRONMENTS, TEAM_NAMESPACES } from './support/catalogue';
 
 describe('server-side dry-run apply on the real API server', () => {
   test.each([

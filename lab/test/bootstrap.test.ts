@@ -1,3 +1,4 @@
+import { catalogue, SERVICE_APPS } from './support/catalogue';
 import { ARGOCD_URL, adminToken, applications, eventually, type Application } from './support/lab';
 
 // Conditions Argo CD sets when it cannot use an app's spec or render its source, and the
@@ -11,17 +12,7 @@ describe('the bootstrap from argocd/README.md on a real Argo CD', () => {
     const names = applications()
       .map((app) => app.metadata.name)
       .sort();
-    expect(names).toEqual(
-      expect.arrayContaining([
-        'root',
-        'payment-dev',
-        'payment-staging',
-        'payment-prod',
-        'antaeus-dev',
-        'antaeus-staging',
-        'antaeus-prod',
-      ]),
-    );
+    expect(names).toEqual(expect.arrayContaining(['root', ...SERVICE_APPS.map(({ app }) => app)]));
     expect(names.filter((name) => name.startsWith('platform'))).not.toEqual([]);
   });
 
@@ -54,12 +45,13 @@ describe('the bootstrap from argocd/README.md on a real Argo CD', () => {
 
   // Which apps a project's window covers is Argo CD's own answer, from its API.
   test.each([
-    ['payment-prod', true],
-    ['antaeus-prod', true],
+    ...SERVICE_APPS.map(({ app, env }) => [
+      app,
+      catalogue.environment(env).syncWindow !== undefined,
+    ]),
     ['platform-prod', true],
-    ['payment-dev', false],
     ['platform-staging', false],
-  ])(
+  ] as [string, boolean][])(
     '%s: working-hours sync window assigned: %p, manual sync always allowed',
     async (name, windowed) => {
       const response = await fetch(`${ARGOCD_URL}/api/v1/applications/${name}/syncwindows`, {

@@ -1,5 +1,6 @@
 import { repoRoot } from '@internal/test-kit';
 import path from 'node:path';
+import { catalogue, RELEASE_ENV, SERVICE_APPS } from './support/catalogue';
 import { application, argocd, eventually, run } from './support/lab';
 
 const RBAC_CM = path.join(repoRoot(), 'argocd', 'platform', 'argocd-rbac-cm.yaml');
@@ -74,12 +75,13 @@ describe('global RBAC (argocd-rbac-cm), by the argocd binary', () => {
 describe('project roles, through the real argocd-server', () => {
   const tokens: Record<string, string> = {};
   beforeAll(() => {
-    for (const [project, role] of [
-      ['payments', 'developer'],
-      ['payments', 'release'],
-      ['billing', 'developer'],
-      ['billing', 'release'],
-    ] as const) {
+    for (const [project, role] of catalogue.teamNames().flatMap(
+      (team) =>
+        [
+          [team, 'developer'],
+          [team, 'release'],
+        ] as const,
+    )) {
       const result = argocd([
         'proj',
         'role',
@@ -98,24 +100,32 @@ describe('project roles, through the real argocd-server', () => {
   const denied = (result: { status: number | null; stderr: string }) =>
     result.status !== 0 && /PermissionDenied|permission denied/i.test(result.stderr);
 
-  test.each([
-    ['payments/developer', 'payment-dev'],
-    ['payments/developer', 'payment-staging'],
-    ['billing/developer', 'antaeus-dev'],
-    ['billing/developer', 'antaeus-staging'],
-  ])('%s may sync %s', (role, app) => {
+  // Developers sync every environment but the last; only the release group syncs that one.
+  test.each(
+    SERVICE_APPS.filter(({ env }) => env !== RELEASE_ENV).map(({ app, team }) => [
+      `${team}/developer`,
+      app,
+    ]),
+  )('%s may sync %s', (role, app) => {
     const result = argocd(['app', 'sync', app, '--async'], tokens[role]);
     expect(result.stderr).not.toMatch(/permission denied/i);
     expect(result.status).toBe(0);
   });
 
-  test.each([
-    ['payments/developer', 'payment-prod'],
-    ['payments/developer', 'antaeus-dev'],
-    ['payments/release', 'antaeus-prod'],
-    ['billing/developer', 'payment-dev'],
-    ['billing/developer', 'antaeus-prod'],
-  ])('%s may not sync %s', (role, app) => {
+  test.each(
+    SERVICE_APPS.flatMap(({ app, team, env }) =>
+      catalogue.teamNames().flatMap((role) =>
+        role !== team
+          ? [
+              [`${role}/developer`, app],
+              [`${role}/release`, app],
+            ]
+          : env === RELEASE_ENV
+            ? [[`${role}/developer`, app]]
+            : [],
+      ),
+    ),
+  )('%s may not sync %s', (role, app) => {
     expect(denied(argocd(['app', 'sync', app, '--async'], tokens[role]))).toBe(true);
   });
 
@@ -141,10 +151,12 @@ describe('project roles, through the real argocd-server', () => {
     },
   );
 
-  test.each([
-    ['payments/release', 'payment-prod'],
-    ['billing/release', 'antaeus-prod'],
-  ])('%s syncs %s by hand, window or not, and it becomes Synced', async (role, app) => {
+  test.each(
+    SERVICE_APPS.filter(({ env }) => env === RELEASE_ENV).map(({ app, team }) => [
+      `${team}/release`,
+      app,
+    ]),
+  )('%s syncs %s by hand, window or not, and it becomes Synced', async (role, app) => {
     const result = argocd(['app', 'sync', app, '--timeout', '120'], tokens[role]);
     expect(result.stderr).not.toMatch(/permission denied/i);
     await eventually(`${app} Synced`, () =>

@@ -81,6 +81,10 @@ start_git_server() {
     git -C "$LAB_REPO" remote set-url origin "$LAB_GIT_URL"
     git -C "$LAB_REPO" config user.name "Lab user"
     git -C "$LAB_REPO" config user.email "lab@localhost"
+    # The delivery scripts read catalogue.yaml with this checkout's installed packages, as they
+    # would after npm ci in the clone (a symlink, excluded locally: never committed).
+    ln -s "$LAB_ROOT/node_modules" "$LAB_REPO/node_modules"
+    echo /node_modules >>"$LAB_REPO/.git/info/exclude"
   fi
   start_process git-daemon git daemon --reuseaddr --listen=127.0.0.1 --port="$LAB_GIT_PORT" \
     --base-path="$LAB_DIR/git" --export-all --enable=receive-pack "$LAB_DIR/git"
@@ -214,15 +218,19 @@ export ARGOCD_ADMIN_PASSWORD=$(cat "$LAB_DIR/admin-password")
 ENV
 }
 
-# Every Application but prod's Synced; prod waits for its window or a release-group sync.
+# Every service Application of catalogue.yaml exists (the ApplicationSet controller made them) and
+# every Application but prod's is Synced; prod waits for its window or a release-group sync.
 wait_for_sync() {
-  local deadline=$(($(date +%s) + LAB_WAIT_SECONDS)) pending
+  local deadline=$(($(date +%s) + LAB_WAIT_SECONDS)) pending expected
+  expected="$(node "$LAB_ROOT/scripts/catalogue.mjs" applications)"
   while :; do
-    pending="$(kubectl -n "$ARGOCD_NS" get applications -o jsonpath='{range .items[*]}{.metadata.name}={.status.sync.status}{"\n"}{end}' |
-      grep -v -- '-prod=' | grep -v '=Synced$' || true)"
-    local count
-    count="$(kubectl -n "$ARGOCD_NS" get applications --no-headers 2>/dev/null | wc -l)"
-    [ -z "$pending" ] && [ "$count" -gt 1 ] && return 0
+    local listed
+    listed="$(kubectl -n "$ARGOCD_NS" get applications -o jsonpath='{range .items[*]}{.metadata.name}={.status.sync.status}{"\n"}{end}')"
+    pending="$(grep -v -- '-prod=' <<<"$listed" | grep -v '=Synced$' || true)"
+    local missing
+    missing="$(comm -23 <(sort <<<"$expected") <(cut -d= -f1 <<<"$listed" | sort))"
+    [ -n "$missing" ] && pending="$pending${pending:+$'\n'}not generated yet: $(tr '\n' ' ' <<<"$missing")"
+    [ -z "$pending" ] && return 0
     [ "$(date +%s)" -lt "$deadline" ] || {
       printf 'not synced after %ss:\n%s\n' "$LAB_WAIT_SECONDS" "$pending" >&2
       return 1

@@ -1,11 +1,10 @@
 # shellcheck shell=bash
 # What the delivery scripts agree on: which services exist, which team owns each, the order of
-# environments, what a deployable image tag and digest look like, and where an overlay lives.
-# Sourced by bump-image.sh, promote.sh and affected-services.sh; defines functions only.
+# environments (all three read from catalogue.yaml), what a deployable image tag and digest look
+# like, and where an overlay lives. Sourced by bump-image.sh, promote.sh and
+# affected-services.sh; defines functions and the two lists below. Needs node_modules (npm ci).
 
 DELIVERY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DELIVERY_SERVICES=(payment antaeus)
-DELIVERY_ENVIRONMENTS=(dev staging prod)
 
 die() {
   echo "error: $*" >&2
@@ -18,12 +17,22 @@ usage_error() {
   exit 2
 }
 
+# Asks scripts/catalogue.mjs, which validates catalogue.yaml first (exit 3 when it is invalid).
+catalogue() {
+  node "$DELIVERY_ROOT/scripts/catalogue.mjs" "$@"
+}
+
+catalogue_list() {
+  local output
+  output="$(catalogue "$1")" || die "cannot read the $1 from catalogue.yaml"
+  mapfile -t "$2" <<<"$output"
+}
+
+catalogue_list services DELIVERY_SERVICES
+catalogue_list environments DELIVERY_ENVIRONMENTS
+
 team_of() {
-  case "$1" in
-    payment) echo payments ;;
-    antaeus) echo billing ;;
-    *) return 1 ;;
-  esac
+  catalogue team-of "$1" 2>/dev/null
 }
 
 is_environment() {
@@ -34,11 +43,7 @@ is_environment() {
 
 # The environment a release moves to after $1; fails for the last one.
 next_environment() {
-  case "$1" in
-    dev) echo staging ;;
-    staging) echo prod ;;
-    *) return 1 ;;
-  esac
+  catalogue next-environment "$1" 2>/dev/null
 }
 
 # Tags are immutable references only: a git commit SHA (7 to 40 lowercase hex digits, what the

@@ -2,20 +2,24 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { readCatalogue } from '@internal/catalogue';
 import { repoRoot, tool, type K8sObject } from '@internal/test-kit';
-
-export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
 
 export const ROOT = repoRoot(__dirname);
 export const DEPLOY_DIR = path.join(ROOT, 'deploy');
+
+/** catalogue.yaml: the teams, services and environments (in promotion order). */
+export const CATALOGUE = readCatalogue(ROOT);
+export const ENVIRONMENTS = CATALOGUE.environmentNames();
+export type Environment = string;
 
 /** Every kustomization a person or Argo CD applies, relative to deploy/. */
 export const KUSTOMIZATIONS = [
   'platform',
   ...ENVIRONMENTS.map((env) => `platform/${env}`),
-  ...ENVIRONMENTS.map((env) => `teams/payments/payment/overlays/${env}`),
-  ...ENVIRONMENTS.map((env) => `teams/billing/antaeus/overlays/${env}`),
+  ...CATALOGUE.serviceNames().flatMap((service) =>
+    ENVIRONMENTS.map((env) => path.relative('deploy', CATALOGUE.overlayPath(service, env))),
+  ),
   ...ENVIRONMENTS.map((env) => `envs/${env}`),
 ];
 

@@ -86,9 +86,13 @@ export function createSandbox(prefix: string): Sandbox {
   git(repo, 'add', '--all');
   git(repo, 'commit', '--quiet', '--message', 'working tree under test');
   // Linked after the commit and excluded locally: a symlink is no directory to .gitignore's
-  // "node_modules/", and the scripts only need the installed turbo from it.
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(repo, 'node_modules'));
-  fs.appendFileSync(path.join(repo, '.git', 'info', 'exclude'), '/node_modules\n');
+  // "node_modules/", and the scripts only need the installed turbo and the catalogue reader
+  // (@internal/catalogue, yaml, ajv) from it. Every clone gets the same link, as after npm ci.
+  const linkModules = (dir: string) => {
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '/node_modules\n');
+  };
+  linkModules(repo);
   const remote = path.join(base, 'remote.git');
   git(base, 'clone', '--quiet', '--bare', repo, remote);
   git(repo, 'remote', 'add', 'origin', remote);
@@ -101,6 +105,7 @@ export function createSandbox(prefix: string): Sandbox {
     clone(name) {
       const dir = path.join(base, name);
       git(base, 'clone', '--quiet', remote, dir);
+      linkModules(dir);
       return dir;
     },
     cleanup: () => fs.rmSync(base, { recursive: true, force: true }),

@@ -1,0 +1,15 @@
+import { readCatalogue } from '@internal/catalogue';
+import { repoRoot } from '@internal/test-kit';
+
+/** catalogue.yaml of this checkout: the teams, services and environments the lab must show. */
+export const catalogue = readCatalogue(repoRoot());
+export const ENVIRONMENTS = catalogue.environmentNames();
+/** The last environment, the one only a team's release group may sync. */
+export const RELEASE_ENV = ENVIRONMENTS[ENVIRONMENTS.length - 1]!;
+export const TEAM_NAMESPACES = ENVIRONMENTS.flatMap((env) =>
+  catalogue.teamNames().map((team) => catalogue.namespace(team, env)),
+);
+/** Every service Application, with its team and environment. */
+export const SERVICE_APPS = catalogue.services.flatMap(({ name, team }) =>
+  ENVIRONMENTS.map((env) => ({ app: `${name}-${env}`, team, env })),
+);
