@@ -114,7 +114,12 @@ async function benchmark(
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
       errors:
-        result.errors + result.timeouts + result.non2xx + fixed.errors + fixed.timeouts + fixed.non2xx,
+        result.errors +
+        result.timeouts +
+        result.non2xx +
+        fixed.errors +
+        fixed.timeouts +
+        fixed.non2xx,
       peakRssMb: Math.round(peakRssMb),
       cpuMicrosPerRequest: Math.round(((cpuAfter - cpuBefore) / CPU_REQUESTS) * 10) / 10,
     };
