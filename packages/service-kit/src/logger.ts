@@ -64,8 +64,19 @@ export function bufferedStdout(): pino.DestinationStream {
     minLength: 4096,
     periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
-  process.once('exit', () => stream.flushSync());
+  if (!flushOnExit) flushOnExit = process.once('exit', flushAll);
+  unflushed.add(stream);
+  stream.once('close', () => unflushed.delete(stream));
   return stream;
+}
+
+// Every buffered destination, written out by one exit listener (one per logger would trip
+// Node's listener-leak warning in a process that creates many loggers, such as a test run).
+const unflushed = new Set<ReturnType<typeof pino.destination>>();
+let flushOnExit: NodeJS.Process | undefined;
+function flushAll(): void {
+  for (const stream of unflushed) stream.flushSync();
+  unflushed.clear();
 }
 
 /**
