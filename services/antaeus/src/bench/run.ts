@@ -25,7 +25,8 @@ const PAYMENT_SERVER = path.join(PAYMENT_DIR, 'dist', 'server.js');
 /** Sizes billed; the default leaves out 1,000,000 (several minutes here): BENCH_SIZES=10000,100000,1000000. */
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const HALF_RATE_SIZE = Number(process.env.BENCH_HALF_RATE_SIZE ?? 10_000);
-const PAYMENT_ALONE_CHARGES = Number(process.env.BENCH_PAYMENT_ALONE_CHARGES ?? 20_000);
+/** As many charges as the smallest size bills, so both start equally cold. */
+const PAYMENT_ALONE_CHARGES = Number(process.env.BENCH_PAYMENT_ALONE_CHARGES ?? Math.min(...SIZES));
 const TARGETS = {
   perInvoiceAtLargestVsSmallest: 1.2,
   antaeusRssMbAt1M: 250,
@@ -136,6 +137,26 @@ interface SizeMeasurement {
   paymentPeakRssMb: number;
   sqliteMbBefore: number;
   sqliteMbAfter: number;
+  /** GET /rest/v1/invoices after the run: the whole table, streamed. */
+  list: { megabytes: number; seconds: number; antaeusPeakRssMb: number };
+}
+
+/** Reads the whole invoice list as a client would, counting bytes, while sampling Antaeus's RSS. */
+async function readList(url: string, antaeus: ChildProcess) {
+  let peak = rssMb(antaeus);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(antaeus))), RSS_SAMPLE_MS);
+  const started = process.hrtime.bigint();
+  const res = await fetch(`${url}/rest/v1/invoices`);
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(sampler);
+  if (res.status !== 200) throw new Error(`GET /rest/v1/invoices answered ${res.status}`);
+  return {
+    megabytes: Math.round((bytes / 1024 / 1024) * 10) / 10,
+    seconds: Math.round(seconds * 100) / 100,
+    antaeusPeakRssMb: Math.round(Math.max(peak, rssMb(antaeus))),
+  };
 }
 
 async function billOnce(
@@ -191,6 +212,7 @@ async function billOnce(
     if (run.attempted !== invoices || run.failed > 0 || run.status !== 'completed') {
       throw new Error(`the run did not bill every invoice cleanly: ${JSON.stringify(run)}`);
     }
+    const list = await readList(antaeusService.url, antaeus);
     await stop(antaeus);
     return {
       invoices,
@@ -205,6 +227,7 @@ async function billOnce(
       paymentPeakRssMb: Math.round(peak.payment),
       sqliteMbBefore,
       sqliteMbAfter: fileMb(file),
+      list,
     };
   } finally {
     if (antaeus) await stop(antaeus);
@@ -281,7 +304,7 @@ async function main(): Promise<void> {
   const report = (m: SizeMeasurement) => {
     results.push(m);
     console.log(
-      `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB`,
+      `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB; GET /rest/v1/invoices ${m.list.megabytes} MB in ${m.list.seconds} s, Antaeus peak RSS ${m.list.antaeusPeakRssMb} MB`,
     );
   };
   for (const invoices of SIZES) report(await billOnce(invoices, 1, concurrency));
