@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
+import { jsonLineSink } from '@internal/test-kit';
 import {
   HttpError,
   Lifecycle,
@@ -12,14 +12,7 @@ import {
 } from '../src';
 
 function app() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { sink, lines } = jsonLineSink();
   const logger = createLogger('svc', 'info', sink);
   const registry = createMetricsRegistry();
   const lifecycle = new Lifecycle();
