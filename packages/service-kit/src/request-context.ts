@@ -5,6 +5,25 @@ import type { Logger } from './logger';
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * A request's `ctx.state`: its id, and a logger bound to it, made on first use (most requests
+ * log only their access line). A class rather than a getter defined on Koa's plain object per
+ * request, which cost a descriptor, a closure and the object's fast shape every time.
+ */
+class RequestState {
+  private bound: Logger | undefined;
+  accessLog?: Record<string, unknown>;
+
+  constructor(
+    private readonly logger: Logger,
+    readonly requestId: string,
+  ) {}
+
+  get log(): Logger {
+    return (this.bound ??= this.logger.child({ requestId: this.requestId }));
+  }
+}
+
+/**
  * Gives the request its id (a sane incoming `X-Request-Id`, else a new UUID), echoes it, and
  * offers a logger bound to it on `ctx.state.log`. Returns the id.
  */
@@ -12,13 +31,7 @@ export function startRequest(ctx: Context, logger: Logger): string {
   const incoming = ctx.get('x-request-id');
   const requestId = SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   ctx.set('X-Request-Id', requestId);
-  ctx.state.requestId = requestId;
-  // Most requests log only their access line, so the child logger is made on first use.
-  let log: Logger | undefined;
-  Object.defineProperty(ctx.state, 'log', {
-    get: () => (log ??= logger.child({ requestId })),
-    enumerable: true,
-  });
+  ctx.state = Object.assign(new RequestState(logger, requestId), ctx.state);
   return requestId;
 }
 
