@@ -146,11 +146,12 @@ export class BillingEngine {
 
   /**
    * Keeps `run.concurrency` charges in flight until every invoice was reached (or billing
-   * stops). The database work goes in batches: answers that arrive together are settled in one
-   * transaction, and the charge slots they free are refilled by claiming that many invoices in
-   * one transaction, right before their requests leave (so a claim's lease starts when its
-   * charge does, as with one claim at a time). Resolves with how many invoices were reached and
-   * how many of those were skipped: paid or held by another run meanwhile, or not claimable.
+   * stops). The database work goes in steps, one transaction (one commit) each: the answers
+   * that arrived since the last step are settled, and the charge slots free now are refilled
+   * by claiming that many invoices, whose requests leave only once the step is committed (so
+   * each attempt is recorded before its request, and a claim's lease starts when its charge
+   * does, as with one claim at a time). Resolves with how many invoices were reached and how
+   * many of those were skipped: paid or held by another run meanwhile, or not claimable.
    */
   private chargeAll(
     run: BillingRun,
@@ -164,18 +165,15 @@ export class BillingEngine {
     let answered: SettledCharge[] = [];
     let scheduled = false;
     return new Promise((resolve) => {
-      const step = () => {
-        scheduled = false;
-        if (answered.length > 0) {
-          this.settle(run.id, answered, log);
-          answered = [];
-        }
-        while (inFlight < run.concurrency && next < invoiceIds.length && !this.stopped) {
-          const batch = invoiceIds.slice(next, next + run.concurrency - inFlight);
+      /** Claims invoices for `slots` free slots, reading on past the ones it cannot claim. */
+      const claimFreeSlots = (slots: number): ClaimedCharge[] => {
+        const claimed: ClaimedCharge[] = [];
+        while (claimed.length < slots && next < invoiceIds.length && !this.stopped) {
+          const batch = invoiceIds.slice(next, next + slots - claimed.length);
           next += batch.length;
-          let claimed: ClaimedCharge[] = [];
+          let got: ClaimedCharge[] = [];
           try {
-            claimed = store.claimMany(run.id, batch, Date.now(), claimLeaseMs);
+            got = store.claimMany(run.id, batch, Date.now(), claimLeaseMs);
           } catch (err) {
             // Typically the database refusing the claim; whatever was recorded is recovered by a later run.
             log.error(
@@ -183,24 +181,49 @@ export class BillingEngine {
               'could not claim the invoices; a later run retries them',
             );
           }
-          skipped += batch.length - claimed.length;
-          for (const charge of claimed) {
-            inFlight += 1;
-            client.charge(charge, charge.idempotencyKey, this.stopping.signal).then(
-              (outcome) => {
-                answered.push({ charge, outcome });
-                inFlight -= 1;
-                schedule();
-              },
-              (err: unknown) => {
-                // The attempt stays in flight with its key, so a later run replays it.
-                log.error({ err, invoiceId: charge.invoiceId }, 'could not charge the invoice');
-                skipped += 1;
-                inFlight -= 1;
-                schedule();
-              },
-            );
-          }
+          skipped += batch.length - got.length;
+          claimed.push(...got);
+        }
+        return claimed;
+      };
+
+      const step = () => {
+        scheduled = false;
+        const settling = answered;
+        answered = [];
+        let settled = false;
+        let claimed: ClaimedCharge[] = [];
+        try {
+          store.inOneTransaction(() => {
+            if (settling.length > 0) settled = this.settle(run.id, settling, log);
+            claimed = claimFreeSlots(run.concurrency - inFlight);
+          });
+        } catch (err) {
+          // The commit failed, so nothing of this step was recorded: the answers' attempts
+          // stay in flight (a later run replays their keys), and the invoices it claimed are
+          // skipped, for a later run.
+          log.error({ err }, 'could not commit a billing step; a later run picks up its invoices');
+          settled = false;
+          skipped += claimed.length;
+          claimed = [];
+        }
+        if (settled) this.reportSettled(settling, log);
+        for (const charge of claimed) {
+          inFlight += 1;
+          client.charge(charge, charge.idempotencyKey, this.stopping.signal).then(
+            (outcome) => {
+              answered.push({ charge, outcome });
+              inFlight -= 1;
+              schedule();
+            },
+            (err: unknown) => {
+              // The attempt stays in flight with its key, so a later run replays it.
+              log.error({ err, invoiceId: charge.invoiceId }, 'could not charge the invoice');
+              skipped += 1;
+              inFlight -= 1;
+              schedule();
+            },
+          );
         }
         if (inFlight === 0 && (next >= invoiceIds.length || this.stopped)) {
           resolve({ reached: next, skipped });
@@ -216,18 +239,27 @@ export class BillingEngine {
     });
   }
 
-  /** Records a batch of answers; on failure their attempts stay in flight and a later run replays their keys. */
-  private settle(runId: string, answered: SettledCharge[], log: Logger): void {
-    const { store, claimLeaseMs, metrics } = this.options;
+  /**
+   * Records a batch of answers; false when that failed, and then their attempts stay in
+   * flight and a later run replays their keys.
+   */
+  private settle(runId: string, answered: SettledCharge[], log: Logger): boolean {
+    const { store, claimLeaseMs } = this.options;
     try {
       store.settleMany(runId, answered, Date.now(), claimLeaseMs);
+      return true;
     } catch (err) {
       log.error(
         { err, invoiceIds: answered.map(({ charge }) => charge.invoiceId) },
         'could not record the charge outcomes; the next run will replay their keys',
       );
-      return;
+      return false;
     }
+  }
+
+  /** Metrics and log lines for answers whose outcome is committed. */
+  private reportSettled(answered: SettledCharge[], log: Logger): void {
+    const { metrics } = this.options;
     for (const { charge, outcome } of answered) {
       metrics?.chargeSettled(outcome.kind);
       const level = outcome.kind === 'approved' || outcome.kind === 'declined' ? 'debug' : 'warn';

@@ -232,6 +232,15 @@ export class BillingStore {
       .immediate();
   }
 
+  /**
+   * Runs `work` (calls of this store) as one IMMEDIATE transaction: one commit for all of it.
+   * Each method called inside is a savepoint of its own, so one that fails is undone alone
+   * and the caller may catch its error and let the rest commit.
+   */
+  inOneTransaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
   countSkipped(runId: string, count: number): void {
     if (count > 0) this.statements.countSkip.run(count, runId);
   }
