@@ -43,6 +43,15 @@ function startFlags(dir: string): string[] {
   return manifest.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
+/** A child's CPU time so far (user + system, from /proc/<pid>/stat), in µs. */
+function cpuMicros(child: ChildProcess): number {
+  const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of the whole line, in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const perCharge = (micros: number, count: number) => Math.round(micros / count);
+
 function rssMb(child: ChildProcess): number {
   try {
     const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -134,6 +143,8 @@ interface SizeMeasurement {
   seconds: number;
   invoicesPerSecond: number;
   microsPerInvoice: number;
+  /** CPU (user + system) per invoice of each process during the run. */
+  cpuMicrosPerInvoice: { antaeus: number; payment: number };
   antaeusPeakRssMb: number;
   paymentPeakRssMb: number;
   sqliteMbBefore: number;
@@ -195,6 +206,7 @@ async function billOnce(
       peak.payment = Math.max(peak.payment, rssMb(payment!));
     };
     const sampler = setInterval(sample, RSS_SAMPLE_MS);
+    const cpuBefore = { antaeus: cpuMicros(antaeus), payment: cpuMicros(payment) };
     const started = process.hrtime.bigint();
     const created = (await (
       await fetch(`${antaeusService.url}/rest/v1/billing-runs`, { method: 'POST' })
@@ -208,6 +220,10 @@ async function billOnce(
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = {
+      antaeus: perCharge(cpuMicros(antaeus) - cpuBefore.antaeus, invoices),
+      payment: perCharge(cpuMicros(payment) - cpuBefore.payment, invoices),
+    };
     clearInterval(sampler);
     sample();
     if (run.attempted !== invoices || run.failed > 0 || run.status !== 'completed') {
@@ -224,6 +240,7 @@ async function billOnce(
       seconds: Math.round(seconds * 100) / 100,
       invoicesPerSecond: Math.round(invoices / seconds),
       microsPerInvoice: Math.round((seconds * 1e6) / invoices),
+      cpuMicrosPerInvoice: cpu,
       antaeusPeakRssMb: Math.round(peak.antaeus),
       paymentPeakRssMb: Math.round(peak.payment),
       sqliteMbBefore,
@@ -238,9 +255,13 @@ async function billOnce(
 }
 
 /** Payment answering Antaeus's own client, `concurrency` charges in flight, no database. */
-async function paymentAlone(
-  concurrency: number,
-): Promise<{ charges: number; warmup: number; seconds: number; chargesPerSecond: number }> {
+async function paymentAlone(concurrency: number): Promise<{
+  charges: number;
+  warmup: number;
+  cpuMicrosPerCharge: { payment: number; client: number };
+  seconds: number;
+  chargesPerSecond: number;
+}> {
   const service = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
     PAYMENT_SUCCESS_RATE: '1',
     PAYMENT_AUTH: 'disabled',
@@ -278,12 +299,19 @@ async function paymentAlone(
   };
   try {
     await charge(PAYMENT_ALONE_WARMUP);
+    const paymentBefore = cpuMicros(service.child);
+    const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     await charge(PAYMENT_ALONE_CHARGES);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const client = process.cpuUsage(clientBefore);
     return {
       charges: PAYMENT_ALONE_CHARGES,
       warmup: PAYMENT_ALONE_WARMUP,
+      cpuMicrosPerCharge: {
+        payment: perCharge(cpuMicros(service.child) - paymentBefore, PAYMENT_ALONE_CHARGES),
+        client: perCharge(client.user + client.system, PAYMENT_ALONE_CHARGES),
+      },
       seconds: Math.round(seconds * 100) / 100,
       chargesPerSecond: Math.round(PAYMENT_ALONE_CHARGES / seconds),
     };
@@ -305,13 +333,13 @@ async function main(): Promise<void> {
   );
   const alone = await paymentAlone(concurrency);
   console.log(
-    `payment alone: ${alone.charges} charges in ${alone.seconds} s = ${alone.chargesPerSecond} charges/s`,
+    `payment alone: ${alone.charges} charges in ${alone.seconds} s = ${alone.chargesPerSecond} charges/s (CPU per charge: payment ${alone.cpuMicrosPerCharge.payment} µs, client ${alone.cpuMicrosPerCharge.client} µs)`,
   );
   const results: SizeMeasurement[] = [];
   const report = (m: SizeMeasurement) => {
     results.push(m);
     console.log(
-      `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB; GET /rest/v1/invoices ${m.list.megabytes} MB in ${m.list.seconds} s, Antaeus peak RSS ${m.list.antaeusPeakRssMb} MB`,
+      `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; CPU per invoice Antaeus ${m.cpuMicrosPerInvoice.antaeus} µs, payment ${m.cpuMicrosPerInvoice.payment} µs; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB; GET /rest/v1/invoices ${m.list.megabytes} MB in ${m.list.seconds} s, Antaeus peak RSS ${m.list.antaeusPeakRssMb} MB`,
     );
   };
   for (const invoices of SIZES) report(await billOnce(invoices, 1, concurrency));
