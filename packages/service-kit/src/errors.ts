@@ -58,44 +58,57 @@ function allowedMethods(ctx: Context): string {
 }
 
 /**
- * Turns every failure below it into a JSON answer (place it inside requestContext and
- * httpMetrics so they log and count the final status). Client mistakes keep their 4xx;
- * anything else is logged with its stack and answered with a 500 that reveals nothing internal.
+ * Answers a failure as JSON. Client mistakes keep their 4xx; anything else is logged with its
+ * stack and answered with a 500 that reveals nothing internal.
+ */
+export function answerError(ctx: Context, err: unknown): void {
+  const known = clientError(err);
+  if (known) {
+    ctx.status = known.status;
+    if (known.status === 405) ctx.set('Allow', allowedMethods(ctx));
+    ctx.body = {
+      error: {
+        code: known.code,
+        message: known.message,
+        ...(known.details === undefined ? {} : { details: known.details }),
+      },
+    } satisfies ErrorBody;
+    return;
+  }
+  ctx.state.log?.error({ err }, 'unhandled error');
+  ctx.status = 500;
+  ctx.body = {
+    error: { code: 'internal', message: 'internal server error' },
+  } satisfies ErrorBody;
+}
+
+/**
+ * Turns every failure below it into a JSON answer (answerError; place it inside requestContext
+ * and httpMetrics so they log and count the final status).
  */
 export function errorHandler() {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } catch (err) {
-      const known = clientError(err);
-      if (known) {
-        ctx.status = known.status;
-        if (known.status === 405) ctx.set('Allow', allowedMethods(ctx));
-        ctx.body = {
-          error: {
-            code: known.code,
-            message: known.message,
-            ...(known.details === undefined ? {} : { details: known.details }),
-          },
-        } satisfies ErrorBody;
-        return;
-      }
-      ctx.state.log?.error({ err }, 'unhandled error');
-      ctx.status = 500;
-      ctx.body = {
-        error: { code: 'internal', message: 'internal server error' },
-      } satisfies ErrorBody;
+      answerError(ctx, err);
     }
   };
+}
+
+/** Nothing answered the request: the JSON 404 naming it, or undefined when something did. */
+export function unansweredError(ctx: Context): HttpError | undefined {
+  return ctx.status === 404 && ctx.body === undefined
+    ? new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`)
+    : undefined;
 }
 
 /** Last in the chain: nothing matched the path. */
 export function notFound() {
   return async function routeNotFound(ctx: Context, next: Next): Promise<void> {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) {
-      throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
-    }
+    const unanswered = unansweredError(ctx);
+    if (unanswered) throw unanswered;
   };
 }
 

@@ -4,11 +4,20 @@ export { authGuard, authMode, bearerAuth, bearerTokenList, resolveBearerAuth } f
 export type { AuthFailure, BearerAuthConfig, BearerAuthVariables } from './auth';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
-export { HttpError, errorHandler, notFound, methodErrors } from './errors';
+export {
+  HttpError,
+  answerError,
+  errorHandler,
+  notFound,
+  methodErrors,
+  unansweredError,
+} from './errors';
 export type { ErrorBody } from './errors';
 export { jsonBody } from './json-body';
-export { requestContext } from './request-context';
-export { createMetricsRegistry, httpMetrics, metricsEndpoint } from './metrics';
+export { logRequest, requestContext, startRequest } from './request-context';
+export { serviceMiddleware } from './service-middleware';
+export type { ServiceMiddlewareOptions } from './service-middleware';
+export { createMetricsRegistry, durationRecorder, httpMetrics, metricsEndpoint } from './metrics';
 export { Lifecycle, livenessEndpoint, readinessEndpoint } from './lifecycle';
 export type { ReadinessCheck } from './lifecycle';
 export { loadOpenApiDocument, openApiEndpoint } from './openapi';

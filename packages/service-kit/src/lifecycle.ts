@@ -43,26 +43,34 @@ export class Lifecycle {
   }
 
   /**
-   * Middleware counting requests in flight until their response is closed. While draining it asks clients to reconnect
-   * (`Connection: close`); once closing it answers 503 so they retry on another replica.
+   * Counts a request in flight until its response is closed. While draining it asks the
+   * client to reconnect (`Connection: close`); once closing it throws a 503 so the client
+   * retries on another replica.
    */
+  enter(ctx: Context): void {
+    if (this.draining) ctx.set('Connection', 'close');
+    if (this.closing) {
+      throw new HttpError(
+        503,
+        'draining',
+        'the server is shutting down; retry on another instance',
+      );
+    }
+    this.inFlight += 1;
+    // Koa writes the response after the middleware returns: the request is only done once
+    // the response is closed (sent, or the client went away), or shutdown would cut it off.
+    ctx.res.once('close', this.leave);
+  }
+
+  private readonly leave = (): void => {
+    this.inFlight -= 1;
+    if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+  };
+
+  /** enter() as a middleware of its own. */
   track() {
     return async (ctx: Context, next: Next): Promise<void> => {
-      if (this.draining) ctx.set('Connection', 'close');
-      if (this.closing) {
-        throw new HttpError(
-          503,
-          'draining',
-          'the server is shutting down; retry on another instance',
-        );
-      }
-      this.inFlight += 1;
-      // Koa writes the response after the middleware returns: the request is only done once
-      // the response is closed (sent, or the client went away), or shutdown would cut it off.
-      ctx.res.once('close', () => {
-        this.inFlight -= 1;
-        if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
-      });
+      this.enter(ctx);
       await next();
     };
   }

@@ -9,10 +9,10 @@ export function createMetricsRegistry(): Registry {
 }
 
 /**
- * Times every request by route template (never the raw path, which would explode the label
- * space) and status. Unrouted requests share the `unmatched` label.
+ * Records request durations by route template (never the raw path, which would explode the
+ * label space) and status. Unrouted requests share the `unmatched` label.
  */
-export function httpMetrics(registry: Registry) {
+export function durationRecorder(registry: Registry) {
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by method, route template and status',
@@ -20,13 +20,26 @@ export function httpMetrics(registry: Registry) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // observe() with the labels in one object: startTimer() would copy them and time with
+  // process.hrtime() arrays, which cost more than the observation itself.
+  return (ctx: Context, seconds: number): void => {
+    const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+    duration.observe(
+      { method: ctx.method, route: String(route), status: String(ctx.status) },
+      seconds,
+    );
+  };
+}
+
+/** Times every request (durationRecorder) as a middleware of its own. */
+export function httpMetrics(registry: Registry) {
+  const record = durationRecorder(registry);
   return async function recordDuration(ctx: Context, next: Next): Promise<void> {
-    const stop = duration.startTimer();
+    const started = performance.now();
     try {
       await next();
     } finally {
-      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      stop({ method: ctx.method, route: String(route), status: String(ctx.status) });
+      record(ctx, (performance.now() - started) / 1000);
     }
   };
 }

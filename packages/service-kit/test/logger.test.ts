@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { censorSecrets, createLogger } from '../src/logger';
 
@@ -78,5 +80,34 @@ describe('censorSecrets', () => {
   it('returns the same object when nothing is secret, without copying', () => {
     const fields = { a: 1, list: new Array(5).fill({ token: 'not looked at' }), nested: { b: 2 } };
     expect(censorSecrets(fields)).toBe(fields);
+  });
+});
+
+describe('the default, buffered stdout destination', () => {
+  /** Runs a script in a real Node process and returns what it wrote on stdout. */
+  function stdoutOf(script: string): string {
+    const result = spawnSync(process.execPath, ['-e', script], {
+      cwd: path.join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    return result.stdout;
+  }
+
+  it.each([
+    ['process.exit()', 'process.exit(0)'],
+    ['an uncaught exception', "setTimeout(() => { throw new Error('boom'); }, 1)"],
+    ['the event loop running dry', ''],
+  ])('writes out every buffered line on %s', (_name, ending) => {
+    const out = stdoutOf(
+      `const { createLogger } = require('./dist/logger');
+       const logger = createLogger('svc');
+       for (let i = 0; i < 5; i += 1) logger.info({ i }, 'line');
+       ${ending}`,
+    );
+    const lines = out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { i: number });
+    expect(lines.map((line) => line.i)).toEqual([0, 1, 2, 3, 4]);
   });
 });

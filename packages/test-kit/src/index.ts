@@ -6,3 +6,4 @@ export { openApiValidator } from './openapi';
 export { toolsDir, tool, kustomizeBuild } from './tools';
 export type { K8sObject } from './tools';
 export { authUnlessTokens } from './service-env';
+export { jsonLineSink } from './log-sink';

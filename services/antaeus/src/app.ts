@@ -6,16 +6,13 @@ import type { Database } from 'better-sqlite3';
 import {
   Lifecycle,
   authGuard,
-  errorHandler,
-  httpMetrics,
   livenessEndpoint,
   loadOpenApiDocument,
   methodErrors,
   metricsEndpoint,
-  notFound,
   openApiEndpoint,
   readinessEndpoint,
-  requestContext,
+  serviceMiddleware,
   type BearerAuthConfig,
   type Logger,
 } from '@internal/service-kit';
@@ -72,14 +69,10 @@ export function createApp({
   invoiceRoutes(router, invoices);
 
   const app = new Koa();
-  // Outside the error handler, so the access log and the duration histogram see final statuses.
-  app.use(requestContext(logger));
-  app.use(httpMetrics(registry));
-  app.use(errorHandler());
-  app.use(lifecycle.track());
+  // Request id and access log, duration histogram, JSON errors, in-flight tracking and the
+  // JSON 404 for a path nothing answered, around everything below.
+  app.use(serviceMiddleware({ logger, registry, lifecycle }));
   app.use(callerAuth({ auth, protectReads }));
-  // notFound() acts once everything below has passed on the request, so it wraps the router.
-  app.use(notFound());
   app.use(router.routes());
   app.use(router.allowedMethods(methodErrors));
   return app;

@@ -5,16 +5,13 @@ import type { Registry } from 'prom-client';
 import {
   Lifecycle,
   authGuard,
-  errorHandler,
-  httpMetrics,
   livenessEndpoint,
   loadOpenApiDocument,
   methodErrors,
   metricsEndpoint,
-  notFound,
   openApiEndpoint,
   readinessEndpoint,
-  requestContext,
+  serviceMiddleware,
   type Logger,
 } from '@internal/service-kit';
 import type { PaymentConfig } from './config';
@@ -55,13 +52,11 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
   });
 
   const app = new Koa();
-  // Outside the error handler, so the access log and the duration histogram see final statuses.
-  app.use(requestContext(deps.logger));
-  app.use(httpMetrics(deps.registry));
-  app.use(errorHandler());
-  app.use(deps.lifecycle.track());
-  // Wraps the router, so a path no route matches ends as a JSON 404 after allowedMethods ran.
-  app.use(notFound());
+  // Request id and access log, duration histogram, JSON errors, in-flight tracking, and the
+  // JSON 404 for a path no route matched (after allowedMethods ran), as one middleware.
+  app.use(
+    serviceMiddleware({ logger: deps.logger, registry: deps.registry, lifecycle: deps.lifecycle }),
+  );
   app.use(router.routes());
   app.use(router.allowedMethods(methodErrors));
   return app;

@@ -1,104 +1,113 @@
 /**
- * Billing throughput against the real payment service on loopback: 10,000 invoices at 0 ms and
- * at 20 ms added provider latency, each with the configured concurrency and sequentially (the
- * original's behaviour). Writes bench-results.json next to package.json.
+ * Billing at scale against the real payment service on loopback: for each size (10,000,
+ * 100,000 and, when asked, 1,000,000 pending invoices) a database is seeded, the built Antaeus
+ * server and the built payment service run as child processes, and one billing run
+ * (POST /rest/v1/billing-runs) charges every invoice. Reported per size: invoices/s, wall time,
+ * seed time, the peak RSS of both processes and the SQLite file size. Beside it, in the same
+ * run: payment answering alone at the same concurrency (Antaeus's own payment client, no
+ * database), and one size at a 50% approval rate. Writes bench-results.json next to package.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger } from '@internal/service-kit';
-import { createBilling } from '../billing/setup';
-import { loadConfig, type Config } from '../config';
+import { freePort } from '@internal/test-kit';
+import { loadConfig } from '../config';
 import { openDatabase } from '../db/database';
 import { seedIfEmpty } from '../db/seed';
-import { freePort } from '@internal/test-kit';
+import { PaymentClient } from '../payment-client/client';
 
 const WORKSPACE = path.join(__dirname, '..', '..');
-const PAYMENT_SERVER = path.join(WORKSPACE, '..', 'payment', 'dist', 'server.js');
-const INVOICES = 10_000;
-const SEQUENTIAL_INVOICES = Number(process.env.BENCH_SEQUENTIAL_INVOICES ?? 1_000);
-const LATENCIES_MS = [0, 20];
+const ANTAEUS_SERVER = path.join(__dirname, '..', 'server.js');
+const PAYMENT_DIR = path.join(WORKSPACE, '..', 'payment');
+const PAYMENT_SERVER = path.join(PAYMENT_DIR, 'dist', 'server.js');
+/** Sizes billed; the default leaves out 1,000,000 (several minutes here): BENCH_SIZES=10000,100000,1000000. */
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+const HALF_RATE_SIZE = Number(process.env.BENCH_HALF_RATE_SIZE ?? 10_000);
+/** Charges timed for payment alone, after PAYMENT_ALONE_WARMUP untimed ones. */
+const PAYMENT_ALONE_CHARGES = Number(process.env.BENCH_PAYMENT_ALONE_CHARGES ?? 10_000);
+const PAYMENT_ALONE_WARMUP = 2_000;
+const TARGETS = {
+  perInvoiceAtLargestVsSmallest: 1.2,
+  antaeusRssMbAt1M: 250,
+  stackVsPaymentAlone: 0.8,
+};
+const RSS_SAMPLE_MS = 200;
 
-async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    if (child.exitCode !== null)
-      throw new Error(`the payment service exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${url} did not become ready`);
-}
-
-/** Forwards every request to the payment service after `latencyMs`, like a distant provider. */
-async function startDelayingProxy(
-  targetPort: number,
-  latencyMs: number,
-): Promise<{ port: number; close(): void }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () =>
-      setTimeout(() => {
-        const upstream = http.request(
-          {
-            host: '127.0.0.1',
-            port: targetPort,
-            path: req.url,
-            method: req.method,
-            headers: req.headers,
-            agent,
-          },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
-        upstream.on('error', () => res.destroy());
-        upstream.end(Buffer.concat(chunks));
-      }, latencyMs),
-    );
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-      agent.destroy();
-    },
+/** The V8 flags of a service's start script, so it runs here as it is deployed. */
+function startFlags(dir: string): string[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
   };
+  return manifest.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
-interface Measurement {
-  latencyMs: number;
-  concurrency: number;
-  invoices: number;
-  paid: number;
-  seconds: number;
-  invoicesPerSecond: number;
+/** A child's CPU time so far (user + system, from /proc/<pid>/stat), in µs. */
+function cpuMicros(child: ChildProcess): number {
+  const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of the whole line, in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-async function bill(
-  config: Config,
-  endpoint: string,
-  invoices: number,
-  latencyMs: number,
-  concurrency: number,
-): Promise<Measurement> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antaeus-bench-'));
-  const db = openDatabase(path.join(dir, 'antaeus.db'), {
-    busyTimeoutMs: config.databaseBusyTimeoutMs,
-  });
+const perCharge = (micros: number, count: number) => Math.round(micros / count);
+
+function rssMb(child: ChildProcess): number {
   try {
-    // One PAID and `perCustomer - 1` PENDING invoices per customer, exactly `invoices` pending.
+    const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts a built service and waits for its readiness endpoint. */
+async function startService(
+  script: string,
+  flags: string[],
+  readyPath: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...flags, script], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DRAIN_DELAY_MS: '0',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i += 1) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+    if (
+      await fetch(`${url}${readyPath}`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { child, url };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${script} did not become ready`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** A database with exactly `invoices` PENDING invoices (and one PAID per customer). */
+function seed(file: string, invoices: number): number {
+  const started = process.hrtime.bigint();
+  const db = openDatabase(file, { busyTimeoutMs: 5_000 });
+  try {
     const perCustomer = 101;
     seedIfEmpty(db, {
       customers: Math.ceil(invoices / (perCustomer - 1)),
@@ -107,94 +116,277 @@ async function bill(
     db.prepare(
       `UPDATE invoices SET status = 'PAID' WHERE id IN (SELECT id FROM invoices WHERE status = 'PENDING' ORDER BY id DESC LIMIT -1 OFFSET ?)`,
     ).run(invoices);
-    const { client, engine } = createBilling(
-      { ...config, paymentProviderEndpoint: endpoint, billingConcurrency: concurrency },
-      db,
-      createLogger('antaeus-bench', 'warn'),
-    );
-    const started = process.hrtime.bigint();
-    const run = await engine.start('cli', { concurrency }).finished;
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    client.close();
-    if (run.attempted !== invoices || run.failed > 0) {
-      throw new Error(`the run did not bill every invoice cleanly: ${JSON.stringify(run)}`);
-    }
-    return {
-      latencyMs,
-      concurrency,
-      invoices,
-      paid: run.paid,
-      seconds: Math.round(seconds * 1000) / 1000,
-      invoicesPerSecond: Math.round(invoices / seconds),
-    };
+    db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
+  }
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+const fileMb = (file: string) =>
+  Math.round(
+    (['', '-wal'].reduce(
+      (sum, suffix) => sum + (fs.statSync(file + suffix, { throwIfNoEntry: false })?.size ?? 0),
+      0,
+    ) /
+      1024 /
+      1024) *
+      10,
+  ) / 10;
+
+interface SizeMeasurement {
+  invoices: number;
+  successRate: number;
+  concurrency: number;
+  paid: number;
+  seedSeconds: number;
+  seconds: number;
+  invoicesPerSecond: number;
+  microsPerInvoice: number;
+  /** CPU (user + system) per invoice of each process during the run. */
+  cpuMicrosPerInvoice: { antaeus: number; payment: number };
+  antaeusPeakRssMb: number;
+  paymentPeakRssMb: number;
+  sqliteMbBefore: number;
+  sqliteMbAfter: number;
+  /** GET /rest/v1/invoices after the run: the whole table, streamed. */
+  list: { megabytes: number; seconds: number; antaeusPeakRssMb: number };
+}
+
+/** Reads the whole invoice list as a client would, counting bytes, while sampling Antaeus's RSS. */
+async function readList(url: string, antaeus: ChildProcess) {
+  let peak = rssMb(antaeus);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(antaeus))), RSS_SAMPLE_MS);
+  const started = process.hrtime.bigint();
+  const res = await fetch(`${url}/rest/v1/invoices`);
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  clearInterval(sampler);
+  if (res.status !== 200) throw new Error(`GET /rest/v1/invoices answered ${res.status}`);
+  return {
+    megabytes: Math.round((bytes / 1024 / 1024) * 10) / 10,
+    seconds: Math.round(seconds * 100) / 100,
+    antaeusPeakRssMb: Math.round(Math.max(peak, rssMb(antaeus))),
+  };
+}
+
+async function billOnce(
+  invoices: number,
+  successRate: number,
+  concurrency: number,
+): Promise<SizeMeasurement> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antaeus-bench-'));
+  const file = path.join(dir, 'antaeus.db');
+  let payment: ChildProcess | undefined;
+  let antaeus: ChildProcess | undefined;
+  try {
+    const seedSeconds = seed(file, invoices);
+    const sqliteMbBefore = fileMb(file);
+    const paymentService = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
+      PAYMENT_SUCCESS_RATE: String(successRate),
+      PAYMENT_AUTH: 'disabled',
+    });
+    payment = paymentService.child;
+    const antaeusService = await startService(
+      ANTAEUS_SERVER,
+      startFlags(WORKSPACE),
+      '/rest/health',
+      {
+        DATABASE_PATH: file,
+        PAYMENT_PROVIDER_ENDPOINT: `${paymentService.url}/v1/charges`,
+        ANTAEUS_AUTH: 'disabled',
+        BILLING_CONCURRENCY: String(concurrency),
+      },
+    );
+    antaeus = antaeusService.child;
+    const peak = { antaeus: 0, payment: 0 };
+    const sample = () => {
+      peak.antaeus = Math.max(peak.antaeus, rssMb(antaeus!));
+      peak.payment = Math.max(peak.payment, rssMb(payment!));
+    };
+    const sampler = setInterval(sample, RSS_SAMPLE_MS);
+    const cpuBefore = { antaeus: cpuMicros(antaeus), payment: cpuMicros(payment) };
+    const started = process.hrtime.bigint();
+    const created = (await (
+      await fetch(`${antaeusService.url}/rest/v1/billing-runs`, { method: 'POST' })
+    ).json()) as { id: string };
+    let run: { status: string; attempted: number; paid: number; failed: number };
+    for (;;) {
+      run = (await (
+        await fetch(`${antaeusService.url}/rest/v1/billing-runs/${created.id}`)
+      ).json()) as typeof run;
+      if (run.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = {
+      antaeus: perCharge(cpuMicros(antaeus) - cpuBefore.antaeus, invoices),
+      payment: perCharge(cpuMicros(payment) - cpuBefore.payment, invoices),
+    };
+    clearInterval(sampler);
+    sample();
+    if (run.attempted !== invoices || run.failed > 0 || run.status !== 'completed') {
+      throw new Error(`the run did not bill every invoice cleanly: ${JSON.stringify(run)}`);
+    }
+    const list = await readList(antaeusService.url, antaeus);
+    await stop(antaeus);
+    return {
+      invoices,
+      successRate,
+      concurrency,
+      paid: run.paid,
+      seedSeconds: Math.round(seedSeconds * 100) / 100,
+      seconds: Math.round(seconds * 100) / 100,
+      invoicesPerSecond: Math.round(invoices / seconds),
+      microsPerInvoice: Math.round((seconds * 1e6) / invoices),
+      cpuMicrosPerInvoice: cpu,
+      antaeusPeakRssMb: Math.round(peak.antaeus),
+      paymentPeakRssMb: Math.round(peak.payment),
+      sqliteMbBefore,
+      sqliteMbAfter: fileMb(file),
+      list,
+    };
+  } finally {
+    if (antaeus) await stop(antaeus);
+    if (payment) await stop(payment);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function main(): Promise<void> {
-  if (!fs.existsSync(PAYMENT_SERVER)) {
-    throw new Error(
-      `${PAYMENT_SERVER} is missing: build the payment service first (npm run build)`,
-    );
-  }
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
-  const paymentPort = await freePort();
-  const payment = spawn(process.execPath, [PAYMENT_SERVER], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(paymentPort),
-      PAYMENT_SUCCESS_RATE: '1',
-      PAYMENT_AUTH: 'disabled',
-      LOG_LEVEL: 'warn',
-      DRAIN_DELAY_MS: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** Payment answering Antaeus's own client, `concurrency` charges in flight, no database. */
+async function paymentAlone(concurrency: number): Promise<{
+  charges: number;
+  warmup: number;
+  cpuMicrosPerCharge: { payment: number; client: number };
+  seconds: number;
+  chargesPerSecond: number;
+}> {
+  const service = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
+    PAYMENT_SUCCESS_RATE: '1',
+    PAYMENT_AUTH: 'disabled',
   });
-  const results: Measurement[] = [];
-  try {
-    await waitUntilReady(`http://127.0.0.1:${paymentPort}/readyz`, payment);
-    for (const latencyMs of LATENCIES_MS) {
-      const proxy = latencyMs > 0 ? await startDelayingProxy(paymentPort, latencyMs) : undefined;
-      const endpoint = `http://127.0.0.1:${proxy?.port ?? paymentPort}/v1/charges`;
-      try {
-        for (const concurrency of [config.billingConcurrency, 1]) {
-          const invoices = concurrency === 1 ? Math.min(INVOICES, SEQUENTIAL_INVOICES) : INVOICES;
-          const measurement = await bill(config, endpoint, invoices, latencyMs, concurrency);
-          results.push(measurement);
-          console.log(
-            `latency ${String(latencyMs).padStart(2)} ms, concurrency ${String(concurrency).padStart(3)}: ` +
-              `${measurement.invoices} invoices in ${measurement.seconds.toFixed(2)} s = ${measurement.invoicesPerSecond} invoices/s`,
-          );
-        }
-      } finally {
-        proxy?.close();
+  const client = new PaymentClient({
+    endpoint: `${service.url}/v1/charges`,
+    timeoutMs: 10_000,
+    maxRetries: 0,
+    retryBaseDelayMs: 10,
+    retryMaxDelayMs: 10,
+    maxSockets: concurrency,
+  });
+  let next = 0;
+  const charge = async (count: number) => {
+    const end = next + count;
+    const worker = async () => {
+      while (next < end) {
+        const invoiceId = (next += 1);
+        const key = randomUUID();
+        const outcome = await client.charge(
+          {
+            invoiceId,
+            customerId: 1,
+            amountMinor: 30_199,
+            currency: 'USD',
+          },
+          key,
+          new AbortController().signal,
+        );
+        if (outcome.kind !== 'approved')
+          throw new Error(`payment answered ${JSON.stringify(outcome)}`);
       }
-    }
-  } finally {
-    payment.kill('SIGTERM');
-  }
-  const speedUps = LATENCIES_MS.map((latencyMs) => {
-    const [concurrent, sequential] = results.filter((r) => r.latencyMs === latencyMs);
-    const speedUp =
-      Math.round(
-        ((concurrent?.invoicesPerSecond ?? 0) / (sequential?.invoicesPerSecond ?? 1)) * 10,
-      ) / 10;
-    console.log(`latency ${latencyMs} ms: speed-up ${speedUp}× over sequential`);
-    return { latencyMs, speedUp };
-  });
-  const file = path.join(WORKSPACE, 'bench-results.json');
-  const report = {
-    date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, node: process.version },
-    paymentSuccessRate: 1,
-    sequentialInvoices: Math.min(INVOICES, SEQUENTIAL_INVOICES),
-    results,
-    speedUps,
-    targets: { invoicesPerSecondAt0ms: 1000, speedUpAt20ms: 10 },
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
   };
-  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  try {
+    await charge(PAYMENT_ALONE_WARMUP);
+    const paymentBefore = cpuMicros(service.child);
+    const clientBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await charge(PAYMENT_ALONE_CHARGES);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const client = process.cpuUsage(clientBefore);
+    return {
+      charges: PAYMENT_ALONE_CHARGES,
+      warmup: PAYMENT_ALONE_WARMUP,
+      cpuMicrosPerCharge: {
+        payment: perCharge(cpuMicros(service.child) - paymentBefore, PAYMENT_ALONE_CHARGES),
+        client: perCharge(client.user + client.system, PAYMENT_ALONE_CHARGES),
+      },
+      seconds: Math.round(seconds * 100) / 100,
+      chargesPerSecond: Math.round(PAYMENT_ALONE_CHARGES / seconds),
+    };
+  } finally {
+    client.close();
+    await stop(service.child);
+  }
+}
+
+async function main(): Promise<void> {
+  for (const built of [PAYMENT_SERVER, ANTAEUS_SERVER]) {
+    if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  }
+  const concurrency = loadConfig({ ...process.env, LOG_LEVEL: 'warn' }).billingConcurrency;
+  const loadAverage = () => Math.round(os.loadavg()[0]! * 100) / 100;
+  const loadAverageBefore = loadAverage();
+  console.log(
+    `billing ${SIZES.join(', ')} invoices, concurrency ${concurrency}, ${os.cpus().length} CPUs, Node ${process.version}, load average ${loadAverageBefore}`,
+  );
+  const alone = await paymentAlone(concurrency);
+  console.log(
+    `payment alone: ${alone.charges} charges in ${alone.seconds} s = ${alone.chargesPerSecond} charges/s (CPU per charge: payment ${alone.cpuMicrosPerCharge.payment} µs, client ${alone.cpuMicrosPerCharge.client} µs)`,
+  );
+  const results: SizeMeasurement[] = [];
+  const report = (m: SizeMeasurement) => {
+    results.push(m);
+    console.log(
+      `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; CPU per invoice Antaeus ${m.cpuMicrosPerInvoice.antaeus} µs, payment ${m.cpuMicrosPerInvoice.payment} µs; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB; GET /rest/v1/invoices ${m.list.megabytes} MB in ${m.list.seconds} s, Antaeus peak RSS ${m.list.antaeusPeakRssMb} MB`,
+    );
+  };
+  for (const invoices of SIZES) report(await billOnce(invoices, 1, concurrency));
+  if (HALF_RATE_SIZE > 0) report(await billOnce(HALF_RATE_SIZE, 0.5, concurrency));
+
+  const full = results.filter((r) => r.successRate === 1);
+  const smallest = full[0]!;
+  const largest = full[full.length - 1]!;
+  const ratios = {
+    perInvoiceLargestVsSmallest:
+      Math.round((largest.microsPerInvoice / smallest.microsPerInvoice) * 100) / 100,
+    // Per size: the stack's rate over payment's alone (warm) at the same concurrency.
+    stackVsPaymentAlone: Object.fromEntries(
+      full.map((r) => [
+        r.invoices,
+        Math.round((r.invoicesPerSecond / alone.chargesPerSecond) * 100) / 100,
+      ]),
+    ),
+  };
+  const million = full.find((r) => r.invoices === 1_000_000);
+  const met = {
+    perInvoiceScaling: ratios.perInvoiceLargestVsSmallest <= TARGETS.perInvoiceAtLargestVsSmallest,
+    antaeusRssAt1M: million ? million.antaeusPeakRssMb <= TARGETS.antaeusRssMbAt1M : null,
+    stackVsPaymentAlone: Object.values(ratios.stackVsPaymentAlone).every(
+      (ratio) => ratio >= TARGETS.stackVsPaymentAlone,
+    ),
+  };
+  console.log(
+    `time per invoice ${largest.invoices} vs ${smallest.invoices}: ${ratios.perInvoiceLargestVsSmallest}×; stack/payment alone by size ${JSON.stringify(ratios.stackVsPaymentAlone)}; ${JSON.stringify(met)}`,
+  );
+  const file = path.join(WORKSPACE, 'bench-results.json');
+  const output = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: os.cpus().length,
+      node: process.version,
+      loadAverageBefore,
+      loadAverageAfter: loadAverage(),
+    },
+    concurrency,
+    paymentAlone: alone,
+    results,
+    ratios,
+    targets: TARGETS,
+    met,
+  };
+  fs.writeFileSync(file, `${JSON.stringify(output, null, 2)}\n`);
   console.log(`written to ${file}`);
 }
 

@@ -1,8 +1,8 @@
 import { HttpError, type Logger } from '@internal/service-kit';
 import type { PaymentClient } from '../payment-client/client';
 import type { BillingMetrics } from './metrics';
-import type { BillingRun, RunTrigger } from './model';
-import type { BillingStore } from './store';
+import type { BillingRun, ClaimedCharge, RunTrigger } from './model';
+import type { BillingStore, SettledCharge } from './store';
 
 export interface BillingEngineOptions {
   store: BillingStore;
@@ -130,22 +130,8 @@ export class BillingEngine {
       { trigger: run.trigger, pending: invoiceIds.length, concurrency: run.concurrency },
       'billing run started',
     );
-    let next = 0;
-    let skipped = 0;
-    const worker = async () => {
-      while (next < invoiceIds.length && !this.stopped) {
-        const invoiceId = invoiceIds[next++] as number;
-        try {
-          if (!(await this.chargeOne(run.id, invoiceId, log))) skipped += 1;
-        } catch (err) {
-          // Typically the database refusing the claim; whatever was recorded is recovered by a later run.
-          log.error({ err, invoiceId }, 'could not charge the invoice; a later run retries it');
-          skipped += 1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(run.concurrency, invoiceIds.length) }, worker));
-    const notReached = invoiceIds.length - next;
+    const { reached, skipped } = await this.chargeAll(run, invoiceIds, log);
+    const notReached = invoiceIds.length - reached;
     store.countSkipped(run.id, skipped + notReached);
     const finished = store.finishRun(
       run.id,
@@ -158,28 +144,134 @@ export class BillingEngine {
     return finished;
   }
 
-  /** Returns false when the invoice was skipped: paid or held by another run meanwhile. */
-  private async chargeOne(runId: string, invoiceId: number, log: Logger): Promise<boolean> {
-    const { store, client, claimLeaseMs, metrics } = this.options;
-    const charge = store.claim(runId, invoiceId, Date.now(), claimLeaseMs);
-    if (!charge) return false;
-    const outcome = await client.charge(charge, charge.idempotencyKey, this.stopping.signal);
+  /**
+   * Keeps `run.concurrency` charges in flight until every invoice was reached (or billing
+   * stops). The database work goes in steps, one transaction (one commit) each: the answers
+   * that arrived since the last step are settled, and the charge slots free now are refilled
+   * by claiming that many invoices, whose requests leave only once the step is committed (so
+   * each attempt is recorded before its request, and a claim's lease starts when its charge
+   * does, as with one claim at a time). Resolves with how many invoices were reached and how
+   * many of those were skipped: paid or held by another run meanwhile, or not claimable.
+   */
+  private chargeAll(
+    run: BillingRun,
+    invoiceIds: readonly number[],
+    log: Logger,
+  ): Promise<{ reached: number; skipped: number }> {
+    const { store, client, claimLeaseMs } = this.options;
+    let next = 0;
+    let skipped = 0;
+    let inFlight = 0;
+    let answered: SettledCharge[] = [];
+    let scheduled = false;
+    return new Promise((resolve) => {
+      /** Claims invoices for `slots` free slots, reading on past the ones it cannot claim. */
+      const claimFreeSlots = (slots: number): ClaimedCharge[] => {
+        const claimed: ClaimedCharge[] = [];
+        while (claimed.length < slots && next < invoiceIds.length && !this.stopped) {
+          const batch = invoiceIds.slice(next, next + slots - claimed.length);
+          next += batch.length;
+          let got: ClaimedCharge[] = [];
+          try {
+            got = store.claimMany(run.id, batch, Date.now(), claimLeaseMs);
+          } catch (err) {
+            // Typically the database refusing the claim; whatever was recorded is recovered by a later run.
+            log.error(
+              { err, invoiceIds: batch },
+              'could not claim the invoices; a later run retries them',
+            );
+          }
+          skipped += batch.length - got.length;
+          claimed.push(...got);
+        }
+        return claimed;
+      };
+
+      const step = () => {
+        scheduled = false;
+        const settling = answered;
+        answered = [];
+        let settled = false;
+        let claimed: ClaimedCharge[] = [];
+        try {
+          store.inOneTransaction(() => {
+            if (settling.length > 0) settled = this.settle(run.id, settling, log);
+            claimed = claimFreeSlots(run.concurrency - inFlight);
+          });
+        } catch (err) {
+          // The commit failed, so nothing of this step was recorded: the answers' attempts
+          // stay in flight (a later run replays their keys), and the invoices it claimed are
+          // skipped, for a later run.
+          log.error({ err }, 'could not commit a billing step; a later run picks up its invoices');
+          settled = false;
+          skipped += claimed.length;
+          claimed = [];
+        }
+        if (settled) this.reportSettled(settling, log);
+        for (const charge of claimed) {
+          inFlight += 1;
+          client.charge(charge, charge.idempotencyKey, this.stopping.signal).then(
+            (outcome) => {
+              answered.push({ charge, outcome });
+              inFlight -= 1;
+              schedule();
+            },
+            (err: unknown) => {
+              // The attempt stays in flight with its key, so a later run replays it.
+              log.error({ err, invoiceId: charge.invoiceId }, 'could not charge the invoice');
+              skipped += 1;
+              inFlight -= 1;
+              schedule();
+            },
+          );
+        }
+        if (inFlight === 0 && (next >= invoiceIds.length || this.stopped)) {
+          resolve({ reached: next, skipped });
+        }
+      };
+      // Answers arriving in one turn of the event loop are settled together.
+      const schedule = () => {
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(step);
+      };
+      step();
+    });
+  }
+
+  /**
+   * Records a batch of answers; false when that failed, and then their attempts stay in
+   * flight and a later run replays their keys.
+   */
+  private settle(runId: string, answered: SettledCharge[], log: Logger): boolean {
+    const { store, claimLeaseMs } = this.options;
     try {
-      store.settle(runId, charge, outcome, Date.now(), claimLeaseMs);
-    } catch (err) {
-      // The attempt stays in flight with its key, so the next run replays the provider's decision.
-      log.error(
-        { err, invoiceId, outcome },
-        'could not record the charge outcome; the next run will replay its key',
-      );
+      store.settleMany(runId, answered, Date.now(), claimLeaseMs);
       return true;
+    } catch (err) {
+      log.error(
+        { err, invoiceIds: answered.map(({ charge }) => charge.invoiceId) },
+        'could not record the charge outcomes; the next run will replay their keys',
+      );
+      return false;
     }
-    metrics?.chargeSettled(outcome.kind);
-    const level = outcome.kind === 'approved' || outcome.kind === 'declined' ? 'debug' : 'warn';
-    log[level](
-      { invoiceId, idempotencyKey: charge.idempotencyKey, replaysKey: charge.replaysKey, outcome },
-      'charge settled',
-    );
-    return true;
+  }
+
+  /** Metrics and log lines for answers whose outcome is committed. */
+  private reportSettled(answered: SettledCharge[], log: Logger): void {
+    const { metrics } = this.options;
+    for (const { charge, outcome } of answered) {
+      metrics?.chargeSettled(outcome.kind);
+      const level = outcome.kind === 'approved' || outcome.kind === 'declined' ? 'debug' : 'warn';
+      log[level](
+        {
+          invoiceId: charge.invoiceId,
+          idempotencyKey: charge.idempotencyKey,
+          replaysKey: charge.replaysKey,
+          outcome,
+        },
+        'charge settled',
+      );
+    }
   }
 }

@@ -25,6 +25,12 @@ const COUNTER_BY_OUTCOME: Record<ChargeOutcome['kind'], 'paid' | 'declined' | 'f
   unknown: 'failed',
 };
 
+/** A claimed charge and what the provider said about it. */
+export interface SettledCharge {
+  charge: ClaimedCharge;
+  outcome: ChargeOutcome;
+}
+
 /** Outcomes after which the provider may hold a decision we never read: its key must be replayed. */
 const UNSETTLED: ReadonlySet<AttemptOutcome> = new Set(['in_flight', 'unknown']);
 
@@ -70,8 +76,8 @@ export class BillingStore {
         `INSERT INTO charge_attempts (invoice_id, billing_run_id, idempotency_key, started_at, outcome)
          VALUES (?, ?, ?, ?, 'in_flight')`,
       ),
-      countAttempt: db.prepare(
-        `UPDATE billing_runs SET attempted = attempted + 1, lease_expires_at = ? WHERE id = ?`,
+      countAttempts: db.prepare(
+        `UPDATE billing_runs SET attempted = attempted + ?, lease_expires_at = ? WHERE id = ?`,
       ),
       countSkip: db.prepare(`UPDATE billing_runs SET skipped = skipped + ? WHERE id = ?`),
       finishAttempt: db.prepare(
@@ -84,17 +90,10 @@ export class BillingStore {
       release: db.prepare(
         `UPDATE invoices SET claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ?`,
       ),
-      countOutcome: {
-        paid: db.prepare(
-          `UPDATE billing_runs SET paid = paid + 1, lease_expires_at = ? WHERE id = ?`,
-        ),
-        declined: db.prepare(
-          `UPDATE billing_runs SET declined = declined + 1, lease_expires_at = ? WHERE id = ?`,
-        ),
-        failed: db.prepare(
-          `UPDATE billing_runs SET failed = failed + 1, lease_expires_at = ? WHERE id = ?`,
-        ),
-      },
+      countOutcomes: db.prepare(
+        `UPDATE billing_runs SET paid = paid + ?, declined = declined + ?, failed = failed + ?,
+           lease_expires_at = ? WHERE id = ?`,
+      ),
       finishRun: db.prepare(`UPDATE billing_runs SET status = ?, finished_at = ? WHERE id = ?`),
       runById: db.prepare(`SELECT ${RUN_COLUMNS} WHERE id = ?`) as Statement<[string], BillingRun>,
       recentRuns: db.prepare(
@@ -151,64 +150,95 @@ export class BillingStore {
   }
 
   /**
-   * Claims a PENDING invoice for this run unless another live run holds it, and records the
-   * attempt, with the idempotency key it will use, before any request leaves. The key of an
-   * attempt whose outcome is unknown is reused so that the provider replays its decision.
+   * Claims each PENDING invoice of `invoiceIds` for this run unless another live run holds it,
+   * and records its attempt, with the idempotency key it will use, before any request leaves;
+   * returns the invoices claimed, in order. The key of an attempt whose outcome is unknown is
+   * reused so that the provider replays its decision. One transaction for the whole batch (one
+   * commit instead of one per invoice); each claim is still its own conditional UPDATE, so no
+   * two runs ever hold one invoice. The caller sends every claimed charge at once: a batch is
+   * as large as its free charge slots, so no claim waits in a queue while its lease runs.
    */
-  claim(runId: string, invoiceId: number, now: number, leaseMs: number): ClaimedCharge | undefined {
+  claimMany(
+    runId: string,
+    invoiceIds: readonly number[],
+    now: number,
+    leaseMs: number,
+  ): ClaimedCharge[] {
     return this.db
-      .transaction((): ClaimedCharge | undefined => {
-        const invoice = this.statements.claim.get(runId, now + leaseMs, invoiceId, now);
-        if (!invoice) return undefined;
-        const previous = this.statements.latestAttempt.get(invoiceId);
-        const replaysKey = previous !== undefined && UNSETTLED.has(previous.outcome);
-        if (previous?.outcome === 'in_flight') this.statements.abandonAttempt.run(now, previous.id);
-        const idempotencyKey = replaysKey ? previous.idempotencyKey : randomUUID();
-        const attemptId = Number(
-          this.statements.insertAttempt.run(invoiceId, runId, idempotencyKey, now).lastInsertRowid,
-        );
-        this.statements.countAttempt.run(now + leaseMs, runId);
-        return { invoiceId, ...invoice, attemptId, idempotencyKey, replaysKey };
+      .transaction((): ClaimedCharge[] => {
+        const claimed: ClaimedCharge[] = [];
+        for (const invoiceId of invoiceIds) {
+          const invoice = this.statements.claim.get(runId, now + leaseMs, invoiceId, now);
+          if (!invoice) continue;
+          const previous = this.statements.latestAttempt.get(invoiceId);
+          const replaysKey = previous !== undefined && UNSETTLED.has(previous.outcome);
+          if (previous?.outcome === 'in_flight')
+            this.statements.abandonAttempt.run(now, previous.id);
+          const idempotencyKey = replaysKey ? previous.idempotencyKey : randomUUID();
+          const attemptId = Number(
+            this.statements.insertAttempt.run(invoiceId, runId, idempotencyKey, now)
+              .lastInsertRowid,
+          );
+          claimed.push({ invoiceId, ...invoice, attemptId, idempotencyKey, replaysKey });
+        }
+        if (claimed.length > 0)
+          this.statements.countAttempts.run(claimed.length, now + leaseMs, runId);
+        return claimed;
       })
       .immediate();
   }
 
   /**
-   * Records what the provider said. PAID is written only here, only after an approval, in the
-   * same transaction as the attempt's outcome. A claim is released so a later run can try again.
+   * Records what the provider said for each charge, in one transaction: all or nothing, and
+   * nothing means every attempt stays in flight, so the next run replays their keys. PAID is
+   * written only here, only after an approval, in the same transaction as the attempt's
+   * outcome. A claim not paid is released so a later run can try again.
    */
-  settle(
-    runId: string,
-    charge: ClaimedCharge,
-    outcome: ChargeOutcome,
-    now: number,
-    leaseMs: number,
-  ): void {
+  settleMany(runId: string, settled: readonly SettledCharge[], now: number, leaseMs: number): void {
     this.db
       .transaction(() => {
-        const chargeId =
-          outcome.kind === 'approved' || outcome.kind === 'declined'
-            ? (outcome.chargeId ?? null)
-            : null;
-        const error =
-          outcome.kind === 'declined'
-            ? (outcome.reason ?? null)
-            : outcome.kind === 'rejected' || outcome.kind === 'unknown'
-              ? outcome.error
+        const counts = { paid: 0, declined: 0, failed: 0 };
+        for (const { charge, outcome } of settled) {
+          const chargeId =
+            outcome.kind === 'approved' || outcome.kind === 'declined'
+              ? (outcome.chargeId ?? null)
               : null;
-        this.statements.finishAttempt.run(
-          outcome.kind,
-          now,
-          outcome.requests,
-          chargeId,
-          error,
-          charge.attemptId,
+          const error =
+            outcome.kind === 'declined'
+              ? (outcome.reason ?? null)
+              : outcome.kind === 'rejected' || outcome.kind === 'unknown'
+                ? outcome.error
+                : null;
+          this.statements.finishAttempt.run(
+            outcome.kind,
+            now,
+            outcome.requests,
+            chargeId,
+            error,
+            charge.attemptId,
+          );
+          if (outcome.kind === 'approved') this.statements.markPaid.run(charge.invoiceId);
+          else this.statements.release.run(charge.invoiceId, runId);
+          counts[COUNTER_BY_OUTCOME[outcome.kind]] += 1;
+        }
+        this.statements.countOutcomes.run(
+          counts.paid,
+          counts.declined,
+          counts.failed,
+          now + leaseMs,
+          runId,
         );
-        if (outcome.kind === 'approved') this.statements.markPaid.run(charge.invoiceId);
-        else this.statements.release.run(charge.invoiceId, runId);
-        this.statements.countOutcome[COUNTER_BY_OUTCOME[outcome.kind]].run(now + leaseMs, runId);
       })
       .immediate();
+  }
+
+  /**
+   * Runs `work` (calls of this store) as one IMMEDIATE transaction: one commit for all of it.
+   * Each method called inside is a savepoint of its own, so one that fails is undone alone
+   * and the caller may catch its error and let the rest commit.
+   */
+  inOneTransaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
   }
 
   countSkipped(runId: string, count: number): void {

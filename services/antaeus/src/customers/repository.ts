@@ -7,17 +7,17 @@ export interface Customer {
 }
 
 export class CustomerRepository {
-  private readonly all: Statement<[], Customer>;
+  private readonly page: Statement<[number, number], Customer>;
   private readonly byId: Statement<[number], Customer>;
 
   constructor(db: Database) {
-    this.all = db.prepare('SELECT id, currency FROM customers ORDER BY id');
+    this.page = db.prepare('SELECT id, currency FROM customers WHERE id > ? ORDER BY id LIMIT ?');
     this.byId = db.prepare('SELECT id, currency FROM customers WHERE id = ?');
   }
 
-  list(): Customer[] {
-    return this.all.all();
-  }
+  /** Customers with an id above `after`, in id order, at most `limit`. */
+  readonly list = (after: number, limit: number): IterableIterator<Customer> =>
+    this.page.iterate(after, limit);
 
   find(id: number): Customer | undefined {
     return this.byId.get(id);

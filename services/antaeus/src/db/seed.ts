@@ -22,23 +22,58 @@ function seededRandom(seed: number): () => number {
   };
 }
 
+/** Rows per INSERT statement: a million invoices take 10,000 statements, not a million. */
+const ROWS_PER_INSERT = 100;
+
+/**
+ * Inserts rows of `columns` values through multi-row INSERT statements of up to
+ * ROWS_PER_INSERT rows (the caller's transaction makes it one commit). Values are flattened
+ * row after row, so the rows keep their order (and invoices their autoincrement ids).
+ */
+function bulkInsert(
+  db: Database,
+  sql: string,
+  columns: number,
+  values: Array<string | number>,
+): void {
+  const row = `(${new Array<string>(columns).fill('?').join(', ')})`;
+  const statement = (rows: number) =>
+    db.prepare(`${sql} VALUES ${new Array<string>(rows).fill(row).join(', ')}`);
+  const full = statement(ROWS_PER_INSERT);
+  const perStatement = ROWS_PER_INSERT * columns;
+  let offset = 0;
+  for (; offset + perStatement <= values.length; offset += perStatement) {
+    full.run(values.slice(offset, offset + perStatement));
+  }
+  if (offset < values.length)
+    statement((values.length - offset) / columns).run(values.slice(offset));
+}
+
 /**
  * The original's data set: currencies rotate over customers, each customer's invoices are in its
  * currency with amounts between 10.00 and 500.00, and the first invoice of each customer is PAID.
  */
 function insertSeed(db: Database, { customers, invoicesPerCustomer }: SeedOptions): void {
   const random = seededRandom(SEED);
-  const insertCustomer = db.prepare('INSERT INTO customers (id, currency) VALUES (?, ?)');
-  const insertInvoice = db.prepare(
-    'INSERT INTO invoices (customer_id, amount_minor, currency, status) VALUES (?, ?, ?, ?)',
-  );
+  const customerValues: Array<string | number> = [];
+  const invoiceValues: Array<string | number> = [];
   for (let customerId = 1; customerId <= customers; customerId += 1) {
-    const currency = CURRENCIES[(customerId - 1) % CURRENCIES.length];
-    insertCustomer.run(customerId, currency);
+    const currency = CURRENCIES[(customerId - 1) % CURRENCIES.length]!;
+    customerValues.push(customerId, currency);
     for (let n = 0; n < invoicesPerCustomer; n += 1) {
       const amount =
         MIN_AMOUNT_MINOR + Math.floor(random() * (MAX_AMOUNT_MINOR - MIN_AMOUNT_MINOR + 1));
-      insertInvoice.run(customerId, amount, currency, n === 0 ? 'PAID' : 'PENDING');
+      invoiceValues.push(customerId, amount, currency, n === 0 ? 'PAID' : 'PENDING');
+    }
+    // Bounded memory for a large seed: flush whole customers once enough rows have gathered.
+    if (invoiceValues.length >= 40_000 || customerId === customers) {
+      bulkInsert(db, 'INSERT INTO customers (id, currency)', 2, customerValues.splice(0));
+      bulkInsert(
+        db,
+        'INSERT INTO invoices (customer_id, amount_minor, currency, status)',
+        4,
+        invoiceValues.splice(0),
+      );
     }
   }
 }

@@ -15,17 +15,17 @@ const COLUMNS =
   'id, customer_id AS customerId, amount_minor AS amountMinor, currency, status FROM invoices';
 
 export class InvoiceRepository {
-  private readonly all: Statement<[], Invoice>;
+  private readonly page: Statement<[number, number], Invoice>;
   private readonly byId: Statement<[number], Invoice>;
 
   constructor(db: Database) {
-    this.all = db.prepare(`SELECT ${COLUMNS} ORDER BY id`);
+    this.page = db.prepare(`SELECT ${COLUMNS} WHERE id > ? ORDER BY id LIMIT ?`);
     this.byId = db.prepare(`SELECT ${COLUMNS} WHERE id = ?`);
   }
 
-  list(): Invoice[] {
-    return this.all.all();
-  }
+  /** Invoices with an id above `after`, in id order, at most `limit`. */
+  readonly list = (after: number, limit: number): IterableIterator<Invoice> =>
+    this.page.iterate(after, limit);
 
   find(id: number): Invoice | undefined {
     return this.byId.get(id);
@@ -43,8 +43,4 @@ export function invoiceJson(invoice: Invoice): string {
     `"amount":{"value":${formatMinorUnits(invoice.amountMinor)},"currency":"${invoice.currency}"},` +
     `"status":"${invoice.status}"}`
   );
-}
-
-export function invoiceListJson(invoices: readonly Invoice[]): string {
-  return `[${invoices.map(invoiceJson).join(',')}]`;
 }

@@ -1,8 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { sendJsonText, sendNotFound } from '../json';
+import { sendJsonArray } from '../list-stream';
 import { decodePathSegment, integerId } from '../path-params';
-import { invoiceJson, invoiceListJson, type InvoiceRepository } from './repository';
+import { invoiceJson, type InvoiceRepository } from './repository';
 
 /**
  * `/rest/v1/invoices/{id}` except the literal `pay`, so that `GET /rest/v1/invoices/pay` is a
@@ -12,7 +13,7 @@ const INVOICE_BY_ID = /^\/rest\/v1\/invoices\/(?!pay\/?$)([^/]+)\/?$/i;
 const INVOICE_BY_ID_TEMPLATE = '/rest/v1/invoices/:id';
 
 export function invoiceRoutes(router: Router, invoices: InvoiceRepository): void {
-  router.get('/rest/v1/invoices', (ctx) => sendJsonText(ctx, invoiceListJson(invoices.list())));
+  router.get('/rest/v1/invoices', (ctx) => sendJsonArray(ctx, invoices.list, invoiceJson));
   router.get(INVOICE_BY_ID, (ctx) => {
     // The metrics label is the route template, not the regular expression.
     (ctx as Context & { _matchedRoute?: string })._matchedRoute = INVOICE_BY_ID_TEMPLATE;

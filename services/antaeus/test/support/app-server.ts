@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import {
   Lifecycle,
   createLogger,
   createMetricsRegistry,
   type BearerAuthConfig,
 } from '@internal/service-kit';
+import { jsonLineSink } from '@internal/test-kit';
 import { createApp } from '../../src/app';
 import { createBillingMetrics } from '../../src/billing/metrics';
 import { createHarness, type Harness, type HarnessOptions } from './harness';
@@ -31,14 +31,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   const registry = createMetricsRegistry();
   createBillingMetrics(registry);
   const lifecycle = new Lifecycle();
-  const logLines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        logLines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { sink, lines: logLines } = jsonLineSink();
   const app = createApp({
     db: harness.db,
     engine: harness.engine,
