@@ -36,13 +36,16 @@ function createOtherRepository() {
   must('git', ['-C', LAB_REPO, 'push', '-q', bare, 'HEAD:main']);
 }
 
-function createApp(name: string, options: { path: string; namespace: string; repo?: string }) {
+function createApp(
+  name: string,
+  options: { path: string; namespace: string; repo?: string; project?: string },
+) {
   return argocd([
     'app',
     'create',
     name,
     '--project',
-    'payments',
+    options.project ?? 'payments',
     '--repo',
     options.repo ?? REPO,
     '--path',
@@ -74,23 +77,11 @@ afterAll(() => {
 
 describe('the locked default AppProject', () => {
   test('accepts no Application, whatever its source and destination', () => {
-    const result = argocd([
-      'app',
-      'create',
-      'probe-default',
-      '--project',
-      'default',
-      '--repo',
-      REPO,
-      '--path',
-      'deploy/teams/payments/payment/overlays/dev',
-      '--dest-server',
-      IN_CLUSTER,
-      '--dest-namespace',
-      'payments-dev',
-      '--sync-policy',
-      'none',
-    ]);
+    const result = createApp('probe-default', {
+      project: 'default',
+      path: 'deploy/teams/payments/payment/overlays/dev',
+      namespace: 'payments-dev',
+    });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(
       /is not permitted in project 'default'|do not match any of the allowed destinations in project 'default'/,
@@ -101,23 +92,11 @@ describe('the locked default AppProject', () => {
 
 describe('the platform AppProject', () => {
   test("cannot write the argocd namespace: Argo CD's own configuration is argocd-config's", () => {
-    const result = argocd([
-      'app',
-      'create',
-      'probe-platform-argocd',
-      '--project',
-      'platform',
-      '--repo',
-      REPO,
-      '--path',
-      'argocd',
-      '--dest-server',
-      IN_CLUSTER,
-      '--dest-namespace',
-      'argocd',
-      '--sync-policy',
-      'none',
-    ]);
+    const result = createApp('probe-platform-argocd', {
+      project: 'platform',
+      path: 'argocd',
+      namespace: 'argocd',
+    });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(
       /namespace 'argocd' do not match any of the allowed destinations in project 'platform'/,
