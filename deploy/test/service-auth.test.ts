@@ -68,3 +68,17 @@ describe.each(ENVIRONMENTS)('the %s environment', (env) => {
     expect(() => find(objects(), 'Secret', 'antaeus-api-tokens')).toThrow();
   });
 });
+
+// Antaeus's API starts billing runs: it is published on the internal ingress class only, never
+// on a public load balancer (README, Security).
+describe.each(ENVIRONMENTS)('deploy/envs/%s', (env) => {
+  it('publishes Antaeus only through an Ingress of the internal class', () => {
+    const ingresses = renderEnv(env).filter((object) => object.kind === 'Ingress');
+    for (const ingress of ingresses) {
+      expect([
+        ingress.metadata.name,
+        (ingress as { spec?: { ingressClassName?: string } }).spec?.ingressClassName,
+      ]).toEqual([ingress.metadata.name, 'nginx-internal']);
+    }
+  });
+});
