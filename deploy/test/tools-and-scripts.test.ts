@@ -89,7 +89,10 @@ describe('scripts/deploy.sh against a recording kubectl', () => {
   // stdin, knows no Secret yet (so deploy.sh generates them), and succeeds at everything else.
   const FAKE_KUBECTL = `#!/usr/bin/env bash
 log="$KUBECTL_LOG"
-printf 'ARGV' >>"$log"; printf ' %q' "$@" >>"$log"; printf '\\n' >>"$log"
+# One write per line: deploy.sh pipes create into apply, so two of these run at once and
+# separate writes would interleave in the log.
+line="ARGV$(printf ' %q' "$@")"
+printf '%s\\n' "$line" >>"$log"
 args=" $* "
 case "$args" in
   *" get secret "*) exit 1 ;;
