@@ -72,40 +72,12 @@ fi
 # Namespaces, quotas, network policies and RBAC first: the Secrets need the namespaces.
 run "$kubectl" apply -k "$ROOT/deploy/platform/$env"
 
-# ensure_secret <namespace> <name> <key> <value>: creates it unless it exists. The value reaches
-# kubectl on stdin (--from-file=<key>=/dev/stdin, written by the printf builtin), never on a
-# command line, where every user of the machine could read it in the process list.
-ensure_secret() {
-  if ! $dry_run && "$kubectl" -n "$1" get secret "$2" >/dev/null 2>&1; then
-    echo "deploy: secret $1/$2 exists; keeping it"
-  elif $dry_run; then
-    run "$kubectl" -n "$1" create secret generic "$2" "--from-file=$3=/dev/stdin"
-  else
-    printf '%s' "$4" |
-      "$kubectl" -n "$1" create secret generic "$2" --from-file="$3=/dev/stdin" --dry-run=client -o yaml |
-      "$kubectl" apply -f -
-  fi
-}
-# existing_token <namespace> <secret> <key>: the first token a Secret holds, if it exists.
-existing_token() {
-  "$kubectl" -n "$1" get secret "$2" -o jsonpath="{.data.$3}" 2>/dev/null | base64 -d | cut -d, -f1 || true
-}
-new_token() {
-  od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
-}
-# One token shared by payment (accepts it) and Antaeus (sends it), reused when payment's
-# exists; Antaeus's own callers (people, the billing CronJob) get another one.
-token=""
-antaeus_token=""
-if ! $dry_run; then
-  token="$(existing_token "$payments" payment-api-tokens tokens)"
-  [ -n "$token" ] || token="$(new_token)"
-  antaeus_token="$(existing_token "$billing" antaeus-api-tokens tokens)"
-  [ -n "$antaeus_token" ] || antaeus_token="$(new_token)"
+# The Secrets the services read, generated when missing (scripts/create-secrets.sh).
+if $dry_run; then
+  KUBECTL="$kubectl" "$ROOT/scripts/create-secrets.sh" --dry-run "$env"
+else
+  KUBECTL="$kubectl" "$ROOT/scripts/create-secrets.sh" "$env"
 fi
-ensure_secret "$payments" payment-api-tokens tokens "$token"
-ensure_secret "$billing" payment-api-token token "$token"
-ensure_secret "$billing" antaeus-api-tokens tokens "$antaeus_token"
 
 run "$kubectl" apply -k "$ROOT/deploy/envs/$env"
 run "$kubectl" -n "$payments" rollout status statefulset/payment-redis --timeout "$rollout_timeout"

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tool, toolsDir } from '@internal/test-kit';
 import { ROOT, readSettings } from './support/manifests';
 
-const OUR_SCRIPTS = ['install-tools.sh', 'kubeconform.sh', 'deploy.sh', 'smoke.sh'];
+const OUR_SCRIPTS = ['install-tools.sh', 'kubeconform.sh', 'deploy.sh', 'create-secrets.sh', 'smoke.sh'];
 
 function bash(script: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync('bash', [path.join(ROOT, 'scripts', script), ...args], {
@@ -140,6 +140,19 @@ exit 0
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('scripts/create-secrets.sh', () => {
+  it.each([
+    [[], /expected 1 environment, got 0/],
+    [['qa'], /unknown environment 'qa' \(known: dev staging prod\)/],
+    [['dev', 'prod'], /expected 1 environment, got 2/],
+  ])('rejects %j with usage and exit 2', (args, message) => {
+    const { status, stderr } = bash('create-secrets.sh', args);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: scripts\/create-secrets.sh/);
   });
 });
 
