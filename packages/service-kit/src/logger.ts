@@ -47,6 +47,23 @@ export function censorSecrets(fields: Fields): Fields {
   return censored ?? fields;
 }
 
+let stampedMs = Number.NaN;
+let stamp = '';
+
+/**
+ * pino's isoTime, formatted once per millisecond: the same `,"time":"…"` text, without a Date
+ * and toISOString() for every line. Under load a dozen lines share a millisecond, and the
+ * formatting was a quarter of the access line's cost.
+ */
+export function isoTimeStamp(): string {
+  const now = Date.now();
+  if (now !== stampedMs) {
+    stampedMs = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
 /** How long a log line may wait in the buffer before it is written. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
 
@@ -93,7 +110,7 @@ export function createLogger(
     {
       level,
       base: { service },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeStamp,
       formatters: { level: (label) => ({ level: label }), log: censorSecrets },
     },
     destination,

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { censorSecrets, createLogger } from '../src/logger';
+import pino from 'pino';
+import { censorSecrets, createLogger, isoTimeStamp } from '../src/logger';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -15,6 +16,20 @@ function capture() {
   });
   return { logger: createLogger('svc', 'info', sink), lines };
 }
+
+describe('isoTimeStamp', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("writes pino's isoTime text, formatted anew when the millisecond changes", () => {
+    const now = jest.spyOn(Date, 'now');
+    for (const ms of [1_796_100_000_000, 1_796_100_000_000, 1_796_100_000_001, 0]) {
+      now.mockReturnValue(ms);
+      const stamp = isoTimeStamp();
+      now.mockReturnValue(ms);
+      expect(stamp).toBe(pino.stdTimeFunctions.isoTime());
+    }
+  });
+});
 
 describe('createLogger', () => {
   it('writes JSON lines with the service, a level label and an ISO time', () => {

@@ -100,4 +100,22 @@ describe('in-memory store', () => {
     expect((await s.listForInvoice(1)).map((d) => d.id)).toEqual([saved[2]!.id, saved[4]!.id]);
     expect((await s.listForInvoice(2)).map((d) => d.id)).toEqual([saved[5]!.id]);
   });
+
+  it('lists an invoice going from one decision to several and back, oldest first', async () => {
+    const s = store(3, 2);
+    const ids = (invoiceId: number) => s.listForInvoice(invoiceId).then((l) => l.map((d) => d.id));
+    const [first, second, third] = [decision(7), decision(7), decision(7)];
+    await s.save(first!);
+    expect(await ids(7)).toEqual([first!.id]);
+    await s.save(second!);
+    expect(await ids(7)).toEqual([first!.id, second!.id]);
+    // The ledger holds two: a third evicts the first, then invoice 8's decisions evict the rest.
+    await s.save(third!);
+    expect(await ids(7)).toEqual([second!.id, third!.id]);
+    await s.save(decision(8));
+    expect(await ids(7)).toEqual([third!.id]);
+    await s.save(decision(8));
+    expect(await ids(7)).toEqual([]);
+    expect(await ids(8)).toHaveLength(2);
+  });
 });

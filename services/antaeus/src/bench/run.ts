@@ -5,7 +5,10 @@
  * (POST /rest/v1/billing-runs) charges every invoice. Reported per size: invoices/s, wall time,
  * seed time, the peak RSS of both processes and the SQLite file size. Beside it, in the same
  * run: payment answering alone at the same concurrency (Antaeus's own payment client, no
- * database), and one size at a 50% approval rate. Writes bench-results.json next to package.json.
+ * database), and one size at a 50% approval rate. The smallest size is billed twice by the same
+ * processes (the file is seeded with twice as many invoices and half set aside for the second
+ * run), so that it is measured cold, as before, and warm, as payment alone is. Writes
+ * bench-results.json next to package.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -25,6 +28,12 @@ const PAYMENT_SERVER = path.join(PAYMENT_DIR, 'dist', 'server.js');
 /** Sizes billed; the default leaves out 1,000,000 (several minutes here): BENCH_SIZES=10000,100000,1000000. */
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const HALF_RATE_SIZE = Number(process.env.BENCH_HALF_RATE_SIZE ?? 10_000);
+/**
+ * The size billed a second time by the same two processes, warm: payment alone is timed
+ * warm (after PAYMENT_ALONE_WARMUP charges), the first run of each size starts both
+ * processes cold, which at 10,000 invoices is most of the difference.
+ */
+const WARM_REPEAT_SIZE = Number(process.env.BENCH_WARM_REPEAT_SIZE ?? SIZES[0]);
 /** Charges timed for payment alone, after PAYMENT_ALONE_WARMUP untimed ones. */
 const PAYMENT_ALONE_CHARGES = Number(process.env.BENCH_PAYMENT_ALONE_CHARGES ?? 10_000);
 const PAYMENT_ALONE_WARMUP = 2_000;
@@ -103,6 +112,27 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Takes the newest `count` PENDING invoices out of billing (marks them PAID, nothing was
+ * charged) and returns a function that puts them back, for a second run on the same file.
+ */
+function setAside(file: string, count: number): () => void {
+  const db = openDatabase(file, { busyTimeoutMs: 5_000 });
+  const ids = db
+    .prepare(`SELECT id FROM invoices WHERE status = 'PENDING' ORDER BY id DESC LIMIT ?`)
+    .pluck()
+    .all(count) as number[];
+  const mark = (status: string) => {
+    const update = db.prepare(`UPDATE invoices SET status = ? WHERE id = ?`);
+    db.transaction(() => ids.forEach((id) => update.run(status, id)))();
+  };
+  mark('PAID');
+  return () => {
+    mark('PENDING');
+    db.close();
+  };
+}
+
 /** A database with exactly `invoices` PENDING invoices (and one PAID per customer). */
 function seed(file: string, invoices: number): number {
   const started = process.hrtime.bigint();
@@ -134,6 +164,15 @@ const fileMb = (file: string) =>
       10,
   ) / 10;
 
+/** One billing run's figures. */
+interface RunMeasurement {
+  paid: number;
+  seconds: number;
+  invoicesPerSecond: number;
+  /** CPU (user + system) per invoice of each process during the run. */
+  cpuMicrosPerInvoice: { antaeus: number; payment: number };
+}
+
 interface SizeMeasurement {
   invoices: number;
   successRate: number;
@@ -151,6 +190,8 @@ interface SizeMeasurement {
   sqliteMbAfter: number;
   /** GET /rest/v1/invoices after the run: the whole table, streamed. */
   list: { megabytes: number; seconds: number; antaeusPeakRssMb: number };
+  /** The same number of invoices billed again by the same processes, now warm. */
+  warm?: RunMeasurement;
 }
 
 /** Reads the whole invoice list as a client would, counting bytes, while sampling Antaeus's RSS. */
@@ -171,17 +212,53 @@ async function readList(url: string, antaeus: ChildProcess) {
   };
 }
 
+/** One billing run of `invoices` invoices through the running Antaeus; fails unless all were billed. */
+async function billingRun(
+  url: string,
+  invoices: number,
+  antaeus: ChildProcess,
+  payment: ChildProcess,
+): Promise<RunMeasurement> {
+  const cpuBefore = { antaeus: cpuMicros(antaeus), payment: cpuMicros(payment) };
+  const started = process.hrtime.bigint();
+  const created = (await (
+    await fetch(`${url}/rest/v1/billing-runs`, { method: 'POST' })
+  ).json()) as { id: string };
+  let run: { status: string; attempted: number; paid: number; failed: number };
+  for (;;) {
+    run = (await (await fetch(`${url}/rest/v1/billing-runs/${created.id}`)).json()) as typeof run;
+    if (run.status !== 'running') break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuMicrosPerInvoice = {
+    antaeus: perCharge(cpuMicros(antaeus) - cpuBefore.antaeus, invoices),
+    payment: perCharge(cpuMicros(payment) - cpuBefore.payment, invoices),
+  };
+  if (run.attempted !== invoices || run.failed > 0 || run.status !== 'completed') {
+    throw new Error(`the run did not bill every invoice cleanly: ${JSON.stringify(run)}`);
+  }
+  return {
+    paid: run.paid,
+    seconds: Math.round(seconds * 100) / 100,
+    invoicesPerSecond: Math.round(invoices / seconds),
+    cpuMicrosPerInvoice,
+  };
+}
+
 async function billOnce(
   invoices: number,
   successRate: number,
   concurrency: number,
+  { billTwice = false } = {},
 ): Promise<SizeMeasurement> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antaeus-bench-'));
   const file = path.join(dir, 'antaeus.db');
   let payment: ChildProcess | undefined;
   let antaeus: ChildProcess | undefined;
   try {
-    const seedSeconds = seed(file, invoices);
+    const seedSeconds = seed(file, billTwice ? invoices * 2 : invoices);
+    const putBack = billTwice ? setAside(file, invoices) : undefined;
     const sqliteMbBefore = fileMb(file);
     const paymentService = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
       PAYMENT_SUCCESS_RATE: String(successRate),
@@ -206,46 +283,32 @@ async function billOnce(
       peak.payment = Math.max(peak.payment, rssMb(payment!));
     };
     const sampler = setInterval(sample, RSS_SAMPLE_MS);
-    const cpuBefore = { antaeus: cpuMicros(antaeus), payment: cpuMicros(payment) };
-    const started = process.hrtime.bigint();
-    const created = (await (
-      await fetch(`${antaeusService.url}/rest/v1/billing-runs`, { method: 'POST' })
-    ).json()) as { id: string };
-    let run: { status: string; attempted: number; paid: number; failed: number };
-    for (;;) {
-      run = (await (
-        await fetch(`${antaeusService.url}/rest/v1/billing-runs/${created.id}`)
-      ).json()) as typeof run;
-      if (run.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const first = await billingRun(antaeusService.url, invoices, antaeus, payment);
+    let warm: RunMeasurement | undefined;
+    if (putBack) {
+      putBack();
+      warm = await billingRun(antaeusService.url, invoices, antaeus, payment);
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const cpu = {
-      antaeus: perCharge(cpuMicros(antaeus) - cpuBefore.antaeus, invoices),
-      payment: perCharge(cpuMicros(payment) - cpuBefore.payment, invoices),
-    };
     clearInterval(sampler);
     sample();
-    if (run.attempted !== invoices || run.failed > 0 || run.status !== 'completed') {
-      throw new Error(`the run did not bill every invoice cleanly: ${JSON.stringify(run)}`);
-    }
     const list = await readList(antaeusService.url, antaeus);
     await stop(antaeus);
     return {
       invoices,
       successRate,
       concurrency,
-      paid: run.paid,
+      paid: first.paid,
       seedSeconds: Math.round(seedSeconds * 100) / 100,
-      seconds: Math.round(seconds * 100) / 100,
-      invoicesPerSecond: Math.round(invoices / seconds),
-      microsPerInvoice: Math.round((seconds * 1e6) / invoices),
-      cpuMicrosPerInvoice: cpu,
+      seconds: first.seconds,
+      invoicesPerSecond: first.invoicesPerSecond,
+      microsPerInvoice: Math.round((first.seconds * 1e6) / invoices),
+      cpuMicrosPerInvoice: first.cpuMicrosPerInvoice,
       antaeusPeakRssMb: Math.round(peak.antaeus),
       paymentPeakRssMb: Math.round(peak.payment),
       sqliteMbBefore,
       sqliteMbAfter: fileMb(file),
       list,
+      ...(warm && { warm }),
     };
   } finally {
     if (antaeus) await stop(antaeus);
@@ -341,8 +404,15 @@ async function main(): Promise<void> {
     console.log(
       `${String(m.invoices).padStart(8)} invoices at rate ${m.successRate}: ${m.invoicesPerSecond} invoices/s, ${m.seconds} s (${m.microsPerInvoice} µs/invoice; CPU per invoice Antaeus ${m.cpuMicrosPerInvoice.antaeus} µs, payment ${m.cpuMicrosPerInvoice.payment} µs; seeded in ${m.seedSeconds} s), peak RSS Antaeus ${m.antaeusPeakRssMb} MB / payment ${m.paymentPeakRssMb} MB, SQLite ${m.sqliteMbBefore} → ${m.sqliteMbAfter} MB; GET /rest/v1/invoices ${m.list.megabytes} MB in ${m.list.seconds} s, Antaeus peak RSS ${m.list.antaeusPeakRssMb} MB`,
     );
+    if (m.warm) {
+      console.log(
+        `${String(m.invoices).padStart(8)} invoices again, warm: ${m.warm.invoicesPerSecond} invoices/s, ${m.warm.seconds} s (CPU per invoice Antaeus ${m.warm.cpuMicrosPerInvoice.antaeus} µs, payment ${m.warm.cpuMicrosPerInvoice.payment} µs)`,
+      );
+    }
   };
-  for (const invoices of SIZES) report(await billOnce(invoices, 1, concurrency));
+  for (const invoices of SIZES) {
+    report(await billOnce(invoices, 1, concurrency, { billTwice: invoices === WARM_REPEAT_SIZE }));
+  }
   if (HALF_RATE_SIZE > 0) report(await billOnce(HALF_RATE_SIZE, 0.5, concurrency));
 
   const full = results.filter((r) => r.successRate === 1);
@@ -358,6 +428,19 @@ async function main(): Promise<void> {
         Math.round((r.invoicesPerSecond / alone.chargesPerSecond) * 100) / 100,
       ]),
     ),
+    // The same, for the second run of a size, when both processes are warm as payment alone is.
+    warmStackVsPaymentAlone: Object.fromEntries(
+      full.flatMap((r) =>
+        r.warm
+          ? [
+              [
+                r.invoices,
+                Math.round((r.warm.invoicesPerSecond / alone.chargesPerSecond) * 100) / 100,
+              ],
+            ]
+          : [],
+      ),
+    ),
   };
   const million = full.find((r) => r.invoices === 1_000_000);
   const met = {
@@ -366,9 +449,12 @@ async function main(): Promise<void> {
     stackVsPaymentAlone: Object.values(ratios.stackVsPaymentAlone).every(
       (ratio) => ratio >= TARGETS.stackVsPaymentAlone,
     ),
+    warmStackVsPaymentAlone: Object.values(ratios.warmStackVsPaymentAlone).every(
+      (ratio) => ratio >= TARGETS.stackVsPaymentAlone,
+    ),
   };
   console.log(
-    `time per invoice ${largest.invoices} vs ${smallest.invoices}: ${ratios.perInvoiceLargestVsSmallest}×; stack/payment alone by size ${JSON.stringify(ratios.stackVsPaymentAlone)}; ${JSON.stringify(met)}`,
+    `time per invoice ${largest.invoices} vs ${smallest.invoices}: ${ratios.perInvoiceLargestVsSmallest}×; stack/payment alone by size ${JSON.stringify(ratios.stackVsPaymentAlone)}, warm ${JSON.stringify(ratios.warmStackVsPaymentAlone)}; ${JSON.stringify(met)}`,
   );
   const file = path.join(WORKSPACE, 'bench-results.json');
   const output = {

@@ -35,8 +35,9 @@ export class MemoryChargeStore implements ChargeStore {
   private readonly pending = new FifoMap<PendingKey>();
   private readonly answered = new FifoMap<AnsweredKey>();
   private readonly ledger = new FifoMap<ChargeDecision>();
-  // Each invoice's decisions in insertion order, so oldest first.
-  private readonly byInvoice = new Map<number, Set<ChargeDecision>>();
+  // Each invoice's decisions in insertion order, so oldest first. Almost every invoice has
+  // one decision, kept as it is: a Set per invoice was the largest allocation of a charge.
+  private readonly byInvoice = new Map<number, ChargeDecision | Set<ChargeDecision>>();
   private readonly now: () => number;
   private claims = 0;
 
@@ -85,7 +86,9 @@ export class MemoryChargeStore implements ChargeStore {
   }
 
   async listForInvoice(invoiceId: number): Promise<ChargeDecision[]> {
-    return [...(this.byInvoice.get(invoiceId) ?? [])];
+    const decisions = this.byInvoice.get(invoiceId);
+    if (decisions === undefined) return [];
+    return decisions instanceof Set ? [...decisions] : [decisions];
   }
 
   async ping(): Promise<void> {}
@@ -100,8 +103,9 @@ export class MemoryChargeStore implements ChargeStore {
     this.ledger.set(decision.id, decision);
     if (decision.invoiceId !== null) {
       const decisions = this.byInvoice.get(decision.invoiceId);
-      if (decisions) decisions.add(decision);
-      else this.byInvoice.set(decision.invoiceId, new Set([decision]));
+      if (decisions === undefined) this.byInvoice.set(decision.invoiceId, decision);
+      else if (decisions instanceof Set) decisions.add(decision);
+      else this.byInvoice.set(decision.invoiceId, new Set([decisions, decision]));
     }
     while (this.ledger.size > this.options.maxLedgerEntries) this.evictOldestDecision();
   }
@@ -115,8 +119,13 @@ export class MemoryChargeStore implements ChargeStore {
     const [, decision] = this.ledger.shift()!;
     if (decision.invoiceId === null) return;
     const decisions = this.byInvoice.get(decision.invoiceId)!;
-    decisions.delete(decision);
-    if (decisions.size === 0) this.byInvoice.delete(decision.invoiceId);
+    if (!(decisions instanceof Set)) this.byInvoice.delete(decision.invoiceId);
+    else {
+      // The oldest decision overall is also the invoice's oldest.
+      decisions.delete(decision);
+      if (decisions.size === 1)
+        this.byInvoice.set(decision.invoiceId, decisions.values().next().value!);
+    }
   }
 }
 
