@@ -2,11 +2,12 @@
 # Builds the lab's components from the Go module proxy (and the npm registry for Argo CD's UI),
 # each cached by version under .tools/lab: a present version is never rebuilt.
 #
-#   kubernetes-<v>/bin   kube-apiserver kube-controller-manager kube-scheduler kubectl
+#   kubernetes-<v>/bin   kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
 #   etcd-<v>/bin         etcd
 #   argocd-<v>/bin       argocd (+ the component names it dispatches on), git-verify-wrapper.sh
+#   node-<versions>/bin  coredns kube-router metrics-server crictl (static), pause
 #
-# Usage: build.sh [component...]   (default: all of them)
+# Usage: build.sh [component...]   (default: all of them; node only unless LAB_NODE=0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,23 +27,28 @@ kubernetes_wrapper() {
     awk -v v="v0${version#v1}" '$2 == "=>" && $3 ~ /^\.\/staging\// { printf "replace %s => %s %s\n", $1, $1, v }' \
       "$module_dir/go.mod"
   } >"$dir/go.mod"
-  printf 'package tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"$dir/tools.go"
+  {
+    printf 'package tools\n\nimport (\n'
+    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "${K8S_COMMANDS[@]}"
+    printf ')\n'
+  } >"$dir/tools.go"
   (cd "$dir" && go mod tidy)
 }
 
+# The control plane, the node's kubelet and kube-proxy, and the CLI.
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+
 build_kubernetes() {
-  local version="$LAB_KUBERNETES_VERSION" dir="$SRC/kubernetes-$LAB_KUBERNETES_VERSION"
-  [ -x "$K8S_BIN/kubectl" ] && [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kube-controller-manager" ] &&
-    [ -x "$K8S_BIN/kube-scheduler" ] && { lab_log "kubernetes $version present"; return 0; }
+  local version="$LAB_KUBERNETES_VERSION" dir="$SRC/kubernetes-$LAB_KUBERNETES_VERSION" cmd missing=()
+  for cmd in "${K8S_COMMANDS[@]}"; do [ -x "$K8S_BIN/$cmd" ] || missing+=("$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && { lab_log "kubernetes $version present"; return 0; }
   step "kubernetes $version: wrapper module" "$BUILD_LOGS/kubernetes.log" kubernetes_wrapper "$dir" "$version"
   # Without the version stamped in, client and server fail to parse "v0.0.0-master".
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitVersion=$version"
   ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
   mkdir -p "$K8S_BIN.partial"
   step "kubernetes $version: go build (minutes when cold)" "$BUILD_LOGS/kubernetes.log" \
-    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$K8S_BIN.partial/' \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$K8S_BIN.partial/' ${K8S_COMMANDS[*]/#/k8s.io/kubernetes/cmd/}"
   rm -rf "$K8S_BIN" && mv "$K8S_BIN.partial" "$K8S_BIN"
 }
 
@@ -120,16 +126,36 @@ build_argocd() {
   rm -rf "$ARGOCD_BIN" && mv "$ARGOCD_BIN.partial" "$ARGOCD_BIN"
 }
 
+# The node's add-ons, statically linked so each image is the binary alone, and the pod sandbox
+# program (pause.c), since no registry that has the upstream one is reachable.
+build_node() {
+  [ -x "$NODE_BIN/coredns" ] && [ -x "$NODE_BIN/kube-router" ] && [ -x "$NODE_BIN/metrics-server" ] &&
+    [ -x "$NODE_BIN/pause" ] && [ -x "$NODE_BIN/crictl" ] && { lab_log "node add-ons present"; return 0; }
+  local log="$BUILD_LOGS/node.log" module
+  mkdir -p "$NODE_BIN.partial"
+  for module in "$LAB_COREDNS_MODULE@$LAB_COREDNS_VERSION" \
+    "$LAB_KUBE_ROUTER_MODULE/cmd/kube-router@$LAB_KUBE_ROUTER_VERSION" \
+    "$LAB_METRICS_SERVER_MODULE/cmd/metrics-server@$LAB_METRICS_SERVER_VERSION" \
+    "$LAB_CRI_TOOLS_MODULE/cmd/crictl@$LAB_CRI_TOOLS_VERSION"; do
+    step "node: go install $module" "$log" env CGO_ENABLED=0 GOBIN="$NODE_BIN.partial" go install -ldflags '-s -w' "$module"
+  done
+  step "node: pause (gcc -static)" "$log" gcc -static -Os -s -o "$NODE_BIN.partial/pause" "$LAB_ROOT/scripts/lab/node/pause.c"
+  rm -rf "$NODE_BIN" && mv "$NODE_BIN.partial" "$NODE_BIN"
+}
+
 main() {
   command -v go >/dev/null || lab_fail "go is required to build the lab (Go 1.26 or newer)"
   mkdir -p "$BUILD_LOGS" "$SRC"
   local components=("$@")
-  [ ${#components[@]} -gt 0 ] || components=(etcd kubernetes argocd)
+  if [ ${#components[@]} -eq 0 ]; then
+    components=(etcd kubernetes argocd)
+    [ "$LAB_NODE" = 0 ] || components+=(node)
+  fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd)" ;;
+      etcd | kubernetes | argocd | node) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

@@ -7,7 +7,8 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=processes.sh
 . "$LAB_ROOT/scripts/lab/processes.sh"
 
-# The images' engine and registry (scripts/lab/images.sh), containers first.
+# The node first (its pods, network and mounts), then the images' engine and registry.
+bash "$LAB_ROOT/scripts/lab/node.sh" stop
 bash "$LAB_ROOT/scripts/lab/images.sh" stop
 # Argo CD first (it writes to the API server), the control plane last.
 order=(argocd-applicationset-controller argocd-server argocd-application-controller argocd-repo-server redis

@@ -5,6 +5,7 @@
 #
 #   images.sh [--checkout DIR] [--no-push] [service...]   (default: this repository, every service)
 #   images.sh engine                                       only the engine and the registry
+#   images.sh redis                                        the lab's Redis image, in the registry
 #   images.sh stop                                         removes the engine's containers, stops both
 #
 # Writes .lab/images.env: DOCKER_HOST, LAB_DOCKER (the client to use), LAB_REGISTRY and one
@@ -163,6 +164,32 @@ base_image() {
   rm -rf "$rootfs"
 }
 
+# The Redis payment keeps its idempotency records in: the manifests name the official alpine image,
+# which no registry here serves, so the lab makes one from Debian's redis-server (debootstrap, as
+# the base images) and pushes it; the lab repository's manifests are pointed at it (up.sh).
+make_redis_rootfs() {
+  local rootfs="$1" mirror
+  mirror="$(debian_mirror)"
+  [ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt/sources.list*: set LAB_DEBIAN_MIRROR"; return 1; }
+  rm -rf "$rootfs" && mkdir -p "$rootfs"
+  debootstrap --variant=minbase --include=redis-server,redis-tools bookworm "$rootfs" "$mirror"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  mkdir -p "$rootfs/data"
+  chroot "$rootfs" redis-server --version
+}
+
+redis_image() {
+  local tag="$LAB_REDIS_IMAGE" rootfs="$LAB_CACHE/base-image/redis-rootfs"
+  if ! docker image inspect "$tag" >/dev/null 2>&1; then
+    step "redis image: debootstrap bookworm + redis-server" "$IMAGE_LOGS/redis.log" in_own_shell make_redis_rootfs "$rootfs"
+    # The official image's entrypoint runs redis-server with the container's arguments, in /data.
+    step "redis image: docker import" "$IMAGE_LOGS/redis.log" bash -c "tar -C '$rootfs' -c . | '$LAB_DOCKER' import \
+      --change 'ENTRYPOINT [\"redis-server\"]' --change 'WORKDIR /data' - '$tag'"
+    rm -rf "$rootfs"
+  fi
+  step "redis image: push" "$IMAGE_LOGS/redis.log" docker push "$tag"
+}
+
 # --- service images ------------------------------------------------------------------------------
 
 # build_image <service> <context dir> <revision> <image>: the Dockerfile as committed, less its
@@ -230,6 +257,7 @@ main() {
       --checkout) checkout="$(cd "$2" && pwd)" && shift 2 ;;
       --no-push) push=0 && shift ;;
       engine) services=(none) && shift ;;
+      redis) services=(redis) && shift ;;
       stop) stop_engine && return 0 ;;
       -*) lab_fail "unknown option '$1' (usage: images.sh [--checkout DIR] [--no-push] [service...] | engine)" ;;
       *) services+=("$1") && shift ;;
@@ -242,6 +270,7 @@ main() {
   start_registry
   write_images_env
   [ "${services[0]}" != none ] || return 0
+  [ "${services[0]}" != redis ] || { redis_image && return 0; }
   build_images "$checkout" "$push" "${services[@]}"
 }
 

@@ -20,6 +20,22 @@ ETCD_BIN="$LAB_CACHE/etcd-$LAB_ETCD_VERSION/bin"
 ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
 REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
+# The node's add-ons and the pod sandbox program, one folder for the set of versions.
+NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"
+
+# The node stage (scripts/lab/node.sh): on by default, LAB_NODE=0 runs the control plane alone.
+LAB_NODE="${LAB_NODE:-1}"
+[[ "$LAB_NODE" =~ ^[01]$ ]] || { echo "[lab] ERROR: LAB_NODE must be 0 or 1, got '$LAB_NODE'" >&2; exit 2; }
+# The node's addresses: private ranges on bridges the lab creates, never the machine's own network.
+# The node has its IP on LAB_NODE_BRIDGE (the VM offers no dummy devices); pods get theirs from
+# LAB_POD_CIDR on LAB_POD_BRIDGE; Services from 10.96.0.0/16, cluster DNS at 10.96.0.10.
+LAB_NODE_NAME=lab-node
+LAB_NODE_BRIDGE=labnode0
+LAB_POD_BRIDGE=labpods0
+LAB_POD_CIDR=10.214.0.0/24
+LAB_SERVICE_CIDR=10.96.0.0/16
+LAB_DNS_IP=10.96.0.10
+if [ "$LAB_NODE" = 1 ]; then LAB_NODE_IP=10.213.0.1; fi
 
 # Loopback ports, away from the services' own 8000/9000 and the usual dev ports. LAB_PORT_OFFSET
 # shifts them all, so a second lab (another checkout, another LAB_DIR) can run beside the first.
@@ -41,6 +57,12 @@ LAB_REPO_METRICS_PORT=$((18086 + LAB_PORT_OFFSET))
 LAB_CM_PORT=$((10257 + LAB_PORT_OFFSET))
 LAB_SCHEDULER_PORT=$((10259 + LAB_PORT_OFFSET))
 LAB_REGISTRY_PORT=$((15000 + LAB_PORT_OFFSET))
+# Debian's Redis, standing in for the official image the manifests name (scripts/lab/images.sh).
+LAB_REDIS_IMAGE="127.0.0.1:$LAB_REGISTRY_PORT/lab/redis:bookworm"
+LAB_KUBELET_PORT=$((10250 + LAB_PORT_OFFSET))
+LAB_KUBELET_HEALTHZ_PORT=$((10248 + LAB_PORT_OFFSET))
+LAB_PROXY_METRICS_PORT=$((10249 + LAB_PORT_OFFSET))
+LAB_PROXY_HEALTHZ_PORT=$((10256 + LAB_PORT_OFFSET))
 
 _lab_t0=$(date +%s)
 

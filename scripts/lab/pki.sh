@@ -27,6 +27,9 @@ extendedKeyUsage=serverAuth"
   issue_cert admin '/O=system:masters/CN=lab-admin' "$client"
   issue_cert controller-manager '/CN=system:kube-controller-manager' "$client"
   issue_cert scheduler '/CN=system:kube-scheduler' "$client"
+  # The API server's identities towards kubelets (logs, exec) and aggregated APIs (metrics-server).
+  issue_cert apiserver-kubelet-client '/CN=kube-apiserver-kubelet-client' "$client"
+  issue_cert front-proxy-client '/CN=front-proxy-client' "$client"
   openssl genrsa -out "$dir/sa.key" 2048
   openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub"
 }

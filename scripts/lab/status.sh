@@ -24,4 +24,10 @@ echo
 "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" -n argocd get applications \
   -o custom-columns='APPLICATION:.metadata.name,PROJECT:.spec.project,SYNC:.status.sync.status,HEALTH:.status.health.status,REVISION:.status.sync.revision' ||
   stopped=1
+if running_pid kubelet >/dev/null; then
+  echo
+  "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" get pods -A --field-selector metadata.namespace!=argocd \
+    -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,PHASE:.status.phase,RESTARTS:.status.containerStatuses[0].restartCount,IP:.status.podIP' ||
+    stopped=1
+fi
 exit "$stopped"

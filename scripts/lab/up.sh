@@ -28,7 +28,7 @@ require_host_tools() {
 }
 
 start_control_plane() {
-  make_pki
+  make_pki >>"$LAB_LOGS/pki.log" 2>&1 || lab_fail "making the lab's certificates failed (log: $LAB_LOGS/pki.log)"
   client_kubeconfig admin
   client_kubeconfig controller-manager
   client_kubeconfig scheduler
@@ -42,14 +42,24 @@ start_control_plane() {
   wait_for etcd 30 port_open "$LAB_ETCD_PORT" || lab_fail "etcd did not listen on $LAB_ETCD_PORT (log: $LAB_LOGS/etcd.log)"
 
   # Default admission plugins (PodSecurity among them) and RBAC, as on a real cluster.
+  # With a node, pods reach the API server as the kubernetes Service, whose endpoint is the node's
+  # IP (node.sh forwards it to loopback); without one no endpoint is needed, and 127.0.0.1 is not allowed.
+  local advertise=(--advertise-address 127.0.0.1 --endpoint-reconciler-type none)
+  [ "$LAB_NODE" = 0 ] || advertise=(--advertise-address "$LAB_NODE_IP" --endpoint-reconciler-type lease)
   start_process kube-apiserver "$K8S_BIN/kube-apiserver" --bind-address 127.0.0.1 --secure-port "$LAB_APISERVER_PORT" \
-    --advertise-address "${LAB_NODE_IP:-127.0.0.1}" --endpoint-reconciler-type none \
+    "${advertise[@]}" \
     --etcd-servers "https://127.0.0.1:$LAB_ETCD_PORT" --etcd-cafile "$pki/ca.crt" \
     --etcd-certfile "$pki/apiserver-etcd-client.crt" --etcd-keyfile "$pki/apiserver-etcd-client.key" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" --service-account-max-token-expiration 48h \
-    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged=true \
+    --service-cluster-ip-range "$LAB_SERVICE_CIDR" --authorization-mode Node,RBAC --allow-privileged=true \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP \
+    --requestheader-client-ca-file "$pki/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- --enable-aggregator-routing=true \
+    --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
     --profiling=false
   wait_for kube-apiserver 60 kubectl get --raw /readyz ||
     lab_fail "the API server did not become ready (log: $LAB_LOGS/kube-apiserver.log)"
@@ -59,7 +69,7 @@ start_control_plane() {
     --authorization-kubeconfig "$LAB_DIR/controller-manager.kubeconfig" --bind-address 127.0.0.1 --secure-port "$LAB_CM_PORT" \
     --leader-elect=false --use-service-account-credentials --service-account-private-key-file "$pki/sa.key" \
     --root-ca-file "$pki/ca.crt" --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-    --service-cluster-ip-range 10.96.0.0/16 --profiling=false
+    --service-cluster-ip-range "$LAB_SERVICE_CIDR" --profiling=false
   start_process kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$LAB_DIR/scheduler.kubeconfig" \
     --authentication-kubeconfig "$LAB_DIR/scheduler.kubeconfig" --authorization-kubeconfig "$LAB_DIR/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$LAB_SCHEDULER_PORT" --leader-elect=false --profiling=false
@@ -182,6 +192,87 @@ prepare_lab_repository() {
   )
 }
 
+# With the node, the overlays name the lab's registry (in the lab's clone only) and every
+# environment that syncs by itself runs the images of the lab repository's commit, built and
+# bumped as a merge to main would. Done once per lab: a second lab:up keeps what runs.
+release_lab_images() {
+  (
+    cd "$LAB_REPO"
+    # Not `git log | grep -q`: grep's early exit fails git log with SIGPIPE under pipefail.
+    ! grep -qx "$LAB_IMAGES_COMMIT" < <(git log --format=%s) || exit 0
+    local ghcr service env sha
+    # shellcheck disable=SC1091 # the lab clone's own, as adopt-fork.sh left it
+    ghcr="ghcr.io/$(. scripts/repository.env && tr '[:upper:]' '[:lower:]' <<<"$GITHUB_REPOSITORY")/"
+    grep -rlF --include='*.yaml' -e "$ghcr" deploy | xargs -r sed -i "s#${ghcr//./\\.}#127.0.0.1:$LAB_REGISTRY_PORT/#g"
+    grep -rl --include='*.yaml' -e 'image: docker.io/library/redis:' deploy |
+      xargs -r sed -i "s#image: docker.io/library/redis:.*#image: $LAB_REDIS_IMAGE#"
+    git commit -qam "$LAB_IMAGES_COMMIT"
+    bash "$LAB_ROOT/scripts/lab/images.sh" redis
+    bash "$LAB_ROOT/scripts/lab/images.sh" --checkout "$LAB_REPO"
+    sha="$(git rev-parse --short=12 HEAD)"
+    for service in $(node scripts/catalogue.mjs services); do
+      for env in $(node scripts/catalogue.mjs environments); do
+        [ "$env" = prod ] || scripts/bump-image.sh --commit "$service" "$env" "$sha"
+      done
+    done
+    git push -q origin main
+  )
+}
+LAB_IMAGES_COMMIT="lab: images from the lab's registry"
+
+# The Secrets each environment's services read (never in git), once its namespaces exist.
+create_lab_secrets() {
+  local env
+  for env in $(non_prod_environments); do
+    wait_for "the $env namespaces" 180 kubectl get namespace "payments-$env" "billing-$env" || {
+      echo "the platform-$env app did not create the $env namespaces"
+      return 1
+    }
+    KUBECTL="$K8S_BIN/kubectl" KUBECONFIG="$ADMIN_KUBECONFIG" "$LAB_ROOT/scripts/create-secrets.sh" "$env"
+  done
+}
+
+non_prod_environments() { node "$LAB_ROOT/scripts/catalogue.mjs" environments | grep -vx prod; }
+
+# The lab has no volume provisioner: each claim that waits for one gets a hostPath volume of its
+# size in .lab/node/volumes (static provisioning, bound to that claim). hostPath ignores fsGroup, so
+# the folder is writable by every UID: the pods' own non-root users differ (antaeus 10001, redis 999).
+bind_pending_claims() {
+  local claim namespace name size dir
+  for claim in $(kubectl get pvc -A -o jsonpath='{range .items[?(@.status.phase=="Pending")]}{.metadata.namespace}/{.metadata.name}={.spec.resources.requests.storage}{"\n"}{end}'); do
+    namespace="${claim%%/*}" && name="${claim#*/}" && size="${name#*=}" && name="${name%=*}"
+    dir="$LAB_DIR/node/volumes/$namespace-$name"
+    mkdir -p "$dir" && chmod 1777 "$dir"
+    kubectl apply -f - <<PV
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: lab-$namespace-$name
+spec:
+  capacity: { storage: $size }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  storageClassName: ''
+  claimRef: { namespace: $namespace, name: $name }
+  hostPath: { path: $dir, type: Directory }
+PV
+  done
+}
+
+has_deployments() { [ -n "$(kubectl -n "$1" get deployment -o name 2>/dev/null)" ]; }
+
+# Every Deployment of every team namespace of dev and staging rolled out.
+wait_for_workloads() {
+  local env team namespace
+  for env in $(non_prod_environments); do
+    for team in $(node "$LAB_ROOT/scripts/catalogue.mjs" teams); do
+      namespace="$(node "$LAB_ROOT/scripts/catalogue.mjs" namespace "$team" "$env")"
+      wait_for "Deployments in $namespace" 120 has_deployments "$namespace" || return 1
+      kubectl -n "$namespace" rollout status deployment --timeout "${LAB_WAIT_SECONDS}s" || return 1
+    done
+  done
+}
+
 # A session token for the lab's admin, from Argo CD's login endpoint.
 admin_token() {
   curl -fsS -H 'Content-Type: application/json' \
@@ -215,6 +306,10 @@ export ARGOCD_SERVER=127.0.0.1:$LAB_ARGOCD_SERVER_PORT
 export ARGOCD_OPTS=--plaintext
 export ARGOCD_ADMIN_USERNAME=admin
 export ARGOCD_ADMIN_PASSWORD=$(cat "$LAB_DIR/admin-password")
+ENV
+  [ "$LAB_NODE" = 0 ] || ! kubectl -n billing-dev get secret antaeus-api-tokens >/dev/null 2>&1 || cat >>"$LAB_DIR/env" <<ENV
+export ANTAEUS_URL=http://$LAB_NODE_IP:30080
+export ANTAEUS_TOKEN=$(kubectl -n billing-dev get secret antaeus-api-tokens -o jsonpath='{.data.tokens}' | base64 -d | cut -d, -f1)
 ENV
 }
 
@@ -253,13 +348,23 @@ main() {
   mkdir -p "$LAB_LOGS" "$LAB_PIDS"
   step "build what is missing" "$LAB_LOGS/build.log" bash "$LAB_ROOT/scripts/lab/build.sh"
   step "pinned tools (kustomize for the repo server)" "$LAB_LOGS/tools.log" bash "$LAB_ROOT/scripts/install-tools.sh"
+  [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/scripts/lab/node.sh" network
   lab_log "control plane ..."; start_control_plane; lab_log "control plane ready"
   lab_log "git server ..."; start_git_server; lab_log "git server ready at $LAB_GIT_URL"
   lab_log "Argo CD ..."; start_argocd; lab_log "Argo CD ready at http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT"
+  [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/scripts/lab/node.sh" start
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
+  [ "$LAB_NODE" = 0 ] ||
+    step "images of the lab repository's commit, in dev and staging" "$LAB_LOGS/bootstrap.log" release_lab_images
   run_readme_block bootstrap
+  [ "$LAB_NODE" = 0 ] || step "Secrets of dev and staging" "$LAB_LOGS/bootstrap.log" create_lab_secrets
   write_env
   step "every non-prod Application Synced" "$LAB_LOGS/wait.log" wait_for_sync
+  if [ "$LAB_NODE" = 1 ]; then
+    step "volumes for the claims" "$LAB_LOGS/wait.log" bind_pending_claims
+    step "every dev and staging Deployment Available" "$LAB_LOGS/wait.log" wait_for_workloads
+    write_env
+  fi
   run_readme_block first-prod-sync
   kubectl -n "$ARGOCD_NS" get applications
   lab_log "lab up: . $LAB_DIR/env   (UI: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT, user admin, password in .lab/env)"

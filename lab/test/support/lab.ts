@@ -30,14 +30,14 @@ export interface Result {
 export function run(
   command: string,
   args: string[],
-  options: { cwd?: string; input?: string } = {},
+  options: { cwd?: string; input?: string; timeoutMs?: number } = {},
 ): Result {
   const result = spawnSync(command, args, {
     encoding: 'utf8',
     env: processEnv,
     cwd: options.cwd ?? repoRoot(),
     input: options.input,
-    timeout: 120_000,
+    timeout: options.timeoutMs ?? 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -46,7 +46,7 @@ export function run(
 export function must(
   command: string,
   args: string[],
-  options: { cwd?: string; input?: string } = {},
+  options: { cwd?: string; input?: string; timeoutMs?: number } = {},
 ): string {
   const result = run(command, args, options);
   if (result.status !== 0) {
@@ -156,4 +156,23 @@ export function adminToken(): string {
   );
   cachedAdminToken = (JSON.parse(response) as { token: string }).token;
   return cachedAdminToken;
+}
+
+/** An Application's resources whose health is not Healthy, as "<kind> <name>: <status>". */
+export function unhealthyResources(app: string): string[] {
+  const tree = execFileSync(
+    'curl',
+    [
+      '-fsS',
+      '-H',
+      `Authorization: Bearer ${adminToken()}`,
+      `${ARGOCD_URL}/api/v1/applications/${app}/resource-tree`,
+    ],
+    { encoding: 'utf8' },
+  );
+  return (
+    JSON.parse(tree) as { nodes: { kind: string; name: string; health?: { status: string } }[] }
+  ).nodes
+    .filter((node) => node.health && node.health.status !== 'Healthy')
+    .map((node) => `${node.kind} ${node.name}: ${node.health!.status}`);
 }

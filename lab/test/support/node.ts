@@ -1,0 +1,137 @@
+import { catalogue, ENVIRONMENTS, RELEASE_ENV } from './catalogue';
+import { kubectl, kubectlJson, labEnv, must, run } from './lab';
+
+/** The environments that sync by themselves, and so run on the lab's node. */
+export const RUNNING_ENVS = ENVIRONMENTS.filter((env) => env !== RELEASE_ENV);
+export const RUNNING_NAMESPACES = RUNNING_ENVS.flatMap((env) =>
+  catalogue.teamNames().map((team) => catalogue.namespace(team, env)),
+);
+
+const env = labEnv();
+/** Dev Antaeus from the host, through its NodePort on the node's IP, and its callers' token. */
+export const ANTAEUS_URL = env.ANTAEUS_URL!;
+export const ANTAEUS_TOKEN = env.ANTAEUS_TOKEN!;
+
+interface Pod {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: { containers: { image: string }[] };
+  status: {
+    phase: string;
+    podIP?: string;
+    containerStatuses?: { name: string; restartCount: number; ready: boolean }[];
+  };
+}
+
+export const pods = (namespace: string, selector?: string) =>
+  kubectlJson<{ items: Pod[] }>(
+    '-n',
+    namespace,
+    'get',
+    'pods',
+    ...(selector ? ['-l', selector] : []),
+  ).items;
+
+/** Every container restart in the namespaces, as "<namespace>/<pod>/<container>=<count>". */
+export function restarts(namespaces: string[]): string[] {
+  return namespaces.flatMap((namespace) =>
+    pods(namespace).flatMap((pod) =>
+      (pod.status.containerStatuses ?? [])
+        .filter((container) => container.restartCount > 0)
+        .map((c) => `${namespace}/${pod.metadata.name}/${c.name}=${c.restartCount}`),
+    ),
+  );
+}
+
+/** Runs a Node.js script inside a running pod's container (every image here has node). */
+export function nodeIn(namespace: string, pod: string, script: string): string {
+  return must('kubectl', ['-n', namespace, 'exec', pod, '--', 'node', '-e', script]).trim();
+}
+
+/**
+ * Whether a TCP connection from inside the pod to host:port opens within 3 s: "open", or
+ * "closed <why>". A NetworkPolicy drop shows as a timeout; a refused port as ECONNREFUSED.
+ */
+export function tcpFrom(namespace: string, pod: string, host: string, port: number): string {
+  return nodeIn(
+    namespace,
+    pod,
+    `const s = require('net').connect(${port}, ${JSON.stringify(host)});
+     s.setTimeout(3000);
+     s.on('connect', () => { console.log('open'); process.exit(0); });
+     s.on('timeout', () => { console.log('closed timeout'); process.exit(0); });
+     s.on('error', (e) => { console.log('closed ' + e.code); process.exit(0); });`,
+  );
+}
+
+/** The first running pod of a selector. */
+export function runningPod(namespace: string, selector: string): string {
+  const pod = pods(namespace, selector).find((p) => p.status.phase === 'Running');
+  if (!pod) throw new Error(`no running pod for ${selector} in ${namespace}`);
+  return pod.metadata.name;
+}
+
+export const PAYMENT_SELECTOR = 'app.kubernetes.io/name=payment,app.kubernetes.io/component=server';
+export const ANTAEUS_SELECTOR = 'app.kubernetes.io/name=antaeus,app.kubernetes.io/component=server';
+export const REDIS_SELECTOR =
+  'app.kubernetes.io/name=redis,app.kubernetes.io/component=idempotency-store';
+
+/** A payment pod's charges_total for one outcome, read from its own /metrics. */
+function charges(namespace: string, pod: string, outcome: 'approved' | 'declined'): number {
+  const metrics = nodeIn(
+    namespace,
+    pod,
+    `fetch('http://127.0.0.1:9000/metrics').then((r) => r.text()).then((t) => console.log(t))`,
+  );
+  const line = new RegExp(`^charges_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics);
+  if (!line) throw new Error(`no charges_total{outcome="${outcome}"} in ${pod}'s metrics`);
+  return Number(line[1]);
+}
+
+/** Charges a payment pod decided, approved or declined. */
+export const chargesServed = (namespace: string, pod: string) =>
+  charges(namespace, pod, 'approved') + charges(namespace, pod, 'declined');
+
+/** Approved charges summed over every running payment pod of a namespace. */
+export function approvedCharges(namespace: string): number {
+  return pods(namespace, PAYMENT_SELECTOR)
+    .filter((pod) => pod.status.phase === 'Running')
+    .reduce((sum, pod) => sum + charges(namespace, pod.metadata.name, 'approved'), 0);
+}
+
+/** An HTTP call to dev Antaeus from the host, with its callers' token. */
+export function antaeus(
+  method: string,
+  urlPath: string,
+  maxSeconds = 60,
+): { status: number; body: string } {
+  const result = run(
+    'curl',
+    [
+      '-sS',
+      '--max-time',
+      String(maxSeconds),
+      '-X',
+      method,
+      '-H',
+      `Authorization: Bearer ${ANTAEUS_TOKEN}`,
+      '-w',
+      '\n%{http_code}',
+      `${ANTAEUS_URL}${urlPath}`,
+    ],
+    { timeoutMs: (maxSeconds + 10) * 1000 },
+  );
+  if (result.status !== 0) throw new Error(`curl ${method} ${urlPath}: ${result.stderr}`);
+  const cut = result.stdout.lastIndexOf('\n');
+  return { status: Number(result.stdout.slice(cut + 1)), body: result.stdout.slice(0, cut) };
+}
+
+export const deploymentImage = (namespace: string, name: string) =>
+  kubectl(
+    '-n',
+    namespace,
+    'get',
+    'deployment',
+    name,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  );
