@@ -37,7 +37,9 @@ const yamlText = (comment, object) =>
   `${HEADER}${comment
     .split('\n')
     .map((line) => `# ${line}`)
-    .join('\n')}\n${stringify(object, { lineWidth: 0, aliasDuplicateObjects: false, singleQuote: true })}`;
+    .join(
+      '\n',
+    )}\n${stringify(object, { lineWidth: 0, aliasDuplicateObjects: false, singleQuote: true })}`;
 
 // A team's hand-written additions that name its own policies (and so cannot be generic).
 function perEnvironment(team) {
