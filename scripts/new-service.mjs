@@ -74,14 +74,17 @@ try {
   process.exit(1);
 }
 
+const next = [
+  ['npm install', 'link the new workspace into node_modules'],
+  [`npx turbo run build test --filter=${name}`, 'build it and run its tests'],
+  [`npm start -w ${serviceDir(name)}`, `run it on :${DEFAULT_PORT} (GET /readyz)`],
+  [`git add -A && git commit -m "Add the ${name} service"`, 'then open a pull request'],
+];
+const width = Math.max(...next.map(([command]) => command.length)) + 2;
 console.log(`
 ${name} is added to team ${team}. Next:
-  npm install                          link the new workspace into node_modules
-  npm test -w services/${name}         its tests (build first: npx turbo run build --filter=${name})
-  npm start -w services/${name}        run it on :${DEFAULT_PORT} (GET /readyz)
-  git add -A && git commit -m "Add the ${name} service"
-Then open a pull request. The ${team} team owns services/${name}/ and ${deployDir(team, name)}/;
-after the merge the release workflow builds the first image and commits its tag into the dev
-overlay (until then the overlays name the tag 0.0.0-unreleased), and Argo CD syncs ${name}-dev.
-Nothing reaches the service in the cluster until the platform team allows it in
-deploy/platform/components/${team}/network-policies.yaml.`);
+${next.map(([command, why]) => `  ${command.padEnd(width)}${why}`).join('\n')}
+The ${team} team owns ${serviceDir(name)}/ and ${deployDir(team, name)}/. After the merge the release
+workflow builds the first image and commits its tag into the dev overlay (until then the overlays
+name the tag 0.0.0-unreleased), and Argo CD syncs ${name}-dev. Nothing reaches the service in the
+cluster until the platform team allows it in deploy/platform/components/${team}/network-policies.yaml.`);
