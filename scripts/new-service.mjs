@@ -3,7 +3,7 @@
 // Adds a service: its workspace services/<name> on packages/service-kit, its Dockerfile, its
 // Kustomize base and an overlay per environment under deploy/teams/<team>/<name>, its entry in
 // catalogue.yaml and its CODEOWNERS line (all by the Turborepo generator in
-// turbo/generators/config.ts), then regenerates everything derived from the catalogue and the
+// turbo/generators/config.mts), then regenerates everything derived from the catalogue and the
 // lockfile. Every input is checked before anything is written (exit 2 naming each problem); a
 // step that fails later undoes all the earlier ones (exit 1).
 import { execFileSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 // What registering a service means outside its own folders: the checks a new name must pass,
 // its entry in catalogue.yaml and its line in .github/CODEOWNERS. Shared by the Turborepo
-// generator (turbo/generators/config.ts) and the new-service / remove-service commands.
+// generator (turbo/generators/config.mts) and the new-service / remove-service commands.
 import fs from 'node:fs';
 import path from 'node:path';
 import catalogueModule from '@internal/catalogue';

@@ -27,7 +27,8 @@ interface Answers {
 export default function generator(plop: PlopTypes.NodePlopAPI): void {
   const root = plop.getDestBasePath();
   const catalogue = catalogueModule.readCatalogue(root);
-  const templates = path.join(__dirname, 'templates');
+  // The folder of this file (bundled to CommonJS by @turbo/gen, so no import.meta here).
+  const templates = path.join(plop.getPlopfilePath(), 'templates');
 
   plop.setGenerator('new-service', {
     description:
