@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Deploys one whole environment without Argo CD: the platform layer, the Secrets (generated when
-# missing), both services, then waits for the rollouts and prints how to reach Antaeus.
+# missing), every service of catalogue.yaml, then waits for the rollouts and prints how to reach
+# Antaeus.
 #
-#   scripts/deploy.sh [--dry-run] <dev|staging|prod>
+#   scripts/deploy.sh [--dry-run] <environment of catalogue.yaml>
 #
 #   --dry-run   render the environment with the pinned kustomize and print the kubectl commands
 #               instead of running them (needs no cluster)
@@ -11,7 +12,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-USAGE="usage: scripts/deploy.sh [--dry-run] <dev|staging|prod>"
+# The environments and services, from catalogue.yaml.
+# shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
+. "$ROOT/scripts/lib/delivery.sh"
+USAGE="usage: scripts/deploy.sh [--dry-run] <$(
+  IFS='|'
+  echo "${DELIVERY_ENVIRONMENTS[*]}"
+)>"
 usage_error() {
   echo "deploy: $1" >&2
   echo "$USAGE" >&2
@@ -33,10 +40,7 @@ while [ "$#" -gt 0 ]; do
 done
 [ "$#" -eq 1 ] || usage_error "expected 1 environment, got $#"
 env="$1"
-case "$env" in
-  dev | staging | prod) ;;
-  *) usage_error "unknown environment '$env' (known: dev staging prod)" ;;
-esac
+is_environment "$env" || usage_error "unknown environment '$env' (known: ${DELIVERY_ENVIRONMENTS[*]})"
 
 kubectl="${KUBECTL:-kubectl}"
 rollout_timeout="${ROLLOUT_TIMEOUT:-180s}"
@@ -81,8 +85,10 @@ fi
 
 run "$kubectl" apply -k "$ROOT/deploy/envs/$env"
 run "$kubectl" -n "$payments" rollout status statefulset/payment-redis --timeout "$rollout_timeout"
-run "$kubectl" -n "$payments" rollout status deployment/payment --timeout "$rollout_timeout"
-run "$kubectl" -n "$billing" rollout status deployment/antaeus --timeout "$rollout_timeout"
+for service in "${DELIVERY_SERVICES[@]}"; do
+  run "$kubectl" -n "$(catalogue namespace "$(team_of "$service")" "$env")" \
+    rollout status "deployment/$service" --timeout "$rollout_timeout"
+done
 
 echo
 if [ "$env" = dev ]; then

@@ -8,14 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { parseCheckFlag, syncGeneratedFiles } from './lib/generated-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const check = process.argv.includes('--check');
-const unknown = process.argv.slice(2).filter((arg) => arg !== '--check');
-if (unknown.length > 0) {
-  console.error(`generate-deployer-roles: unknown argument ${unknown.join(' ')}; usage: [--check]`);
-  process.exit(2);
-}
+const check = parseCheckFlag('generate-deployer-roles');
 
 // The API resource of each kind a team may ship. A kind missing here is an error, not a guess.
 const RESOURCES = {
@@ -79,22 +75,19 @@ const teamProjects = fs
       (entry) => entry.defaultServiceAccount === 'argocd-deployer',
     ),
   );
-let stale = 0;
+const files = new Map();
 for (const file of teamProjects) {
   const { team, text } = roleFor(file);
-  const target = path.join(root, 'deploy', 'platform', 'components', team, 'deployer-role.yaml');
-  if (!fs.existsSync(path.dirname(target)))
+  const target = `deploy/platform/components/${team}/deployer-role.yaml`;
+  if (!fs.existsSync(path.join(root, path.dirname(target))))
     throw new Error(`${target}: no platform component for team ${team}`);
-  const current = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
-  if (current === text) continue;
-  if (check) {
-    console.error(
-      `${path.relative(root, target)} differs from argocd/projects/${team}.yaml: run node scripts/generate-deployer-roles.mjs`,
-    );
-    stale += 1;
-  } else {
-    fs.writeFileSync(target, text);
-    console.log(`wrote ${path.relative(root, target)}`);
-  }
+  files.set(target, text);
 }
-process.exit(stale > 0 ? 1 : 0);
+syncGeneratedFiles({
+  root,
+  files,
+  check,
+  source: 'argocd/projects',
+  command: 'node scripts/generate-deployer-roles.mjs',
+  label: 'deployer Roles',
+});

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tool, toolsDir } from '@internal/test-kit';
-import { ROOT, readSettings } from './support/manifests';
+import { CATALOGUE, ROOT, readSettings } from './support/manifests';
 
 const OUR_SCRIPTS = ['install-tools.sh', 'kubeconform.sh', 'deploy.sh', 'create-secrets.sh', 'smoke.sh'];
 
@@ -48,7 +48,7 @@ describe('scripts/deploy.sh', () => {
     expect(stderr).toMatch(/kubectl-that-does-not-exist not found/);
   });
 
-  it.each(['dev', 'staging', 'prod'])(
+  it.each(CATALOGUE.environmentNames())(
     'in a dry run renders %s and prints the plan without secret values',
     (env) => {
       const { status, stdout, stderr } = bash('deploy.sh', ['--dry-run', env]);
@@ -78,7 +78,13 @@ describe('scripts/deploy.sh', () => {
         expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin$/);
         expect(create).not.toMatch(/--from-literal/);
       }
-      expect(commands.filter((c) => c.includes('rollout status'))).toHaveLength(3);
+      // payment's Redis, then every service of the catalogue in its team's namespace.
+      expect(commands.filter((c) => c.includes('rollout status'))).toEqual([
+        expect.stringContaining(`-n payments-${env} rollout status statefulset/payment-redis`),
+        ...CATALOGUE.services.map(({ name, team }) =>
+          expect.stringContaining(`-n ${CATALOGUE.namespace(team, env)} rollout status deployment/${name}`),
+        ),
+      ]);
       expect(stdout).toMatch(env === 'dev' ? /NodePort 30080/ : /behind the Ingress/);
     },
   );

@@ -5,7 +5,9 @@ import { CatalogueError, parseCatalogue, readCatalogue } from '@internal/catalog
 import { repoRoot } from '@internal/test-kit';
 import YAML from 'yaml';
 
-const root = repoRoot();
+// From this file, not the test kit, so that the test checks the checkout it is in (also a clone
+// whose node_modules is linked in, scripts/test/new-service.test.ts).
+const root = repoRoot(__dirname);
 const text = fs.readFileSync(path.join(root, 'catalogue.yaml'), 'utf8');
 const catalogue = readCatalogue(root);
 

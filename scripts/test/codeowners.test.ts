@@ -1,20 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { readCatalogue } from '@internal/catalogue';
 import { repoRoot } from '@internal/test-kit';
 import { decidingRule, parseCodeowners } from './support/codeowners';
 import { git } from './support/git-sandbox';
 
-const root = repoRoot();
+// From this file, not the test kit, so that the test checks the checkout it is in (also a clone
+// whose node_modules is linked in, scripts/test/new-service.test.ts).
+const root = repoRoot(__dirname);
 const rules = parseCodeowners(fs.readFileSync(path.join(root, '.github', 'CODEOWNERS'), 'utf8'));
 const PLATFORM = '@example-org/platform-team';
-const TEAM_OF_SERVICE: Record<string, string> = {
-  payment: '@example-org/payments-team',
-  antaeus: '@example-org/billing-team',
-};
-const TEAM_OF_DEPLOY_DIR: Record<string, string> = {
-  payments: '@example-org/payments-team',
-  billing: '@example-org/billing-team',
-};
+const catalogue = readCatalogue(root);
+const OWNERS_OF_TEAM: Record<string, string> = Object.fromEntries(
+  catalogue.teams.map((team) => [team.name, team.owners]),
+);
+const OWNERS_OF_SERVICE: Record<string, string> = Object.fromEntries(
+  catalogue.services.map((service) => [service.name, OWNERS_OF_TEAM[service.team]!]),
+);
 
 const ownersOf = (file: string) => decidingRule(rules, file)?.owners ?? [];
 const trackedFiles = git(root, 'ls-files', '--cached', '--others', '--exclude-standard').split(
@@ -22,26 +24,26 @@ const trackedFiles = git(root, 'ls-files', '--cached', '--others', '--exclude-st
 );
 
 describe('.github/CODEOWNERS', () => {
-  it('names only the three teams, each line with an owner', () => {
+  it('names only the platform team and the teams of catalogue.yaml, each line with an owner', () => {
     for (const rule of rules) {
       expect({ line: rule.line, owners: rule.owners }).toEqual({
         line: rule.line,
         owners: [expect.any(String)],
       });
-      expect([PLATFORM, ...Object.values(TEAM_OF_SERVICE)]).toContain(rule.owners[0]);
+      expect([PLATFORM, ...Object.values(OWNERS_OF_TEAM)]).toContain(rule.owners[0]);
     }
   });
 
   it('gives every file of a service to the team that runs it, its Dockerfile included', () => {
     const serviceFiles = trackedFiles.filter((f) => f.startsWith('services/'));
     expect(serviceFiles).toEqual(
-      expect.arrayContaining(['services/payment/Dockerfile', 'services/antaeus/Dockerfile']),
+      expect.arrayContaining(catalogue.serviceNames().map((name) => `services/${name}/Dockerfile`)),
     );
     for (const file of serviceFiles) {
       const service = file.split('/')[1]!;
       expect({ file, owners: ownersOf(file) }).toEqual({
         file,
-        owners: [TEAM_OF_SERVICE[service]],
+        owners: [OWNERS_OF_SERVICE[service]],
       });
     }
   });
@@ -52,7 +54,7 @@ describe('.github/CODEOWNERS', () => {
     );
     expect(overlays.length).toBeGreaterThanOrEqual(6);
     for (const file of trackedFiles.filter((f) => f.startsWith('deploy/teams/'))) {
-      const team = TEAM_OF_DEPLOY_DIR[file.split('/')[2]!];
+      const team = OWNERS_OF_TEAM[file.split('/')[2]!];
       expect({ file, owners: ownersOf(file) }).toEqual({ file, owners: [team] });
     }
   });
@@ -75,10 +77,11 @@ describe('.github/CODEOWNERS', () => {
   });
 
   it('lets the last matching line win: a team rule after /deploy/ overrides it', () => {
-    const file = 'deploy/teams/payments/payment/overlays/prod/kustomization.yaml';
+    const { name, team } = catalogue.services[0]!;
+    const file = `deploy/teams/${team}/${name}/overlays/prod/kustomization.yaml`;
     const matching = rules.filter((rule) => rule.matches(file)).map((rule) => rule.pattern);
-    expect(matching).toEqual(['*', '/deploy/', '/deploy/teams/payments/']);
-    expect(decidingRule(rules, file)?.pattern).toBe('/deploy/teams/payments/');
+    expect(matching).toEqual(['*', '/deploy/', `/deploy/teams/${team}/`]);
+    expect(decidingRule(rules, file)?.pattern).toBe(`/deploy/teams/${team}/`);
   });
 });
 

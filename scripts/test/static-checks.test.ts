@@ -1,13 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readCatalogue } from '@internal/catalogue';
 import { repoRoot, tool, toolsDir } from '@internal/test-kit';
 import { git } from './support/git-sandbox';
 
 // The pinned linters over everything the delivery pipeline consists of. Each must report zero
 // findings; on failure the tool's own output is the assertion message.
 
-const root = repoRoot();
+// From this file, not the test kit: in a clone whose node_modules is linked in, the test kit
+// resolves to the linked checkout.
+const root = repoRoot(__dirname);
 
 /** Files in the working tree (tracked or not, minus .gitignore'd) whose path matches. */
 function repoFiles(pattern: RegExp): string[] {
@@ -33,7 +36,11 @@ const workflows = repoFiles(/^\.github\/workflows\/[^/]+\.ya?ml$/);
 describe('static checks of the delivery pipeline', () => {
   it('finds a Dockerfile per service, shell scripts and the four workflows', () => {
     expect(dockerfiles).toEqual(
-      expect.arrayContaining(['services/payment/Dockerfile', 'services/antaeus/Dockerfile']),
+      expect.arrayContaining(
+        readCatalogue(root)
+          .serviceNames()
+          .map((name) => `services/${name}/Dockerfile`),
+      ),
     );
     expect(shellScripts).toEqual(
       expect.arrayContaining(['scripts/bump-image.sh', 'scripts/promote.sh']),
@@ -59,16 +66,20 @@ describe('static checks of the delivery pipeline', () => {
   });
 });
 
-describe("each team's argocd-deployer Role is generated from its AppProject", () => {
-  it('the committed Roles are what scripts/generate-deployer-roles.mjs writes', () => {
-    const result = spawnSync(
-      process.execPath,
-      [path.join(repoRoot(), 'scripts', 'generate-deployer-roles.mjs'), '--check'],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+/** Runs a generator in --check mode; it must report no drift. */
+function expectGenerated(script: string): void {
+  const result = spawnSync(process.execPath, [path.join(root, 'scripts', script), '--check'], {
+    encoding: 'utf8',
+  });
+  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+}
+
+describe('files generated from the sources of truth are what their generators write', () => {
+  it("each team's argocd-deployer Role is generated from its AppProject", () => {
+    expectGenerated('generate-deployer-roles.mjs');
+  });
+
+  it("each environment's kustomizations (deploy/envs, deploy/platform/<env>) come from catalogue.yaml", () => {
+    expectGenerated('generate-environments.mjs');
   });
 });

@@ -1,0 +1,1 @@
+module.exports = require('@internal/test-kit/dist/jest-config').jestConfig(__dirname);
