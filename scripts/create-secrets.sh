@@ -3,14 +3,20 @@
 # payment token (accepted by payment, sent by Antaeus: the same value on both sides) and the token
 # Antaeus's own callers present. Used by scripts/deploy.sh and the local lab; never committed.
 #
-#   scripts/create-secrets.sh [--dry-run] <dev|staging|prod>
+#   scripts/create-secrets.sh [--dry-run] <environment of catalogue.yaml>
 #
 #   --dry-run   print the kubectl commands instead of running them (needs no cluster)
 #
 # Environment: KUBECTL (default kubectl).
 set -euo pipefail
 
-USAGE="usage: scripts/create-secrets.sh [--dry-run] <dev|staging|prod>"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
+. "$ROOT/scripts/lib/delivery.sh"
+USAGE="usage: scripts/create-secrets.sh [--dry-run] <$(
+  IFS='|'
+  echo "${DELIVERY_ENVIRONMENTS[*]}"
+)>"
 usage_error() {
   echo "create-secrets: $1" >&2
   echo "$USAGE" >&2
@@ -21,10 +27,7 @@ dry_run=false
 [ "${1:-}" != --dry-run ] || { dry_run=true && shift; }
 [ "$#" -eq 1 ] || usage_error "expected 1 environment, got $#"
 env="$1"
-case "$env" in
-  dev | staging | prod) ;;
-  *) usage_error "unknown environment '$env' (known: dev staging prod)" ;;
-esac
+is_environment "$env" || usage_error "unknown environment '$env' (known: ${DELIVERY_ENVIRONMENTS[*]})"
 kubectl="${KUBECTL:-kubectl}"
 payments="payments-$env"
 billing="billing-$env"
