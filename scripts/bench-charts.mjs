@@ -42,10 +42,7 @@ function readResults(file) {
  * `type`; the error names the file and the field, so a changed benchmark output is found at once.
  */
 function field(file, data, fieldPath, type) {
-  const value = fieldPath.reduce(
-    (node, key) => (node === null || node === undefined ? undefined : node[key]),
-    data,
-  );
+  const value = fieldPath.reduce((node, key) => node?.[key], data);
   const ok =
     type === 'array' ? Array.isArray(value) : typeof value === type && !Number.isNaN(value);
   if (!ok) {
