@@ -4,7 +4,7 @@ const globals = require('globals');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['**/dist/**', '**/coverage/**', '**/.test-results/**'] },
+  { ignores: ['**/dist/**', '**/dist-bench/**', '**/coverage/**', '**/.test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

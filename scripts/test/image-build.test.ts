@@ -99,6 +99,13 @@ describe.each([
     expect(fs.existsSync(sources)).toBe(false);
   });
 
+  it('carries the built service but not its benchmark', () => {
+    const workspace = path.join(result.final.root, result.final.workdir, 'services', service);
+    expect(listDirectory(path.join(workspace, 'dist'))).toContain('server.js');
+    expect(listDirectory(path.join(workspace, 'dist'))).not.toContain('bench');
+    expect(fs.existsSync(path.join(workspace, 'dist-bench'))).toBe(false);
+  });
+
   it('boots with the image CMD and answers /readyz, then stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const [command, ...args] = result.final.cmd;
@@ -140,6 +147,7 @@ describe('the .dockerignore replay', () => {
     'node_modules',
     'services/payment/node_modules',
     'packages/service-kit/dist',
+    'services/payment/dist-bench',
     '.tools',
   ])('keeps %s out of the build context', (p) => expect(ignored(p)).toBe(true));
 

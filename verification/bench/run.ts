@@ -31,6 +31,10 @@ function percentile(sorted: number[], p: number): number {
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 async function main(): Promise<void> {
+  // Other work on the machine competes for the same cores: the 1-minute load average before
+  // and after the run says how much the figures are worth.
+  const loadAverage = () => round(os.loadavg()[0]!);
+  const loadAverageBefore = loadAverage();
   const stack = await Stack.start({
     customers: CUSTOMERS,
     invoicesPerCustomer: INVOICES_PER_CUSTOMER,
@@ -66,6 +70,8 @@ async function main(): Promise<void> {
         memoryGiB: round(os.totalmem() / 2 ** 30, 1),
         node: process.version,
         platform: `${os.platform()} ${os.release()}`,
+        loadAverageBefore,
+        loadAverageAfter: loadAverage(),
       },
       setup: {
         invoicesPending: pending,
