@@ -7,6 +7,7 @@ import {
   kubectl,
   labHead,
   must,
+  processEnv,
   refresh,
   run,
 } from './support/lab';
@@ -52,7 +53,7 @@ function chargeFromAntaeus(seconds: number): Promise<Record<string, number>> {
   const pod = runningPod('billing-dev', ANTAEUS_SELECTOR);
   return new Promise((resolve, reject) => {
     const child = spawn('kubectl', ['-n', 'billing-dev', 'exec', pod, '--', 'node', '-e', script], {
-      env: process.env,
+      env: processEnv,
     });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

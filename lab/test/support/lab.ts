@@ -15,7 +15,8 @@ export function labEnv(): Record<string, string> {
 }
 
 const env = labEnv();
-const processEnv = { ...process.env, ...env };
+/** The environment a user has after sourcing .lab/env. */
+export const processEnv = { ...process.env, ...env };
 
 export const LAB_REPO = env.LAB_REPO!;
 export const ARGOCD_URL = env.ARGOCD_URL!;
@@ -38,6 +39,8 @@ export function run(
     cwd: options.cwd ?? repoRoot(),
     input: options.input,
     timeout: options.timeoutMs ?? 120_000,
+    // Whole invoice lists (100,000 rows, about 9 MB) come back through stdout.
+    maxBuffer: 256 * 1024 * 1024,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
