@@ -249,7 +249,7 @@ start() {
 # delete_chains <table> <prefix>: every rule that jumps to a chain named <prefix>*, then the chains.
 delete_chains() {
   local table="$1" prefix="$2" rule chain
-  iptables-save -t "$table" | grep -E "^-A .* -j $prefix" | sed 's/^-A/-D/' | while read -r rule; do
+  iptables-save -t "$table" | { grep -E "^-A .* -j $prefix" || true; } | sed 's/^-A/-D/' | while read -r rule; do
     # eval: iptables-save quotes comments ("name: ... id: ...") the way a shell reads them.
     eval "iptables -t $table $rule" 2>/dev/null || true
   done
@@ -273,10 +273,14 @@ stop() {
   stop_process kube-router
   stop_process kube-proxy
   stop_process apiserver-proxy
-  [ ! -x "$NODE_BIN/kube-router" ] || "$NODE_BIN/kube-router" --cleanup-config >/dev/null 2>&1 || true
-  [ ! -x "$K8S_BIN/kube-proxy" ] || "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
-  delete_chains nat CNI-
-  delete_chains filter CNI-
+  # What the CNI plugins, kube-proxy, kube-router and the kubelet left in iptables (KUBE-*, CNI-*),
+  # then kube-router's ipsets. `kube-router --cleanup-config` leaves its chains here and then
+  # panics in its IPVS cleanup, so the lab removes them itself.
+  local table prefix
+  for table in filter nat mangle; do
+    for prefix in CNI- KUBE-; do delete_chains "$table" "$prefix"; done
+  done
+  ipset list -n 2>/dev/null | grep '^KUBE-' | xargs -r -n1 ipset destroy 2>/dev/null || true
   if [ -d "$NODE_DIR" ]; then
     findmnt -rn -o TARGET | grep "^$NODE_DIR/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   fi
