@@ -7,3 +7,4 @@ export { toolsDir, tool, kustomizeBuild } from './tools';
 export type { K8sObject } from './tools';
 export { authUnlessTokens } from './service-env';
 export { jsonLineSink } from './log-sink';
+export { pinnedNodeVersion, runtimeMismatch } from './runtime';
