@@ -5,7 +5,6 @@ import {
   commitAndPush,
   eventually,
   kubectl,
-  must,
   refresh,
   application,
 } from './support/lab';
@@ -65,7 +64,7 @@ describe('in-cluster acceptance (dev, through the NodePort)', () => {
   test(`a billing run over ${INVOICES.toLocaleString('en')} invoices pays about half, as many as payment approved, with no restart`, async () => {
     // A change a team makes in Git: dev Antaeus seeds 100 customers with 1,000 invoices each.
     const seeded = original.replace(
-      /(      - PAYMENT_PROVIDER_ENDPOINT=.*\n)/,
+      /( {6}- PAYMENT_PROVIDER_ENDPOINT=.*\n)/,
       `$1      - SEED_CUSTOMERS=${CUSTOMERS}\n      - SEED_INVOICES_PER_CUSTOMER=${INVOICES_PER_CUSTOMER}\n`,
     );
     expect(seeded).not.toBe(original);

@@ -1,3 +1,4 @@
+import { repoRoot } from '@internal/test-kit';
 import {
   type Application,
   LAB_REPO,
@@ -94,6 +95,11 @@ describe('merge-to-deploy against the lab repository', () => {
 
   beforeAll(async () => {
     tag = labHead().slice(0, 12);
+    // The image CI would have pushed for that commit, so the node can run what gets deployed.
+    must('bash', ['scripts/lab/images.sh', '--checkout', LAB_REPO, 'payment'], {
+      cwd: repoRoot(),
+      timeoutMs: 900_000,
+    });
     await settle(labHead());
     before = liveState();
     previousImage = deploymentImage('payments-dev', 'payment');

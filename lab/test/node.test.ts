@@ -4,6 +4,7 @@ import {
   kubectl,
   kubectlJson,
   must,
+  run,
   unhealthyResources,
 } from './support/lab';
 import { RELEASE_ENV } from './support/catalogue';
@@ -12,7 +13,6 @@ import {
   PAYMENT_SELECTOR,
   REDIS_SELECTOR,
   RUNNING_NAMESPACES,
-  deploymentImage,
   nodeIn,
   restarts,
   runningPod,
@@ -49,22 +49,30 @@ describe('the lab node', () => {
   });
 
   test('runs every dev and staging Deployment Available with no restart, and Argo CD reports each non-prod app Synced and Healthy (an Ingress aside)', async () => {
-    for (const namespace of RUNNING_NAMESPACES) {
-      const deployments = kubectlJson<{ items: Deployment[] }>(
-        '-n',
-        namespace,
-        'get',
-        'deployments',
-      ).items;
-      expect(deployments.length).toBeGreaterThan(0);
-      for (const deployment of deployments) {
-        const available = deployment.status.conditions?.find((c) => c.type === 'Available');
-        expect(`${namespace}/${deployment.metadata.name} Available=${available?.status}`).toBe(
-          `${namespace}/${deployment.metadata.name} Available=True`,
-        );
-        expect(deployment.status.readyReplicas).toBe(deployment.status.replicas);
-      }
-    }
+    // Every replica ready: the HPAs may have just added one after an earlier test's load.
+    await eventually('every dev and staging Deployment Available, every replica ready', () => {
+      const waiting = RUNNING_NAMESPACES.flatMap((namespace) => {
+        const deployments = kubectlJson<{ items: Deployment[] }>(
+          '-n',
+          namespace,
+          'get',
+          'deployments',
+        ).items;
+        if (deployments.length === 0) return [`${namespace}: no Deployment`];
+        return deployments
+          .filter(
+            (d) =>
+              d.status.conditions?.find((c) => c.type === 'Available')?.status !== 'True' ||
+              d.status.readyReplicas !== d.status.replicas,
+          )
+          .map(
+            (d) =>
+              `${namespace}/${d.metadata.name}: ${d.status.readyReplicas}/${d.status.replicas} ready`,
+          );
+      });
+      if (waiting.length > 0) throw new Error(waiting.join(', '));
+      return true;
+    });
     expect(restarts(RUNNING_NAMESPACES)).toEqual([]);
     // Healthy, except an Ingress: no ingress controller builds from what this machine can reach
     // (scripts/lab/README.md), so nothing publishes an address and Argo CD reports it Progressing.
@@ -96,39 +104,66 @@ describe('NetworkPolicy, enforced by kube-router on the node', () => {
   const PAYMENT = 'payment.payments-dev.svc.cluster.local';
   const REDIS = 'payment-redis.payments-dev.svc.cluster.local';
   const OUTSIDE = 'lab-netpol-probe';
+  // payments-dev's policies, copied into a namespace Argo CD does not manage (below).
+  const COPY = 'lab-netpol-copy';
   let antaeusPod: string;
   let paymentPod: string;
+  let image: string;
 
-  // A pod that runs the payment image's node and does nothing else, labelled as nobody in particular;
-  // restricted-compliant so it is admitted in a team namespace.
-  const probePod = (namespace: string, image: string) => `apiVersion: v1
+  // A restricted-compliant pod (admitted in a team namespace) running the payment image's node.
+  const labPod = (
+    namespace: string,
+    name: string,
+    labels: string,
+    script: string,
+  ) => `apiVersion: v1
 kind: Pod
 metadata:
-  name: lab-probe
+  name: ${name}
   namespace: ${namespace}
-  labels: { app.kubernetes.io/name: lab-probe }
+  labels: { ${labels} }
 spec:
   automountServiceAccountToken: false
   securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: RuntimeDefault } }
   containers:
-    - name: probe
+    - name: main
       image: ${image}
-      command: [node, -e, 'setInterval(() => {}, 1 << 30)']
-      resources: { requests: { cpu: 10m, memory: 32Mi }, limits: { cpu: 100m, memory: 64Mi } }
+      command: [node, -e, ${JSON.stringify(script)}]
+      resources:
+        requests: { cpu: 10m, memory: 32Mi, ephemeral-storage: 16Mi }
+        limits: { cpu: 100m, memory: 64Mi, ephemeral-storage: 16Mi }
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: [ALL] } }
 `;
+  // Labelled as nobody in particular; it only runs kubectl exec probes.
+  const probe = (namespace: string) =>
+    labPod(
+      namespace,
+      'lab-probe',
+      'app.kubernetes.io/name: lab-probe',
+      'setInterval(() => {}, 1 << 30)',
+    );
 
   beforeAll(async () => {
-    const image = deploymentImage('payments-dev', 'payment');
+    paymentPod = runningPod('payments-dev', PAYMENT_SELECTOR);
+    antaeusPod = runningPod('billing-dev', ANTAEUS_SELECTOR);
+    // The image a running pod has, so it is in the node's cache whatever Git says right now.
+    image = kubectl(
+      '-n',
+      'payments-dev',
+      'get',
+      'pod',
+      paymentPod,
+      '-o',
+      'jsonpath={.spec.containers[0].image}',
+    );
     must('kubectl', ['create', 'namespace', OUTSIDE]);
+    must('kubectl', ['create', 'namespace', COPY]);
     for (const namespace of [OUTSIDE, 'billing-dev']) {
-      must('kubectl', ['apply', '-f', '-'], { input: probePod(namespace, image) });
+      must('kubectl', ['apply', '-f', '-'], { input: probe(namespace) });
     }
     for (const namespace of [OUTSIDE, 'billing-dev']) {
       kubectl('-n', namespace, 'wait', '--for=condition=Ready', 'pod/lab-probe', '--timeout=120s');
     }
-    antaeusPod = runningPod('billing-dev', ANTAEUS_SELECTOR);
-    paymentPod = runningPod('payments-dev', PAYMENT_SELECTOR);
   });
 
   afterAll(() => {
@@ -141,7 +176,7 @@ spec:
       '--ignore-not-found',
       '--wait=false',
     );
-    kubectl('delete', 'namespace', OUTSIDE, '--ignore-not-found', '--wait=false');
+    kubectl('delete', 'namespace', OUTSIDE, COPY, '--ignore-not-found', '--wait=false');
   });
 
   test("DNS works: Antaeus resolves payment's Service through CoreDNS", () => {
@@ -167,33 +202,55 @@ spec:
     expect(tcpFrom('billing-dev', 'lab-probe', PAYMENT, 9000)).toMatch(CLOSED);
   });
 
-  test('a pod of another namespace cannot reach payment, can once the payments-dev policies are deleted, and cannot again once Argo CD restores them', async () => {
+  test('a pod of another namespace cannot reach payment', () => {
     expect(tcpFrom(OUTSIDE, 'lab-probe', PAYMENT, 9000)).toMatch(CLOSED);
-    // Without the policies that select payment for ingress, nothing isolates it: the probe gets in.
-    kubectl(
-      '-n',
-      'payments-dev',
-      'delete',
-      'networkpolicy',
-      'default-deny-all',
-      'payment-allow-from-antaeus',
-    );
-    await eventually('payment open once its policies are gone', () =>
-      tcpFrom(OUTSIDE, 'lab-probe', PAYMENT, 9000) === 'open' ? true : undefined,
-    );
-    // platform-dev heals itself: the policies come back from Git, and kube-router closes it again.
-    await eventually(
-      'payment closed once Argo CD restored its policies',
-      () => (tcpFrom(OUTSIDE, 'lab-probe', PAYMENT, 9000).startsWith('closed') ? true : undefined),
-      180_000,
-    );
-    kubectl(
+  });
+
+  test("payments-dev's policies shut a payment-labelled pod wherever they apply, and deleting them opens it", async () => {
+    // The same policy objects Argo CD keeps in payments-dev, in a namespace it does not manage, so
+    // deleting them there is not undone by self-heal before kube-router has acted on it.
+    const policies = kubectlJson<{ items: { metadata: { name: string }; spec: unknown }[] }>(
       '-n',
       'payments-dev',
       'get',
-      'networkpolicy',
-      'default-deny-all',
-      'payment-allow-from-antaeus',
+      'networkpolicies',
+    ).items.map((p) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: p.metadata.name, namespace: COPY },
+      spec: p.spec,
+    }));
+    expect(policies.map((p) => p.metadata.name)).toContain('default-deny-all');
+    must('kubectl', ['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: policies }),
+    });
+    must('kubectl', ['apply', '-f', '-'], {
+      input: labPod(
+        COPY,
+        'lab-payment',
+        'app.kubernetes.io/name: payment, app.kubernetes.io/component: server',
+        "require('net').createServer((socket) => socket.end('ok')).listen(9000)",
+      ),
+    });
+    kubectl('-n', COPY, 'wait', '--for=condition=Ready', 'pod/lab-payment', '--timeout=120s');
+    const ip = kubectl('-n', COPY, 'get', 'pod', 'lab-payment', '-o', 'jsonpath={.status.podIP}');
+    expect(tcpFrom(OUTSIDE, 'lab-probe', ip, 9000)).toMatch(CLOSED);
+    kubectl('-n', COPY, 'delete', 'networkpolicies', '--all');
+    await eventually('the copy open once its policies are gone', () =>
+      tcpFrom(OUTSIDE, 'lab-probe', ip, 9000) === 'open' ? true : undefined,
+    );
+  });
+
+  test("Argo CD puts back payments-dev's policies when they are deleted, and payment stays shut", async () => {
+    const names = ['default-deny-all', 'payment-allow-from-antaeus'];
+    kubectl('-n', 'payments-dev', 'delete', 'networkpolicy', ...names);
+    await eventually('the policies restored by platform-dev', () =>
+      run('kubectl', ['-n', 'payments-dev', 'get', 'networkpolicy', ...names]).status === 0
+        ? true
+        : undefined,
+    );
+    await eventually('payment shut again', () =>
+      CLOSED.test(tcpFrom(OUTSIDE, 'lab-probe', PAYMENT, 9000)) ? true : undefined,
     );
   });
 
