@@ -1,13 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  LAB_REPO,
-  commitAndPush,
-  eventually,
-  kubectl,
-  refresh,
-  application,
-} from './support/lab';
+import { LAB_REPO, commitAndPush, eventually, kubectl, refresh, application } from './support/lab';
 import { RUNNING_NAMESPACES, antaeus, approvedCharges, restarts } from './support/node';
 
 // The seed's acceptance on real pods: both services deployed by Argo CD, Antaeus reached from
