@@ -286,7 +286,8 @@ stop() {
   fi
   local bridge
   for bridge in "$LAB_POD_BRIDGE" "$LAB_NODE_BRIDGE"; do
-    ! ip link show "$bridge" >/dev/null 2>&1 || ip link delete "$bridge"
+    ip link delete "$bridge" 2>/dev/null || true
+    ! ip link show "$bridge" >/dev/null 2>&1 || lab_fail "could not delete the bridge $bridge"
   done
 }
 
