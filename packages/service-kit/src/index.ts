@@ -17,6 +17,8 @@ export { jsonBody } from './json-body';
 export { logRequest, requestContext, startRequest } from './request-context';
 export { serviceMiddleware } from './service-middleware';
 export type { ServiceMiddlewareOptions } from './service-middleware';
+export { createServiceApp } from './service-app';
+export type { ServiceAppOptions } from './service-app';
 export { createMetricsRegistry, durationRecorder, httpMetrics, metricsEndpoint } from './metrics';
 export { Lifecycle, livenessEndpoint, readinessEndpoint } from './lifecycle';
 export type { ReadinessCheck } from './lifecycle';

@@ -1,18 +1,11 @@
 import path from 'node:path';
-import Koa from 'koa';
-import Router from '@koa/router';
+import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import type { Database } from 'better-sqlite3';
 import {
   Lifecycle,
   authGuard,
-  livenessEndpoint,
-  loadOpenApiDocument,
-  methodErrors,
-  metricsEndpoint,
-  openApiEndpoint,
-  readinessEndpoint,
-  serviceMiddleware,
+  createServiceApp,
   type BearerAuthConfig,
   type Logger,
 } from '@internal/service-kit';
@@ -52,28 +45,22 @@ export function createApp({
   protectReads = false,
 }: AppDependencies): Koa {
   const invoices = new InvoiceRepository(db);
-  // Paths match case-insensitively, as the original's Javalin routes did.
-  const router = new Router({ sensitive: false });
-
-  router.get('/rest/health', (ctx) => sendJson(ctx, 200, 'ok'));
-  router.get('/healthz', livenessEndpoint());
-  router.get(
-    '/readyz',
-    readinessEndpoint(lifecycle, { database: () => void db.prepare('SELECT 1').get() }),
-  );
-  // Metrics name runs, outcomes and timings: a token is required even though it is a GET.
-  router.get('/metrics', authGuard(auth), metricsEndpoint(registry));
-  router.get('/openapi.json', openApiEndpoint(loadOpenApiDocument(OPENAPI_FILE)));
-  customerRoutes(router, new CustomerRepository(db));
-  billingRoutes(router, { engine, store: new BillingStore(db), invoices });
-  invoiceRoutes(router, invoices);
-
-  const app = new Koa();
-  // Request id and access log, duration histogram, JSON errors, in-flight tracking and the
-  // JSON 404 for a path nothing answered, around everything below.
-  app.use(serviceMiddleware({ logger, registry, lifecycle }));
-  app.use(callerAuth({ auth, protectReads }));
-  app.use(router.routes());
-  app.use(router.allowedMethods(methodErrors));
-  return app;
+  return createServiceApp({
+    logger,
+    registry,
+    lifecycle,
+    openApiFile: OPENAPI_FILE,
+    readiness: { database: () => void db.prepare('SELECT 1').get() },
+    // Metrics name runs, outcomes and timings: a token is required even though it is a GET.
+    metricsGuard: authGuard(auth),
+    // Paths match case-insensitively, as the original's Javalin routes did.
+    routerOptions: { sensitive: false },
+    beforeRoutes: [callerAuth({ auth, protectReads })],
+    routes: (router) => {
+      router.get('/rest/health', (ctx) => sendJson(ctx, 200, 'ok'));
+      customerRoutes(router, new CustomerRepository(db));
+      billingRoutes(router, { engine, store: new BillingStore(db), invoices });
+      invoiceRoutes(router, invoices);
+    },
+  });
 }
