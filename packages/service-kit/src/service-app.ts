@@ -1,17 +1,12 @@
 import Koa, { type Middleware } from 'koa';
 import Router, { type RouterOptions } from '@koa/router';
-import type { Registry } from 'prom-client';
 import { methodErrors } from './errors';
-import { Lifecycle, livenessEndpoint, readinessEndpoint, type ReadinessCheck } from './lifecycle';
-import type { Logger } from './logger';
+import { livenessEndpoint, readinessEndpoint, type ReadinessCheck } from './lifecycle';
 import { metricsEndpoint } from './metrics';
 import { loadOpenApiDocument, openApiEndpoint } from './openapi';
-import { serviceMiddleware } from './service-middleware';
+import { serviceMiddleware, type ServiceMiddlewareOptions } from './service-middleware';
 
-export interface ServiceAppOptions {
-  logger: Logger;
-  registry: Registry;
-  lifecycle: Lifecycle;
+export interface ServiceAppOptions extends ServiceMiddlewareOptions {
   /** The service's openapi.yaml, served as GET /openapi.json. */
   openApiFile: string;
   /** Dependencies GET /readyz checks, by the name it reports when one fails. */
@@ -31,7 +26,7 @@ export interface ServiceAppOptions {
  * and /openapi.json next to the service's routes, and JSON 405s with `Allow`.
  */
 export function createServiceApp(options: ServiceAppOptions): Koa {
-  const { logger, registry, lifecycle } = options;
+  const { registry, lifecycle } = options;
   const router = new Router(options.routerOptions);
   router.get('/healthz', livenessEndpoint());
   router.get('/readyz', readinessEndpoint(lifecycle, options.readiness));
@@ -42,7 +37,7 @@ export function createServiceApp(options: ServiceAppOptions): Koa {
   options.routes(router);
 
   const app = new Koa();
-  app.use(serviceMiddleware({ logger, registry, lifecycle }));
+  app.use(serviceMiddleware(options));
   for (const middleware of options.beforeRoutes ?? []) app.use(middleware);
   app.use(router.routes());
   app.use(router.allowedMethods(methodErrors));

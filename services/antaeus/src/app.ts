@@ -11,6 +11,7 @@ import {
 } from '@internal/service-kit';
 import { billingRoutes } from './billing/routes';
 import type { BillingEngine } from './billing/engine';
+import { billingHttpError } from './billing/http-errors';
 import { BillingStore } from './billing/store';
 import { callerAuth } from './caller-auth';
 import { CustomerRepository } from './customers/repository';
@@ -50,6 +51,7 @@ export function createApp({
     registry,
     lifecycle,
     openApiFile: OPENAPI_FILE,
+    mapError: billingHttpError,
     readiness: { database: () => void db.prepare('SELECT 1').get() },
     // Metrics name runs, outcomes and timings: a token is required even though it is a GET.
     metricsGuard: authGuard(auth),

@@ -5,6 +5,7 @@ import { Lifecycle, authGuard, createServiceApp, type Logger } from '@internal/s
 import type { PaymentConfig } from './config';
 import type { ChargeStore } from './idempotency/store';
 import type { RandomSource } from './random/prng';
+import { chargeHttpError } from './charges/http-errors';
 import { registerChargeRoutes } from './charges/routes';
 
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
@@ -29,6 +30,7 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
     registry: deps.registry,
     lifecycle: deps.lifecycle,
     openApiFile: OPENAPI_FILE,
+    mapError: chargeHttpError,
     readiness: { store: () => deps.store.ping() },
     routes: (router) =>
       registerChargeRoutes(router, {

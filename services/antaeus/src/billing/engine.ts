@@ -1,5 +1,7 @@
-import { HttpError, type Logger } from '@internal/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@internal/service-kit';
 import type { PaymentClient } from '../payment-client/client';
+import { BillingRunActive, BillingShuttingDown } from './errors';
 import type { BillingMetrics } from './metrics';
 import type { BillingRun, ClaimedCharge, RunTrigger } from './model';
 import type { BillingStore, SettledCharge } from './store';
@@ -24,7 +26,7 @@ export interface StartedRun {
 export interface StartOptions {
   /**
    * When a run is already active on the database: false (the default) refuses with 409
-   * naming it; true joins it, and `finished` resolves when that run ends.
+   * naming it (BillingRunActive); true joins it, and `finished` resolves when that run ends.
    */
   join?: boolean;
   concurrency?: number;
@@ -32,16 +34,6 @@ export interface StartOptions {
 
 /** How often a caller that joined another process's run looks at the shared database. */
 const JOIN_POLL_MS = 200;
-
-/** 409: a run is active on this database and the caller did not ask to join it. */
-export function runActiveError(active: BillingRun): HttpError {
-  return new HttpError(
-    409,
-    'billing_run_active',
-    `billing run ${active.id} is still running; wait for it (GET /rest/v1/billing-runs/${active.id}) or join it with ?join=true`,
-    { activeRunId: active.id, location: `/rest/v1/billing-runs/${active.id}` },
-  );
-}
 
 /**
  * Charges every PENDING invoice with a bounded number of charges in flight. Declines and errors
@@ -66,11 +58,7 @@ export class BillingEngine {
    */
   start(trigger: RunTrigger, { join = false, concurrency }: StartOptions = {}): StartedRun {
     if (this.stopped) {
-      throw new HttpError(
-        503,
-        'shutting_down',
-        'billing is shutting down; start the run on another instance',
-      );
+      throw new BillingShuttingDown('billing is shutting down; start the run on another instance');
     }
     const started = this.options.store.startRun(
       trigger,
@@ -79,7 +67,7 @@ export class BillingEngine {
       this.options.claimLeaseMs,
     );
     if ('active' in started) {
-      if (!join) throw runActiveError(started.active);
+      if (!join) throw new BillingRunActive(started.active);
       const awaitRun = () => this.awaitRun(started.active.id);
       // Lazy: a caller that joins without waiting (POST /rest/v1/billing-runs) polls nothing.
       return {
@@ -106,13 +94,11 @@ export class BillingEngine {
       if (!run) throw new Error(`billing run ${id} disappeared from the database`);
       if (run.status !== 'running') return run;
       if (this.stopped) {
-        throw new HttpError(
-          503,
-          'shutting_down',
+        throw new BillingShuttingDown(
           `billing is shutting down; billing run ${id} goes on elsewhere`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, JOIN_POLL_MS));
+      await sleep(JOIN_POLL_MS);
     }
   }
 

@@ -97,3 +97,18 @@ export function parseChargeRequest(body: unknown): ChargeRequest {
     currency: typeof request.currency === 'string' ? request.currency : null,
   };
 }
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** A key is 1–255 printable ASCII characters; no header means the request is not idempotent. */
+export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header)) {
+    throw new HttpError(
+      400,
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces',
+    );
+  }
+  return header;
+}

@@ -4,10 +4,11 @@ import type { Registry } from 'prom-client';
 import { HttpError, jsonBody } from '@internal/service-kit';
 import type { RandomSource } from '../random/prng';
 import type { ChargeStore } from '../idempotency/store';
-import { chargeOnce, parseIdempotencyKey, type ChargeOutcome } from '../idempotency/charge-once';
+import { chargeOnce, type ChargeOutcome } from '../idempotency/charge-once';
+import { IdempotencyConflict } from '../idempotency/errors';
 import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from './decision';
 import { chargeMetrics } from './metrics';
-import { parseChargeRequest } from './request';
+import { parseChargeRequest, parseIdempotencyKey } from './request';
 
 export interface ChargeRoutesOptions {
   store: ChargeStore;
@@ -22,12 +23,15 @@ export interface ChargeRoutesOptions {
 
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
 
-/** The store failing is our problem, not the client's: 503, so the client retries. */
+/**
+ * The store failing is our problem, not the client's: 503, so the client retries. An
+ * idempotency conflict is the client's, answered as such (chargeHttpError).
+ */
 async function fromStore<T>(ctx: Context, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (err) {
-    if (err instanceof HttpError) throw err;
+    if (err instanceof IdempotencyConflict) throw err;
     ctx.state.log.error({ err }, 'charge store failed');
     throw new HttpError(503, 'store_unavailable', 'the decision store is unavailable; retry later');
   }
@@ -70,9 +74,6 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
       const decision = decideNow();
       await store.save(decision);
       return { decision, replayed: false };
-    }).catch((err: unknown) => {
-      if (err instanceof HttpError && err.status === 409) ctx.set('Retry-After', '1');
-      throw err;
     });
     record(outcome);
     const { decision, replayed } = outcome;

@@ -1,24 +1,11 @@
 import { createHash } from 'node:crypto';
-import { HttpError } from '@internal/service-kit';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChargeDecision } from '../charges/decision';
 import type { ChargeRequest } from '../charges/request';
+import { IdempotencyKeyInFlight, IdempotencyKeyReused } from './errors';
 import type { ChargeStore, HeldClaim } from './store';
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
 const POLL_MS = 10;
-
-/** A key is 1–255 printable ASCII characters; no header means the request is not idempotent. */
-export function parseIdempotencyKey(header: string | string[] | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  if (typeof header !== 'string' || !KEY.test(header)) {
-    throw new HttpError(
-      400,
-      'invalid_idempotency_key',
-      'Idempotency-Key must be 1 to 255 printable ASCII characters without spaces',
-    );
-  }
-  return header;
-}
 
 /** Identifies "the same body": the validated fields, so ignored extras and 10 vs 10.0 do not count. */
 export function fingerprint(request: ChargeRequest): string {
@@ -36,8 +23,6 @@ export interface ChargeOutcome {
   replayed: boolean;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Saves a decision as the held key's answer; on failure gives the key back so a retry can decide. */
 async function saveAnswer(store: ChargeStore, decision: ChargeDecision, held: HeldClaim) {
   try {
@@ -50,9 +35,9 @@ async function saveAnswer(store: ChargeStore, decision: ChargeDecision, held: He
 
 /**
  * Makes at most one decision per key: the first claimant decides and saves; a later request
- * with the same body gets the stored decision, one with another body 422. A request arriving
+ * with the same body gets the stored decision, one with another body IdempotencyKeyReused. A request arriving
  * while the first is still deciding waits up to `waitMs` for its answer (or for the first's
- * lease to lapse, when it may decide itself), then gets 409.
+ * lease to lapse, when it may decide itself), then gets IdempotencyKeyInFlight.
  */
 export async function chargeOnce(
   store: ChargeStore,
@@ -72,20 +57,12 @@ export async function chargeOnce(
       // existed and nobody saw it, so the next claim finds the key's answer or decides anew.
     } else {
       if (claim.fingerprint !== print) {
-        throw new HttpError(
-          422,
-          'idempotency_key_reused',
-          'Idempotency-Key was already used with a different request body',
-        );
+        throw new IdempotencyKeyReused(key);
       }
       if (claim.kind === 'completed') return { decision: claim.decision, replayed: true };
     }
     if (Date.now() >= deadline) {
-      throw new HttpError(
-        409,
-        'idempotency_key_in_flight',
-        'a request with this Idempotency-Key is still being processed; retry shortly',
-      );
+      throw new IdempotencyKeyInFlight(key);
     }
     if (claim.kind === 'pending') await sleep(POLL_MS);
   }
