@@ -3,10 +3,10 @@ import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { Lifecycle, authGuard, createServiceApp, type Logger } from '@internal/service-kit';
 import type { PaymentConfig } from './config';
-import type { ChargeStore } from './idempotency/store';
+import type { ChargeStore } from './ledger/store';
 import type { RandomSource } from './random/prng';
-import { chargeHttpError } from './charges/http-errors';
-import { registerChargeRoutes } from './charges/routes';
+import { chargeHttpError } from './http/charge-errors';
+import { registerChargeRoutes } from './http/charge-routes';
 
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
 

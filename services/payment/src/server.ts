@@ -7,9 +7,9 @@ import {
 } from '@internal/service-kit';
 import { createApp } from './app';
 import { loadConfig, type PaymentConfig } from './config';
-import { MemoryChargeStore } from './idempotency/memory-store';
-import { RedisChargeStore } from './idempotency/redis-store';
-import type { ChargeStore } from './idempotency/store';
+import { MemoryChargeStore } from './ledger/memory-store';
+import { RedisChargeStore } from './ledger/redis-store';
+import type { ChargeStore } from './ledger/store';
 import { createRandomSource } from './random/prng';
 
 function createStore(config: PaymentConfig): ChargeStore {

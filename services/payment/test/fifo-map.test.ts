@@ -1,4 +1,4 @@
-import { FifoMap } from '../src/idempotency/fifo-map';
+import { FifoMap } from '../src/ledger/fifo-map';
 
 describe('FifoMap', () => {
   it('hands out the oldest entry still present, skipping deleted and replaced ones', () => {

@@ -2,8 +2,8 @@ import { startRedis, type RedisServer } from '@internal/test-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../src/charges/decision';
 import { fingerprint } from '../src/idempotency/charge-once';
-import { RedisChargeStore } from '../src/idempotency/redis-store';
-import type { ChargeStore, Claim, HeldClaim } from '../src/idempotency/store';
+import { RedisChargeStore } from '../src/ledger/redis-store';
+import type { ChargeStore, Claim, HeldClaim } from '../src/ledger/store';
 import {
   PATCHED_BODY,
   getJson,

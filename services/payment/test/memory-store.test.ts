@@ -1,6 +1,6 @@
 import { decide, type ChargeDecision } from '../src/charges/decision';
-import { MemoryChargeStore } from '../src/idempotency/memory-store';
-import type { Claim, HeldClaim } from '../src/idempotency/store';
+import { MemoryChargeStore } from '../src/ledger/memory-store';
+import type { Claim, HeldClaim } from '../src/ledger/store';
 
 let clock = 0;
 const store = (maxKeys = 3, maxLedgerEntries = 4) =>

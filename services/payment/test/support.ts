@@ -6,8 +6,8 @@ import pino from 'pino';
 import { Lifecycle, createMetricsRegistry, loadOpenApiDocument } from '@internal/service-kit';
 import { openApiValidator } from '@internal/test-kit';
 import { OPENAPI_FILE, createApp, type AppConfig } from '../src/app';
-import { MemoryChargeStore } from '../src/idempotency/memory-store';
-import type { ChargeStore } from '../src/idempotency/store';
+import { MemoryChargeStore } from '../src/ledger/memory-store';
+import type { ChargeStore } from '../src/ledger/store';
 import { createRandomSource } from '../src/random/prng';
 
 export const SERVICE_DIR = path.join(__dirname, '..');

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChargeDecision } from '../charges/decision';
 import type { ChargeRequest } from '../charges/request';
 import { IdempotencyKeyInFlight, IdempotencyKeyReused } from './errors';
-import type { ChargeStore, HeldClaim } from './store';
+import type { ChargeStore, HeldClaim } from '../ledger/store';
 
 const POLL_MS = 10;
 

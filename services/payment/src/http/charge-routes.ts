@@ -3,12 +3,12 @@ import type { Context, Middleware } from 'koa';
 import type { Registry } from 'prom-client';
 import { HttpError, jsonBody } from '@internal/service-kit';
 import type { RandomSource } from '../random/prng';
-import type { ChargeStore } from '../idempotency/store';
+import type { ChargeStore } from '../ledger/store';
 import { chargeOnce, type ChargeOutcome } from '../idempotency/charge-once';
 import { IdempotencyConflict } from '../idempotency/errors';
-import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from './decision';
-import { chargeMetrics } from './metrics';
-import { parseChargeRequest, parseIdempotencyKey } from './request';
+import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from '../charges/decision';
+import { chargeMetrics } from './charge-metrics';
+import { parseChargeRequest, parseIdempotencyKey } from './charge-request';
 
 export interface ChargeRoutesOptions {
   store: ChargeStore;
