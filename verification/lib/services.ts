@@ -1,11 +1,4 @@
-import path from 'node:path';
-import {
-  authUnlessTokens,
-  freePort,
-  repoRoot,
-  startProcess,
-  type ManagedProcess,
-} from '@internal/test-kit';
+import { authUnlessTokens, startBuiltService, type ManagedProcess } from '@internal/test-kit';
 
 /** Both services answer 200 here only when they can serve, and 503 while draining. */
 export const READY_PATH = '/readyz';
@@ -21,16 +14,15 @@ async function startService(
   env: Record<string, string>,
   port?: number,
 ): Promise<ServiceProcess> {
-  const chosenPort = port ?? (await freePort());
-  const url = `http://127.0.0.1:${chosenPort}`;
-  const proc = await startProcess({
-    command: process.execPath,
-    args: [path.join(repoRoot(), 'services', name, 'dist', 'server.js')],
-    env: { ...authUnlessTokens(name, env), ...env, PORT: String(chosenPort) },
-    readyUrl: `${url}${READY_PATH}`,
-    readyTimeoutMs: 60_000,
-  });
-  return { process: proc, port: chosenPort, url };
+  const service = await startBuiltService(
+    name,
+    { ...authUnlessTokens(name, env), ...env },
+    {
+      port,
+      readyTimeoutMs: 60_000,
+    },
+  );
+  return { process: service.process, port: service.port, url: service.baseUrl };
 }
 
 /** A payment process from its build; without REDIS_URL it keeps decisions in memory. */

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import type { Logger } from './logger';
 import type { Lifecycle } from './lifecycle';
@@ -23,8 +24,6 @@ export interface RunningServer {
   /** The shutdown sequence; resolves when everything is closed. */
   shutdown(reason: string): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Listens, and on SIGTERM or SIGINT shuts down gracefully: readiness fails, requests keep

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import request from 'supertest';
+import { sleep } from '@internal/test-kit';
 import { Lifecycle, errorHandler, livenessEndpoint, readinessEndpoint } from '../src';
 
 function app(lifecycle: Lifecycle, checks = {}) {
@@ -10,7 +11,7 @@ function app(lifecycle: Lifecycle, checks = {}) {
   router.get('/healthz', livenessEndpoint());
   router.get('/readyz', readinessEndpoint(lifecycle, checks));
   router.get('/slow', async (ctx) => {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     ctx.body = { done: true };
   });
   const koa = new Koa();
@@ -61,7 +62,7 @@ describe('Lifecycle and health endpoints', () => {
         answered = true;
         return r.json();
       });
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await sleep(30);
       expect(lifecycle.requestsInFlight).toBe(1);
       await lifecycle.idle();
       expect(lifecycle.requestsInFlight).toBe(0);

@@ -1,5 +1,7 @@
 export { repoRoot, freePort, sleep, waitForHttp, startProcess } from './process';
 export type { ManagedProcess, StartOptions } from './process';
+export { builtScript, startBuiltService } from './service';
+export type { BuiltServiceOptions, RunningService } from './service';
 export { startRedis } from './redis';
 export type { RedisServer } from './redis';
 export { openApiValidator } from './openapi';

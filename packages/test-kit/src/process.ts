@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The repository root: the nearest ancestor holding turbo.json. */
 export function repoRoot(from: string = __dirname): string {
@@ -26,7 +27,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Tests have always imported sleep from here; it is the standard timers/promises setTimeout.
+export { sleep };
 
 /** Polls `url` until it answers `expectedStatus`, or throws after `timeoutMs`. */
 export async function waitForHttp(

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '@internal/test-kit';
+import { freePort, sleep } from '@internal/test-kit';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { seedIfEmpty } from '../src/db/seed';
@@ -101,7 +101,7 @@ async function startService(
       )
     )
       return { child, url };
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`${script} did not become ready`);
 }
@@ -230,7 +230,7 @@ async function billingRun(
   for (;;) {
     run = (await (await fetch(`${url}/rest/v1/billing-runs/${created.id}`)).json()) as typeof run;
     if (run.status !== 'running') break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuMicrosPerInvoice = {

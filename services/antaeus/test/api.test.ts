@@ -1,4 +1,4 @@
-import { openApiValidator } from '@internal/test-kit';
+import { openApiValidator, sleep } from '@internal/test-kit';
 import { loadOpenApiDocument } from '@internal/service-kit';
 import { OPENAPI_FILE } from '../src/app';
 import { startAppServer, type AppServer } from './support/app-server';
@@ -176,7 +176,7 @@ describe('the Antaeus API, compatible with the original', () => {
     let run: { status: string; pending: number; declined: number } | undefined;
     for (let i = 0; i < 100 && run?.status !== 'completed'; i += 1) {
       run = (await call('GET', `/rest/v1/billing-runs/${id}`)).body as typeof run;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     expect(run).toMatchObject({ status: 'completed', pending: 4, declined: 4 });
     const list = (await call('GET', '/rest/v1/billing-runs?limit=1')).body as Array<{ id: string }>;

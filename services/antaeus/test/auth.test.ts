@@ -1,8 +1,7 @@
-import { freePort, openApiValidator, startProcess } from '@internal/test-kit';
+import { builtScript, freePort, openApiValidator, startProcess } from '@internal/test-kit';
 import { loadOpenApiDocument } from '@internal/service-kit';
 import { OPENAPI_FILE } from '../src/app';
 import { startAppServer, type AppServer } from './support/app-server';
-import { built } from './support/processes';
 import { ScriptedProvider } from './support/scripted-provider';
 
 const assertDocumented = openApiValidator(
@@ -164,7 +163,7 @@ describe('Antaeus startup without authentication settings', () => {
   const runToExit = async (env: Record<string, string>) => {
     const proc = await startProcess({
       command: process.execPath,
-      args: [built('antaeus', 'server.js')],
+      args: [builtScript('antaeus')],
       env: { PORT: String(await freePort()), DATABASE_PATH: ':memory:', ...env },
     });
     return { code: await proc.exited, output: proc.output() };

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from '@internal/test-kit';
-import { built, pay, startAntaeus, type RunningService } from './support/processes';
+import { builtScript, freePort } from '@internal/test-kit';
+import { pay, startAntaeus, type RunningService } from './support/processes';
 import { createHarness } from './support/harness';
 import { ScriptedProvider } from './support/scripted-provider';
 
@@ -12,7 +12,7 @@ async function bill(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      [built('antaeus', 'cli/bill.js'), ...args],
+      [builtScript('antaeus', 'cli/bill.js'), ...args],
       {
         env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', ...env },
       },

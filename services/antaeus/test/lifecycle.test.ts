@@ -1,14 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { sleep, startProcess } from '@internal/test-kit';
+import { builtScript, sleep, startProcess } from '@internal/test-kit';
 import { tempDatabaseFile } from './support/harness';
-import {
-  built,
-  getJson,
-  paidCount,
-  pay,
-  startAntaeus,
-  type RunningService,
-} from './support/processes';
+import { getJson, paidCount, pay, startAntaeus, type RunningService } from './support/processes';
 import { ScriptedProvider } from './support/scripted-provider';
 
 describe('the Antaeus process', () => {
@@ -37,7 +30,7 @@ describe('the Antaeus process', () => {
   test('refuses to start on a bad configuration, naming the variable', async () => {
     const proc = await startProcess({
       command: process.execPath,
-      args: [built('antaeus', 'server.js')],
+      args: [builtScript('antaeus')],
       env: { PAYMENT_PROVIDER_ENDPOINT: 'not a url', BILLING_CONCURRENCY: 'many' },
     });
     expect(await proc.exited).toBe(1);

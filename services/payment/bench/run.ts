@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '@internal/test-kit';
+import { freePort, sleep } from '@internal/test-kit';
 
 const CONNECTIONS = 64;
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
@@ -59,7 +59,7 @@ async function startServer(script: string, nodeFlags: string[], env: Record<stri
     if (up) return { child, url };
     if (Date.now() > deadline || child.exitCode !== null)
       throw new Error(`${script} did not start`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

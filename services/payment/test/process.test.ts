@@ -1,30 +1,21 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import { freePort, sleep, startProcess, type ManagedProcess } from '@internal/test-kit';
-import { PATCHED_BODY, SERVER_JS, SERVICE_DIR, postCharge } from './support';
-
-beforeAll(() => {
-  if (!fs.existsSync(SERVER_JS)) {
-    throw new Error(
-      `${SERVER_JS} is missing: run npm run build -w services/payment (turbo's test task does)`,
-    );
-  }
-});
+import {
+  authUnlessTokens,
+  builtScript,
+  sleep,
+  startBuiltService,
+  startProcess,
+  type ManagedProcess,
+} from '@internal/test-kit';
+import { PATCHED_BODY, SERVICE_DIR, postCharge } from './support';
 
 async function startServer(env: Record<string, string>) {
-  const port = await freePort();
-  const proc = await startProcess({
-    command: process.execPath,
-    args: [SERVER_JS],
-    cwd: SERVICE_DIR,
-    env: {
-      PORT: String(port),
-      ...(env.PAYMENT_API_TOKENS === undefined ? { PAYMENT_AUTH: 'disabled' } : {}),
-      ...env,
-    },
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
-  });
-  return { proc, url: `http://127.0.0.1:${port}`, port };
+  const service = await startBuiltService(
+    'payment',
+    { ...authUnlessTokens('payment', env), ...env },
+    { cwd: SERVICE_DIR },
+  );
+  return { proc: service.process, url: service.baseUrl, port: service.port };
 }
 
 async function runToExit(
@@ -32,7 +23,7 @@ async function runToExit(
 ): Promise<{ code: number | string; output: string }> {
   const proc = await startProcess({
     command: process.execPath,
-    args: [SERVER_JS],
+    args: [builtScript('payment')],
     cwd: SERVICE_DIR,
     env,
   });

@@ -11,7 +11,6 @@ import type { ChargeStore } from '../src/ledger/store';
 import { createRandomSource } from '../src/random/prng';
 
 export const SERVICE_DIR = path.join(__dirname, '..');
-export const SERVER_JS = path.join(SERVICE_DIR, 'dist', 'server.js');
 
 export const LEGACY_BODY = { currency: {}, value: 301.99, customer_id: 1 };
 export const PATCHED_BODY = { currency: 'USD', value: 301.99, customer_id: 1 };

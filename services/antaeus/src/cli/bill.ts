@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, createLogger } from '@internal/service-kit';
 import { runJson } from '../billing/model';
@@ -106,7 +107,7 @@ async function billOverHttp(base: URL, pollMs: number): Promise<RunView> {
     if (polled.status !== 200) throw new Error(`GET ${runUrl} answered HTTP ${polled.status}`);
     const run = polled.body as RunView;
     if (run.status !== 'running') return run;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await sleep(pollMs);
   }
 }
 

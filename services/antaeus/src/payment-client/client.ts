@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { formatMinorUnits, type Currency } from '../money';
@@ -46,8 +47,6 @@ type Exchange =
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 429]);
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function describeError(body: string): string {
   try {

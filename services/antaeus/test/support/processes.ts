@@ -1,49 +1,18 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import {
-  authUnlessTokens,
-  freePort,
-  repoRoot,
-  startProcess,
-  type ManagedProcess,
-} from '@internal/test-kit';
+import { authUnlessTokens, startBuiltService, type RunningService } from '@internal/test-kit';
 
-function built(service: string, file: string): string {
-  const script = path.join(repoRoot(), 'services', service, 'dist', file);
-  if (!fs.existsSync(script)) {
-    throw new Error(
-      `${script} does not exist: build it with \`npx turbo run build --filter=${service}\``,
-    );
-  }
-  return script;
-}
+export type { RunningService };
 
-export interface RunningService {
-  process: ManagedProcess;
-  port: number;
-  baseUrl: string;
-}
-
-/** A service from its build, as `npm start` runs it, on a free loopback port. */
-async function startBuilt(
+/** A service from its build, quiet and without a drain delay, on a free loopback port. */
+function startBuilt(
   service: 'payment' | 'antaeus',
   env: Record<string, string>,
 ): Promise<RunningService> {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
-    command: process.execPath,
-    args: [built(service, 'server.js')],
-    env: {
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      DRAIN_DELAY_MS: '0',
-      ...authUnlessTokens(service, env),
-      ...env,
-    },
-    readyUrl: `${baseUrl}/readyz`,
+  return startBuiltService(service, {
+    LOG_LEVEL: 'warn',
+    DRAIN_DELAY_MS: '0',
+    ...authUnlessTokens(service, env),
+    ...env,
   });
-  return { process: proc, port, baseUrl };
 }
 
 /** The real payment service. */
@@ -69,5 +38,3 @@ export async function paidCount(baseUrl: string): Promise<number> {
   const invoices = await getJson<Array<{ status: string }>>(`${baseUrl}/rest/v1/invoices`);
   return invoices.filter((i) => i.status === 'PAID').length;
 }
-
-export { built };

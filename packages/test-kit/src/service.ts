@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, repoRoot, startProcess, type ManagedProcess } from './process';
+
+/** services/<service>/dist/<file>, or an error saying how to build it. */
+export function builtScript(service: string, file = 'server.js'): string {
+  const script = path.join(repoRoot(), 'services', service, 'dist', file);
+  if (!fs.existsSync(script)) {
+    throw new Error(
+      `${script} does not exist: build it with \`npx turbo run build --filter=${service}\``,
+    );
+  }
+  return script;
+}
+
+export interface BuiltServiceOptions {
+  /** A given port (e.g. a restart on the old one); by default a free loopback port. */
+  port?: number;
+  cwd?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningService {
+  process: ManagedProcess;
+  port: number;
+  baseUrl: string;
+}
+
+/** A service from its build, as `npm start` runs it; resolves once its /readyz answers 200. */
+export async function startBuiltService(
+  service: string,
+  env: Record<string, string | undefined>,
+  { port, cwd, readyTimeoutMs }: BuiltServiceOptions = {},
+): Promise<RunningService> {
+  const chosenPort = port ?? (await freePort());
+  const baseUrl = `http://127.0.0.1:${chosenPort}`;
+  const proc = await startProcess({
+    command: process.execPath,
+    args: [builtScript(service)],
+    cwd,
+    env: { ...env, PORT: String(chosenPort) },
+    readyUrl: `${baseUrl}/readyz`,
+    readyTimeoutMs,
+  });
+  return { process: proc, port: chosenPort, baseUrl };
+}
