@@ -13,21 +13,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib/delivery.sh
 . "$ROOT/scripts/lib/delivery.sh"
-USAGE="usage: scripts/create-secrets.sh [--dry-run] <$(
+USAGE="scripts/create-secrets.sh [--dry-run] <$(
   IFS='|'
   echo "${DELIVERY_ENVIRONMENTS[*]}"
 )>"
-usage_error() {
-  echo "create-secrets: $1" >&2
-  echo "$USAGE" >&2
-  exit 2
-}
-
 dry_run=false
 [ "${1:-}" != --dry-run ] || { dry_run=true && shift; }
-[ "$#" -eq 1 ] || usage_error "expected 1 environment, got $#"
+[ "$#" -eq 1 ] || usage_error "expected 1 environment, got $#" "$USAGE"
 env="$1"
-is_environment "$env" || usage_error "unknown environment '$env' (known: ${DELIVERY_ENVIRONMENTS[*]})"
+is_environment "$env" || usage_error "unknown environment '$env' (known: ${DELIVERY_ENVIRONMENTS[*]})" "$USAGE"
 kubectl="${KUBECTL:-kubectl}"
 payments="payments-$env"
 billing="billing-$env"
