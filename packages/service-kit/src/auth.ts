@@ -10,6 +10,18 @@ import { HttpError } from './errors';
  */
 export type BearerAuthConfig = { tokens: string[] } | { disabled: true };
 
+/**
+ * The caller every request shares when authentication is disabled: without tokens there is
+ * nobody to tell apart, so idempotency keys and ledger entries form one scope.
+ */
+export const SHARED_CALLER = 'shared';
+
+/**
+ * A token list entry `<name>:<token>` names its caller, so the caller's identity survives a
+ * rotation (`antaeus:OLD,antaeus:NEW`); a bare token's caller is a hash of the token.
+ */
+const NAMED_TOKEN = /^([a-z][a-z0-9-]{0,39}):(.*)$/s;
+
 /** The variables one service configures its bearer authentication with. */
 export interface BearerAuthVariables {
   /** Comma-separated accepted tokens, e.g. PAYMENT_API_TOKENS. */
@@ -32,12 +44,22 @@ export function bearerTokenList(names: BearerAuthVariables) {
   return Joi.string().custom((raw: string, helpers) => {
     if (raw.trim() === '') return helpers.message({ custom: emptyTokenList(names) });
     const tokens = raw.split(',').map((token) => token.trim());
-    const bad = tokens.findIndex((token) => !TOKEN.test(token));
+    const bad = tokens.findIndex((token) => !TOKEN.test(parseTokenEntry(token).token));
     if (bad >= 0) {
       // The value is a secret: the message names the position, never the token.
       return helpers.message({
-        custom: `${variable} entry ${bad + 1} of ${tokens.length} must be 16 to 512 printable characters without spaces or commas`,
+        custom: `${variable} entry ${bad + 1} of ${tokens.length} must be a token of 16 to 512 printable characters without spaces or commas, optionally named as <name>:<token>`,
       });
+    }
+    const callers = new Map<string, string>();
+    for (const entry of tokens.map(parseTokenEntry)) {
+      const other = callers.get(entry.token);
+      if (other !== undefined && other !== entry.caller) {
+        return helpers.message({
+          custom: `${variable} gives one token to two callers (${other} and ${entry.caller}): a token must identify one caller`,
+        });
+      }
+      callers.set(entry.token, entry.caller);
     }
     return [...new Set(tokens)];
   }, 'comma-separated bearer tokens');
@@ -82,6 +104,20 @@ export function resolveBearerAuth(
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
+/** One accepted token and the caller it identifies. */
+export interface TokenEntry {
+  /** The configured name, or `token-` and 16 hex digits of the token's SHA-256: never the token. */
+  caller: string;
+  token: string;
+}
+
+/** Splits a token list entry into its caller and its token. */
+export function parseTokenEntry(entry: string): TokenEntry {
+  const named = NAMED_TOKEN.exec(entry);
+  if (named) return { caller: named[1]!, token: named[2]! };
+  return { caller: `token-${digest(entry).toString('hex', 0, 8)}`, token: entry };
+}
+
 /** Why a request was refused; logged, never the token. */
 export type AuthFailure = 'missing_header' | 'malformed_header' | 'unknown_token';
 
@@ -100,7 +136,8 @@ function refuse(ctx: Context, reason: AuthFailure): never {
 }
 
 /**
- * Requires `Authorization: Bearer <token>` matching one of `tokens`. Several tokens are
+ * Requires `Authorization: Bearer <token>` matching one of `tokens` (list entries, named or
+ * bare), and sets `ctx.state.caller` to the caller that token identifies. Several tokens are
  * accepted at once so a token can be rotated: deploy old + new, move clients, drop the old.
  * Comparing fixed-length digests with timingSafeEqual, against every token without stopping
  * early, keeps the time independent of how much of a guess was right. Each refusal is logged
@@ -108,21 +145,30 @@ function refuse(ctx: Context, reason: AuthFailure): never {
  */
 export function bearerAuth(tokens: readonly string[]): Middleware {
   if (tokens.length === 0) throw new Error('bearerAuth needs at least one token');
-  const accepted = tokens.map(digest);
+  const accepted = tokens.map(parseTokenEntry).map((entry) => ({
+    caller: entry.caller,
+    digest: digest(entry.token),
+  }));
   return async function requireBearerToken(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization');
     if (header === '') refuse(ctx, 'missing_header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) refuse(ctx, 'malformed_header');
     const presented = digest(match[1]!);
-    let valid = false;
-    for (const token of accepted) valid = timingSafeEqual(token, presented) || valid;
-    if (!valid) refuse(ctx, 'unknown_token');
+    let caller: string | undefined;
+    for (const token of accepted) {
+      if (timingSafeEqual(token.digest, presented)) caller ??= token.caller;
+    }
+    if (caller === undefined) refuse(ctx, 'unknown_token');
+    ctx.state.caller = caller;
     await next();
   };
 }
 
-const open: Middleware = (_ctx, next) => next();
+const open: Middleware = (ctx, next) => {
+  ctx.state.caller = SHARED_CALLER;
+  return next();
+};
 
 /** The guard a configuration asks for: bearerAuth, or a pass-through when disabled. */
 export function authGuard(config: BearerAuthConfig): Middleware {

@@ -1,7 +1,15 @@
 export { ConfigError, parseEnv, envRules } from './config';
 export type { ParseEnvOptions } from './config';
-export { authGuard, authMode, bearerAuth, bearerTokenList, resolveBearerAuth } from './auth';
-export type { AuthFailure, BearerAuthConfig, BearerAuthVariables } from './auth';
+export {
+  SHARED_CALLER,
+  authGuard,
+  authMode,
+  bearerAuth,
+  bearerTokenList,
+  parseTokenEntry,
+  resolveBearerAuth,
+} from './auth';
+export type { AuthFailure, BearerAuthConfig, BearerAuthVariables, TokenEntry } from './auth';
 export { createLogger } from './logger';
 export type { Logger } from './logger';
 export {
@@ -25,3 +33,5 @@ export type { ReadinessCheck } from './lifecycle';
 export { loadOpenApiDocument, openApiEndpoint } from './openapi';
 export { serve, runMain } from './server';
 export type { ServeOptions, RunningServer } from './server';
+export { SERVER_LIMIT_DEFAULTS, readServerLimits, serverLimitRules } from './server-limits';
+export type { ServerLimits } from './server-limits';

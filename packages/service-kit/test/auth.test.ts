@@ -6,11 +6,13 @@ import Koa from 'koa';
 import pino from 'pino';
 import {
   ConfigError,
+  SHARED_CALLER,
   authGuard,
   authMode,
   bearerTokenList,
   errorHandler,
   parseEnv,
+  parseTokenEntry,
   requestContext,
   resolveBearerAuth,
 } from '../src';
@@ -37,7 +39,7 @@ async function guardedServer(tokens: string[] | 'disabled') {
   app.use(errorHandler());
   app.use(authGuard(tokens === 'disabled' ? { disabled: true } : { tokens }));
   app.use((ctx) => {
-    ctx.body = { ok: true };
+    ctx.body = { ok: true, caller: ctx.state.caller as unknown };
   });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -88,10 +90,38 @@ describe('bearerAuth over HTTP', () => {
     expect((await server.call(`bearer ${OTHER}`)).status).toBe(200);
   });
 
-  it('lets everything through only when explicitly disabled', async () => {
+  it('names the caller of a named token, the same for each of its tokens (rotation)', async () => {
+    const named = await guardedServer([
+      `antaeus:${GOOD}`,
+      `antaeus:${OTHER}`,
+      'ops:third-token-0123456789',
+    ]);
+    try {
+      expect((await named.call(`Bearer ${GOOD}`)).body.caller).toBe('antaeus');
+      expect((await named.call(`Bearer ${OTHER}`)).body.caller).toBe('antaeus');
+      expect((await named.call('Bearer third-token-0123456789')).body.caller).toBe('ops');
+      // The name is not part of the token.
+      expect((await named.call(`Bearer antaeus:${GOOD}`)).status).toBe(401);
+    } finally {
+      await named.close();
+    }
+  });
+
+  it("identifies a bare token's caller by a hash of it, never by the token", async () => {
+    const good = await server.call(`Bearer ${GOOD}`);
+    const other = await server.call(`Bearer ${OTHER}`);
+    expect(good.body.caller).toMatch(/^token-[0-9a-f]{16}$/);
+    expect(other.body.caller).toMatch(/^token-[0-9a-f]{16}$/);
+    expect(good.body.caller).not.toBe(other.body.caller);
+    expect(good.body.caller).toBe(parseTokenEntry(GOOD).caller);
+    expect(String(good.body.caller)).not.toContain(GOOD.slice(0, 8));
+  });
+
+  it('lets everything through only when explicitly disabled, as one shared caller', async () => {
     const open = await guardedServer('disabled');
     try {
       expect((await open.call()).status).toBe(200);
+      expect((await open.call()).body.caller).toBe(SHARED_CALLER);
     } finally {
       await open.close();
     }
@@ -144,7 +174,22 @@ describe('bearer auth configuration', () => {
   it('refuses a list with an empty entry, by position', () => {
     expect(() => resolve({ DEMO_API_TOKENS: `${GOOD},,` })).toThrow(ConfigError);
     expect(() => resolve({ DEMO_API_TOKENS: `${GOOD},,` })).toThrow(
-      /DEMO_API_TOKENS entry 2 of 3 must be 16 to 512 printable characters/,
+      /DEMO_API_TOKENS entry 2 of 3 must be a token of 16 to 512 printable characters/,
+    );
+  });
+
+  it('reads named tokens and checks the token part of each', () => {
+    expect(resolve({ DEMO_API_TOKENS: `antaeus:${GOOD},antaeus:${OTHER}` })).toEqual({
+      tokens: [`antaeus:${GOOD}`, `antaeus:${OTHER}`],
+    });
+    expect(() => resolve({ DEMO_API_TOKENS: `${GOOD},antaeus:short` })).toThrow(
+      /DEMO_API_TOKENS entry 2 of 2 must be a token of 16 to 512/,
+    );
+  });
+
+  it('refuses one token given to two callers', () => {
+    expect(() => resolve({ DEMO_API_TOKENS: `antaeus:${GOOD},ops:${GOOD}` })).toThrow(
+      /one token to two callers \(antaeus and ops\)/,
     );
   });
 
