@@ -2,8 +2,8 @@
 # Copies the image a service runs in one environment to the next one (dev -> staging -> prod):
 # the newTag and the digest of its images: entry, changing only those lines of the target
 # overlay, so the next environment runs the very image that was tested. A source pinned by tag
-# only (a local bump) is copied as such, and the target's digest line is then removed. The
-# promotion workflow turns the change into a pull request that the owning team approves
+# only (a local bump) is refused: a tag can be pushed again, so only the digest says which image
+# was tested, and the target is left untouched. The promotion workflow turns the change into a pull request that the owning team approves
 # (CODEOWNERS). Idempotent.
 #
 #   scripts/promote.sh <service> <from> <to>
@@ -28,13 +28,16 @@ target_file="$(overlay_file "$service" "$to")"
 tag="$(overlay_tag "$source_file" "$service")"
 is_valid_tag "$tag" || die "$source_file holds '$tag' for $service, which is not a deployable tag; bump $from first"
 digest="$(overlay_digest "$source_file" "$service")"
-[ -z "$digest" ] || is_valid_digest "$digest" ||
+[ -n "$digest" ] ||
+  die "$source_file pins $service in $from by tag only ($tag, no digest): refusing to promote it to $to." \
+    "Release it first (.github/workflows/release.yml), or bump $from with the pushed image's digest:" \
+    "scripts/bump-image.sh --digest sha256:<digest> $service $from $tag"
+is_valid_digest "$digest" ||
   die "$source_file holds digest '$digest' for $service, which is not sha256:<64 lowercase hex>"
-[ -n "$digest" ] || echo "warning: $source_file pins $service by tag only; promoting the tag without a digest" >&2
 previous="$(overlay_tag "$target_file" "$service")"
 previous_digest="$(overlay_digest "$target_file" "$service")"
 previous_image="$previous${previous_digest:+@$previous_digest}"
-image="$tag${digest:+@$digest}"
+image="$tag@$digest"
 
 if [ "$(set_overlay_image "$target_file" "$service" "$tag" "$digest")" = changed ]; then
   echo "$service $to: $previous_image -> $image (from $from, $target_file)"

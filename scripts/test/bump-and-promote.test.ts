@@ -257,17 +257,17 @@ describe('bump-image.sh --push against a shared remote', () => {
 });
 
 describe('scripts/promote.sh', () => {
-  it('copies the dev tag to staging, changing only the staging overlay', async () => {
-    await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '5555555');
+  it('copies the dev image to staging, changing only the staging overlay', async () => {
+    await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'antaeus', 'dev', '5555555');
     const { result, output } = await promoteForWorkflow(sandbox.repo, 'antaeus', 'dev', 'staging');
     expect(result).toMatchObject({ code: 0 });
     expect(changedPaths(sandbox.repo)).toEqual([OVERLAYS.antaeus('staging')]);
     expect(renderedImages(path.join(sandbox.repo, OVERLAYS.antaeus('staging')))).toContain(
-      `${IMAGE('antaeus')}:5555555`,
+      `${IMAGE('antaeus')}:5555555@${DIGEST}`,
     );
     expect(output).toContain('tag=5555555\n');
     const again = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
-    expect(again.stdout).toContain('already at 5555555');
+    expect(again.stdout).toContain(`already at 5555555@${DIGEST}`);
   });
 
   it('copies tag and digest together, so the next environment runs the very image tested', async () => {
@@ -294,16 +294,34 @@ describe('scripts/promote.sh', () => {
       ).toEqual([`${IMAGE('payment')}:fedcba9@${DIGEST}`]);
   });
 
-  it('promotes a tag-only source as tag-only, removing the target digest with a warning', async () => {
-    await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'antaeus', 'staging', 'fedcba9');
-    await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '7654321');
-    const result = await promote(sandbox.repo, 'antaeus', 'dev', 'staging');
-    expect(result).toMatchObject({ code: 0 });
-    expect(result.stderr).toMatch(/pins antaeus by tag only/);
-    const staging = path.join(sandbox.repo, OVERLAYS.antaeus('staging'));
-    expect(fs.readFileSync(staging, 'utf8')).not.toMatch(/digest:/);
-    expect(renderedImages(staging)).toContain(`${IMAGE('antaeus')}:7654321`);
-  });
+  it.each([
+    ['a target pinned by digest', ['--digest', DIGEST]],
+    ['a target pinned by tag only', []],
+  ])(
+    'refuses a tag-only source, naming service, environment and file, and leaves %s untouched',
+    async (_, targetDigest) => {
+      await bump(sandbox.repo, '--commit', ...targetDigest, 'antaeus', 'staging', 'fedcba9');
+      await bump(sandbox.repo, '--commit', 'antaeus', 'dev', '7654321');
+      const staging = path.join(sandbox.repo, OVERLAYS.antaeus('staging'));
+      const before = fs.readFileSync(staging, 'utf8');
+      const { result, output } = await promoteForWorkflow(
+        sandbox.repo,
+        'antaeus',
+        'dev',
+        'staging',
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `error: ${OVERLAYS.antaeus('dev')} pins antaeus in dev by tag only (7654321, no digest): refusing to promote it to staging.`,
+      );
+      expect(result.stderr).toContain(
+        'scripts/bump-image.sh --digest sha256:<digest> antaeus dev 7654321',
+      );
+      expect(fs.readFileSync(staging, 'utf8')).toBe(before);
+      expect(changedPaths(sandbox.repo)).toEqual([]);
+      expect(output).toBe('');
+    },
+  );
 
   it.each([
     [['payment', 'dev', 'prod'], /dev promotes to staging, not prod/],
