@@ -21,7 +21,7 @@ export {
   unansweredError,
 } from './errors';
 export type { ErrorBody } from './errors';
-export { jsonBody } from './json-body';
+export { bodyLimit, jsonBody } from './json-body';
 export { logRequest, requestContext, startRequest } from './request-context';
 export { serviceMiddleware } from './service-middleware';
 export type { ServiceMiddlewareOptions } from './service-middleware';

@@ -24,6 +24,11 @@ function undecodableBody(err: unknown): never {
   );
 }
 
+/** A length above 0, or a chunked body (whose length shows only once read). */
+function hasBody(ctx: Context): boolean {
+  return Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+}
+
 /**
  * Parses JSON request bodies up to `limit` (bytes, or a string such as '16kb') into
  * `ctx.request.body` ({} for an empty body). A body of any other content type is refused with
@@ -40,11 +45,9 @@ export function jsonBody(limit: string | number = '16kb') {
   };
   return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
     const request = ctx.request as Context['request'] & { body?: unknown };
-    const hasBody =
-      Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
     // The usual exact header skips type-is parsing it; variants (charset, case) still match.
     const isJson = ctx.get('content-type') === 'application/json' || ctx.is('application/json');
-    if (!hasBody) {
+    if (!hasBody(ctx)) {
       request.body = {};
     } else if (isJson) {
       request.body = (await coBody.json(ctx, options).catch(undecodableBody)) as unknown;
@@ -55,6 +58,19 @@ export function jsonBody(limit: string | number = '16kb') {
         `request body must be application/json, got ${ctx.get('content-type') || 'no content type'}`,
       );
     }
+    await next();
+  };
+}
+
+/**
+ * For services whose routes read no body: a body up to `limit` is read and dropped, a larger
+ * one is refused with 413 before any route runs, so a huge upload is never mistaken for a
+ * valid call (it started a billing run in Antaeus). A Content-Length over the limit is refused
+ * without reading; a chunked body as soon as it passes the limit.
+ */
+export function bodyLimit(limit: string | number) {
+  return async function refuseLargeBody(ctx: Context, next: Next): Promise<void> {
+    if (hasBody(ctx)) await coBody.text(ctx, { limit, encoding: 'utf-8' }).catch(undecodableBody);
     await next();
   };
 }

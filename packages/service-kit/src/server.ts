@@ -1,8 +1,9 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import type { Logger } from './logger';
 import type { Lifecycle } from './lifecycle';
+import { SERVER_LIMIT_DEFAULTS, createLimitedServer, type ServerLimits } from './server-limits';
 
 export interface ServeOptions {
   app: Koa;
@@ -16,6 +17,8 @@ export interface ServeOptions {
   shutdownTimeoutMs: number;
   /** Releases what the app holds (database, Redis) after the last request. */
   onClose?: () => Promise<void> | void;
+  /** Deadlines and the connection cap (readServerLimits); SERVER_LIMIT_DEFAULTS when absent. */
+  limits?: ServerLimits;
 }
 
 export interface RunningServer {
@@ -32,7 +35,9 @@ export interface RunningServer {
  */
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { app, logger, lifecycle } = options;
-  const server = http.createServer(app.callback());
+  const limits = options.limits ?? SERVER_LIMIT_DEFAULTS;
+  const server = createLimitedServer(app.callback(), limits);
+  logDroppedConnections(server, logger, limits.maxConnections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', resolve);
@@ -77,6 +82,24 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     });
   }
   return { server, port, shutdown };
+}
+
+const DROP_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * A connection over the cap is closed before any request is read, so no access log line shows
+ * it: a warning says so, at most one per interval during a flood, counting the ones between.
+ */
+function logDroppedConnections(server: http.Server, logger: Logger, maxConnections: number): void {
+  let lastWarning = -Infinity;
+  let dropped = 0;
+  server.on('drop', () => {
+    dropped += 1;
+    if (Date.now() - lastWarning < DROP_LOG_INTERVAL_MS) return;
+    logger.warn({ dropped, maxConnections }, 'connection refused: HTTP_MAX_CONNECTIONS reached');
+    lastWarning = Date.now();
+    dropped = 0;
+  });
 }
 
 /** Runs `main`, and turns a startup failure (bad configuration, say) into a message and exit 1. */

@@ -9,5 +9,7 @@ export { toolsDir, tool, kustomizeBuild } from './tools';
 export type { K8sObject } from './tools';
 export { authUnlessTokens } from './service-env';
 export { jsonLineSink } from './log-sink';
+export { openSocket, slowHeaderClient, waitForClose } from './raw-http';
+export type { SocketClose } from './raw-http';
 export { shortBenchRun } from './bench';
 export { pinnedNodeVersion, runtimeMismatch } from './runtime';
