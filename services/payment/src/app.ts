@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type Koa from 'koa';
+import type Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Lifecycle, authGuard, createServiceApp, type Logger } from '@internal/service-kit';
 import type { PaymentConfig } from './config';
@@ -7,31 +8,45 @@ import type { ChargeStore } from './ledger/store';
 import type { RandomSource } from './random/prng';
 import { chargeHttpError } from './http/charge-errors';
 import { registerChargeRoutes } from './http/charge-routes';
+import { chargeRateLimit } from './http/rate-limit';
 
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
 
 export type AppConfig = Pick<
   PaymentConfig,
-  'successRate' | 'auth' | 'idempotencyWaitMs' | 'bodyLimitBytes'
+  | 'successRate'
+  | 'auth'
+  | 'idempotencyWaitMs'
+  | 'bodyLimitBytes'
+  | 'rateLimitPerSecond'
+  | 'rateLimitBurst'
+  | 'redisKeyPrefix'
 >;
 
 export interface AppDependencies {
   store: ChargeStore;
+  /** Shares the rate limit between replicas; the store's connection when it is Redis. */
+  redis?: Redis;
   random: RandomSource;
   logger: Logger;
   lifecycle: Lifecycle;
   registry: Registry;
 }
 
-/** The payment provider as a Koa app; server.ts gives it a port. */
+/**
+ * The payment provider as a Koa app; server.ts gives it a port. Metrics need the same token
+ * as charges: they count decisions and callers' traffic.
+ */
 export function createApp(config: AppConfig, deps: AppDependencies): Koa {
+  const guard = authGuard(config.auth);
   return createServiceApp({
     logger: deps.logger,
     registry: deps.registry,
     lifecycle: deps.lifecycle,
     openApiFile: OPENAPI_FILE,
     mapError: chargeHttpError,
-    readiness: { store: () => deps.store.ping() },
+    readiness: { store: () => deps.store.checkWritable() },
+    metricsGuard: guard,
     routes: (router) =>
       registerChargeRoutes(router, {
         store: deps.store,
@@ -39,7 +54,14 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
         random: deps.random,
         idempotencyWaitMs: config.idempotencyWaitMs,
         bodyLimitBytes: config.bodyLimitBytes,
-        guard: authGuard(config.auth),
+        guard,
+        limit: chargeRateLimit({
+          perSecond: config.rateLimitPerSecond,
+          burst: config.rateLimitBurst,
+          redis: deps.redis,
+          keyPrefix: config.redisKeyPrefix,
+          registry: deps.registry,
+        }),
         registry: deps.registry,
       }),
   });

@@ -5,8 +5,11 @@ import {
   bearerTokenList,
   envRules,
   parseEnv,
+  readServerLimits,
   resolveBearerAuth,
+  serverLimitRules,
   type BearerAuthConfig,
+  type ServerLimits,
 } from '@internal/service-kit';
 
 export interface PaymentConfig {
@@ -25,7 +28,13 @@ export interface PaymentConfig {
   idempotencyWaitMs: number;
   ledgerTtlSeconds: number;
   ledgerMaxEntries: number;
+  ledgerMaxPerInvoice: number;
+  /** The caller that owns idempotency keys and decisions written before they were scoped. */
+  legacyCaller?: string;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
   bodyLimitBytes: number;
+  serverLimits: ServerLimits;
   drainDelayMs: number;
   shutdownTimeoutMs: number;
 }
@@ -70,9 +79,20 @@ const schema = Joi.object({
     .max(365 * DAY_SECONDS)
     .default(7 * DAY_SECONDS),
   LEDGER_MAX_ENTRIES: Joi.number().integer().min(1).max(10_000_000).default(50_000),
+  // A real invoice is charged a few times at most; more is a client bug or abuse.
+  LEDGER_MAX_PER_INVOICE: Joi.number().integer().min(1).max(10_000).default(100),
+  PAYMENT_LEGACY_CALLER: Joi.string()
+    .pattern(/^(shared|token-[0-9a-f]{16}|[a-z][a-z0-9-]{0,39})$/)
+    .messages({
+      'string.pattern.base':
+        'PAYMENT_LEGACY_CALLER must be a caller name from PAYMENT_API_TOKENS (<name>:<token>), token-<16 hex digits> or shared',
+    }),
+  RATE_LIMIT_PER_SECOND: Joi.number().integer().min(1).max(1_000_000).default(1_000),
+  RATE_LIMIT_BURST: Joi.number().integer().min(0).max(1_000_000).default(2_000),
   BODY_LIMIT_BYTES: Joi.number().integer().min(256).max(1_048_576).default(16_384),
   DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(10_000, 300_000),
+  ...serverLimitRules(),
 });
 
 /**
@@ -102,7 +122,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
     idempotencyWaitMs: raw.IDEMPOTENCY_WAIT_MS as number,
     ledgerTtlSeconds: raw.LEDGER_TTL_SECONDS as number,
     ledgerMaxEntries: raw.LEDGER_MAX_ENTRIES as number,
+    ledgerMaxPerInvoice: raw.LEDGER_MAX_PER_INVOICE as number,
+    legacyCaller: raw.PAYMENT_LEGACY_CALLER as string | undefined,
+    rateLimitPerSecond: raw.RATE_LIMIT_PER_SECOND as number,
+    rateLimitBurst: raw.RATE_LIMIT_BURST as number,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES as number,
+    serverLimits: readServerLimits(raw),
     drainDelayMs: raw.DRAIN_DELAY_MS as number,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,
   };

@@ -5,21 +5,24 @@ import {
   runMain,
   serve,
 } from '@internal/service-kit';
+import type Redis from 'ioredis';
 import { createApp } from './app';
 import { loadConfig, type PaymentConfig } from './config';
 import { MemoryChargeStore } from './ledger/memory-store';
-import { RedisChargeStore } from './ledger/redis-store';
+import { RedisChargeStore, connectRedis } from './ledger/redis-store';
 import type { ChargeStore } from './ledger/store';
 import { createRandomSource } from './random/prng';
 
-function createStore(config: PaymentConfig): ChargeStore {
-  if (config.redisUrl) {
+function createStore(config: PaymentConfig, redis: Redis | undefined): ChargeStore {
+  if (redis) {
     return new RedisChargeStore({
-      url: config.redisUrl,
+      redis,
       keyPrefix: config.redisKeyPrefix,
       idempotencyTtlSeconds: config.idempotencyTtlSeconds,
       pendingLeaseMs: config.idempotencyPendingLeaseMs,
       ledgerTtlSeconds: config.ledgerTtlSeconds,
+      maxPerInvoice: config.ledgerMaxPerInvoice,
+      legacyCaller: config.legacyCaller,
     });
   }
   return new MemoryChargeStore({
@@ -27,6 +30,7 @@ function createStore(config: PaymentConfig): ChargeStore {
     pendingLeaseMs: config.idempotencyPendingLeaseMs,
     maxKeys: config.idempotencyMaxKeys,
     maxLedgerEntries: config.ledgerMaxEntries,
+    maxPerInvoice: config.ledgerMaxPerInvoice,
   });
 }
 
@@ -38,19 +42,22 @@ runMain(async () => {
       'PAYMENT_AUTH=disabled: charge endpoints accept unauthenticated requests (local compatibility mode only)',
     );
   }
-  const store = createStore(config);
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined;
+  const store = createStore(config, redis);
   logger.info(
     {
       store: config.redisUrl ? 'redis' : 'memory',
       successRate: config.successRate,
       seeded: config.randomSeed !== undefined,
       acceptedTokens: 'tokens' in config.auth ? config.auth.tokens.length : 0,
+      rateLimit: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     },
     'starting payment service',
   );
   const lifecycle = new Lifecycle();
   const app = createApp(config, {
     store,
+    redis,
     random: createRandomSource(config.randomSeed),
     logger,
     lifecycle,
@@ -64,6 +71,7 @@ runMain(async () => {
     lifecycle,
     drainDelayMs: config.drainDelayMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    limits: config.serverLimits,
     onClose: () => store.close(),
   });
 });

@@ -9,7 +9,7 @@ const DECISIONS = 20_000;
 function approvals(rate: number, seed: string, n = DECISIONS): number {
   const random = createRandomSource(seed);
   let approved = 0;
-  for (let i = 0; i < n; i += 1) if (decide(REQUEST, rate, random).result) approved += 1;
+  for (let i = 0; i < n; i += 1) if (decide(REQUEST, 'caller', rate, random).result) approved += 1;
   return approved;
 }
 
@@ -37,9 +37,9 @@ describe('approval rate', () => {
   it('is not one long run: consecutive decisions agree about half of the time at rate 0.5', () => {
     const random = createRandomSource('runs');
     let same = 0;
-    let previous = decide(REQUEST, 0.5, random).result;
+    let previous = decide(REQUEST, 'caller', 0.5, random).result;
     for (let i = 1; i < DECISIONS; i += 1) {
-      const current = decide(REQUEST, 0.5, random).result;
+      const current = decide(REQUEST, 'caller', 0.5, random).result;
       if (current === previous) same += 1;
       previous = current;
     }

@@ -81,11 +81,26 @@ describe('bearer token authentication', () => {
       .expect(200);
   });
 
-  it('leaves health, metrics and the OpenAPI document open for probes and scrapers', async () => {
+  it('leaves health and the OpenAPI document open for probes', async () => {
     const { callback } = testApp({ apiTokens: [NEW] });
-    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+    for (const path of ['/healthz', '/readyz', '/openapi.json']) {
       await request(callback).get(path).expect(200);
     }
+  });
+
+  it("guards /metrics with the callers' tokens (M6): 401 without one, 200 with one", async () => {
+    const { callback } = testApp({ apiTokens: [NEW] });
+    const refused = await request(callback).get('/metrics').expect(401);
+    assertDocumented('GET', '/metrics', 401, refused.body);
+    await request(callback)
+      .get('/metrics')
+      .set('Authorization', 'Bearer wrong-token-0123456789')
+      .expect(401);
+    const scraped = await request(callback)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${NEW}`)
+      .expect(200);
+    expect(scraped.text).toContain('charges_total');
   });
 
   it('logs the reason for each 401, never the token', async () => {

@@ -20,9 +20,19 @@ describe('configuration', () => {
       idempotencyWaitMs: 2_000,
       ledgerTtlSeconds: 604_800,
       ledgerMaxEntries: 50_000,
+      ledgerMaxPerInvoice: 100,
+      legacyCaller: undefined,
+      rateLimitPerSecond: 1_000,
+      rateLimitBurst: 2_000,
       bodyLimitBytes: 16_384,
       drainDelayMs: 5_000,
       shutdownTimeoutMs: 10_000,
+      serverLimits: {
+        headersTimeoutMs: 15_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1_024,
+      },
     });
   });
 
@@ -41,11 +51,29 @@ describe('configuration', () => {
       IDEMPOTENCY_WAIT_MS: '0',
       LEDGER_TTL_SECONDS: '3600',
       LEDGER_MAX_ENTRIES: '20',
+      LEDGER_MAX_PER_INVOICE: '5',
+      PAYMENT_LEGACY_CALLER: 'antaeus',
+      RATE_LIMIT_PER_SECOND: '50',
+      RATE_LIMIT_BURST: '0',
       BODY_LIMIT_BYTES: '1024',
       DRAIN_DELAY_MS: '0',
       SHUTDOWN_TIMEOUT_MS: '500',
+      HTTP_HEADERS_TIMEOUT_MS: '4000',
+      HTTP_REQUEST_TIMEOUT_MS: '8000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
+      HTTP_MAX_CONNECTIONS: '64',
     });
     expect(config).toMatchObject({
+      ledgerMaxPerInvoice: 5,
+      legacyCaller: 'antaeus',
+      rateLimitPerSecond: 50,
+      rateLimitBurst: 0,
+      serverLimits: {
+        headersTimeoutMs: 4_000,
+        requestTimeoutMs: 8_000,
+        keepAliveTimeoutMs: 1_000,
+        maxConnections: 64,
+      },
       port: 9100,
       successRate: 0.25,
       auth: { tokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'] },
@@ -76,6 +104,12 @@ describe('configuration', () => {
     ['IDEMPOTENCY_PENDING_LEASE_MS', '2.5', /IDEMPOTENCY_PENDING_LEASE_MS must be an integer/],
     ['BODY_LIMIT_BYTES', '10', /BODY_LIMIT_BYTES must be greater than or equal to 256/],
     ['SHUTDOWN_TIMEOUT_MS', '-1', /SHUTDOWN_TIMEOUT_MS must be greater than or equal to 0/],
+    ['RATE_LIMIT_PER_SECOND', '0', /RATE_LIMIT_PER_SECOND must be greater than or equal to 1/],
+    ['RATE_LIMIT_BURST', 'lots', /RATE_LIMIT_BURST must be a number/],
+    ['LEDGER_MAX_PER_INVOICE', '0', /LEDGER_MAX_PER_INVOICE must be greater than or equal to 1/],
+    ['PAYMENT_LEGACY_CALLER', 'Antaeus!', /PAYMENT_LEGACY_CALLER must be a caller name/],
+    ['HTTP_MAX_CONNECTIONS', '0', /HTTP_MAX_CONNECTIONS must be greater than or equal to 1/],
+    ['HTTP_HEADERS_TIMEOUT_MS', 'slow', /HTTP_HEADERS_TIMEOUT_MS must be a number/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -90,7 +124,7 @@ describe('configuration', () => {
       error = err as Error;
     }
     expect(error?.message).toMatch(
-      /PAYMENT_API_TOKENS entry 2 of 2 must be 16 to 512 printable characters/,
+      /PAYMENT_API_TOKENS entry 2 of 2 must be a token of 16 to 512 printable characters/,
     );
     expect(error?.message).not.toContain(secret);
   });

@@ -88,7 +88,7 @@ describe('the decision ledger', () => {
     expect(legacy.body.charges[0]).toMatchObject({ currency: null, amount_minor: 30199 });
 
     const none = await request(callback).get('/v1/charges?invoice_id=11').expect(200);
-    expect(none.body).toEqual({ invoice_id: 11, charges: [] });
+    expect(none.body).toEqual({ invoice_id: 11, charges: [], next_cursor: null });
   });
 
   it('answers 404 for an unknown charge id', async () => {

@@ -1,3 +1,4 @@
+import { SHARED_CALLER } from '@internal/service-kit';
 import { startRedis, type RedisServer } from '@internal/test-kit';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decide } from '../src/charges/decision';
@@ -13,6 +14,7 @@ import {
   listen,
   memoryStore,
   postCharge,
+  redisStore,
   testApp,
 } from './support';
 
@@ -38,13 +40,7 @@ let prefixes = 0;
 const redisStoreFactory: StoreFactory = (pendingLeaseMs = 5_000) => {
   const prefix = `test${(prefixes += 1)}:`;
   return () => {
-    const store = new RedisChargeStore({
-      url: redis.url,
-      keyPrefix: prefix,
-      idempotencyTtlSeconds: 60,
-      pendingLeaseMs,
-      ledgerTtlSeconds: 600,
-    });
+    const store = redisStore(redis.url, { keyPrefix: prefix, pendingLeaseMs });
     redisStores.push(store);
     return store;
   };
@@ -160,7 +156,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
     const server = await listen(callback);
     try {
       // Another replica claimed the key and has not decided yet.
-      const claim = held(await store.claim('held-key', PATCHED_PRINT));
+      const claim = held(await store.claim(SHARED_CALLER, 'held-key', PATCHED_PRINT));
       const started = Date.now();
       const busy = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
         'Idempotency-Key': 'held-key',
@@ -202,7 +198,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
         currency: 'USD',
       });
       // The dead replica's claim: never answered, never released.
-      await store.claim('orphaned', print);
+      await store.claim(SHARED_CALLER, 'orphaned', print);
       const headers = { 'Idempotency-Key': 'orphaned' };
       expect((await postCharge(`${server.url}/v1/charges`, body, headers)).status).toBe(409);
       await sleep(300);
@@ -224,7 +220,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
     const { callback } = testApp({ store, idempotencyWaitMs: 2_000 });
     const server = await listen(callback);
     try {
-      await store.claim('stalled', PATCHED_PRINT);
+      await store.claim(SHARED_CALLER, 'stalled', PATCHED_PRINT);
       const started = Date.now();
       const res = await postCharge(`${server.url}/v1/charges`, PATCHED_BODY, {
         'Idempotency-Key': 'stalled',
@@ -249,7 +245,7 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
         amountMinor: 30199,
         currency: 'USD',
       });
-      const slow = held(await store.claim('slow', print));
+      const slow = held(await store.claim(SHARED_CALLER, 'slow', print));
       await sleep(250);
       const decided = await postCharge(`${server.url}/v1/charges`, body, {
         'Idempotency-Key': 'slow',
@@ -258,12 +254,13 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
       // The slow replica finally saves its own decision: refused, nothing written.
       const late = decide(
         { customerId: 1, invoiceId: 32, amountMinor: 30199, currency: 'USD' },
+        SHARED_CALLER,
         1,
         () => 0,
       );
       expect(await store.saveAnswer(late, slow)).toBe(false);
       await store.release(slow);
-      expect(await store.get(late.id)).toBeUndefined();
+      expect(await store.get(SHARED_CALLER, late.id)).toBeUndefined();
       const ledger = await getJson<LedgerListBody>(`${server.url}/v1/charges?invoice_id=32`);
       expect(ledger.charges.map((c) => c.id)).toEqual([decided.body.id]);
       const replay = await postCharge(`${server.url}/v1/charges`, body, {
@@ -293,11 +290,16 @@ describe.each(stores)('idempotency with the %s', (_name, factory) => {
 
   it('never releases a key that already has its answer', async () => {
     const store = factory()();
-    const claim = held(await store.claim('answered', PATCHED_PRINT));
-    const answer = decide({ customerId: 1, amountMinor: 30199, currency: 'USD' }, 1, () => 0);
+    const claim = held(await store.claim(SHARED_CALLER, 'answered', PATCHED_PRINT));
+    const answer = decide(
+      { customerId: 1, amountMinor: 30199, currency: 'USD' },
+      SHARED_CALLER,
+      1,
+      () => 0,
+    );
     expect(await store.saveAnswer(answer, claim)).toBe(true);
     await store.release(claim);
-    expect(await store.claim('answered', PATCHED_PRINT)).toEqual({
+    expect(await store.claim(SHARED_CALLER, 'answered', PATCHED_PRINT)).toEqual({
       kind: 'completed',
       fingerprint: PATCHED_PRINT,
       decision: answer,
@@ -327,13 +329,7 @@ describe('the Redis store', () => {
 
   it('reports an unreachable Redis as 503 on charges and readiness, never as a decision', async () => {
     const lonely = await startRedis();
-    const store = new RedisChargeStore({
-      url: lonely.url,
-      keyPrefix: 'gone:',
-      idempotencyTtlSeconds: 60,
-      pendingLeaseMs: 5_000,
-      ledgerTtlSeconds: 600,
-    });
+    const store = redisStore(lonely.url, { keyPrefix: 'gone:' });
     redisStores.push(store);
     const { callback } = testApp({ store });
     const server = await listen(callback);

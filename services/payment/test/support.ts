@@ -2,11 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import type Redis from 'ioredis';
 import pino from 'pino';
 import { Lifecycle, createMetricsRegistry, loadOpenApiDocument } from '@internal/service-kit';
 import { openApiValidator } from '@internal/test-kit';
 import { OPENAPI_FILE, createApp, type AppConfig } from '../src/app';
 import { MemoryChargeStore } from '../src/ledger/memory-store';
+import { RedisChargeStore, connectRedis, type RedisStoreOptions } from '../src/ledger/redis-store';
 import type { ChargeStore } from '../src/ledger/store';
 import { createRandomSource } from '../src/random/prng';
 
@@ -19,12 +21,29 @@ export const assertDocumented = openApiValidator(
   loadOpenApiDocument(OPENAPI_FILE) as Parameters<typeof openApiValidator>[0],
 );
 
-export function memoryStore(pendingLeaseMs = 5_000): MemoryChargeStore {
+export function memoryStore(pendingLeaseMs = 5_000, maxKeys = 1_000): MemoryChargeStore {
   return new MemoryChargeStore({
     ttlMs: 60_000,
     pendingLeaseMs,
-    maxKeys: 1_000,
+    maxKeys,
     maxLedgerEntries: 10_000,
+    maxPerInvoice: 100,
+  });
+}
+
+/** A Redis store on its own connection to `url`; close() closes that connection. */
+export function redisStore(
+  url: string,
+  options: Partial<Omit<RedisStoreOptions, 'redis'>> = {},
+): RedisChargeStore {
+  return new RedisChargeStore({
+    redis: connectRedis(url),
+    keyPrefix: 'test:',
+    idempotencyTtlSeconds: 60,
+    pendingLeaseMs: 5_000,
+    ledgerTtlSeconds: 600,
+    maxPerInvoice: 100,
+    ...options,
   });
 }
 
@@ -44,6 +63,8 @@ export interface TestAppOptions extends Partial<Omit<AppConfig, 'auth'>> {
   /** Accepted bearer tokens; without them the app runs as with PAYMENT_AUTH=disabled. */
   apiTokens?: string[];
   store?: ChargeStore;
+  /** Where the rate limit counts, shared by apps given the same one; in-process without. */
+  redis?: Redis;
   seed?: string;
 }
 
@@ -59,8 +80,19 @@ export function testApp(options: TestAppOptions = {}) {
       auth: options.apiTokens ? { tokens: options.apiTokens } : { disabled: true },
       idempotencyWaitMs: options.idempotencyWaitMs ?? 2_000,
       bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+      // High enough that only the tests of the limit meet it.
+      rateLimitPerSecond: options.rateLimitPerSecond ?? 100_000,
+      rateLimitBurst: options.rateLimitBurst ?? 100_000,
+      redisKeyPrefix: options.redisKeyPrefix ?? 'test:',
     },
-    { store, random: createRandomSource(options.seed ?? 'test-seed'), logger, lifecycle, registry },
+    {
+      store,
+      redis: options.redis,
+      random: createRandomSource(options.seed ?? 'test-seed'),
+      logger,
+      lifecycle,
+      registry,
+    },
   );
   return { app, store, lifecycle, registry, logLines: lines, callback: app.callback() };
 }

@@ -7,6 +7,8 @@ export const DECLINE_REASON = 'card_declined';
 /** One approve-or-decline decision as the ledger keeps it. */
 export interface ChargeDecision {
   id: string;
+  /** Whose decision this is: the authenticated caller that asked for it. */
+  caller: string;
   result: boolean;
   reason: typeof DECLINE_REASON | null;
   customerId: number;
@@ -41,12 +43,14 @@ export function newChargeId(): string {
  */
 export function decide(
   request: ChargeRequest,
+  caller: string,
   successRate: number,
   random: RandomSource,
 ): ChargeDecision {
   const result = random() < successRate;
   return {
     id: newChargeId(),
+    caller,
     result,
     reason: result ? null : DECLINE_REASON,
     customerId: request.customerId,

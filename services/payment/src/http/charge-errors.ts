@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { HttpError } from '@internal/service-kit';
 import { IdempotencyKeyInFlight, IdempotencyKeyReused } from '../idempotency/errors';
+import { InvoiceChargeLimitReached, StoreFull } from '../ledger/errors';
 
-/** Idempotency conflicts as the API answers them; undefined for any other error. */
+/** What the charge domain refuses, as the API answers it; undefined for any other error. */
 export function chargeHttpError(err: unknown, ctx: Context): HttpError | undefined {
   if (err instanceof IdempotencyKeyReused) {
     return new HttpError(
@@ -19,6 +20,14 @@ export function chargeHttpError(err: unknown, ctx: Context): HttpError | undefin
       'idempotency_key_in_flight',
       'a request with this Idempotency-Key is still being processed; retry shortly',
     );
+  }
+  if (err instanceof StoreFull) {
+    // Replays of held keys still work; a new key may fit once older ones expire.
+    ctx.set('Retry-After', '60');
+    return new HttpError(503, 'store_full', err.message);
+  }
+  if (err instanceof InvoiceChargeLimitReached) {
+    return new HttpError(422, 'invoice_charge_limit_reached', err.message);
   }
   return undefined;
 }

@@ -6,9 +6,11 @@ import type { RandomSource } from '../random/prng';
 import type { ChargeStore } from '../ledger/store';
 import { chargeOnce, type ChargeOutcome } from '../idempotency/charge-once';
 import { IdempotencyConflict } from '../idempotency/errors';
+import { InvoiceChargeLimitReached, StoreFull } from '../ledger/errors';
 import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from '../charges/decision';
 import { chargeMetrics } from './charge-metrics';
 import { parseChargeRequest, parseIdempotencyKey } from './charge-request';
+import { parseListPage, pageCursor } from './list-page';
 
 export interface ChargeRoutesOptions {
   store: ChargeStore;
@@ -18,43 +20,38 @@ export interface ChargeRoutesOptions {
   bodyLimitBytes: number;
   /** Runs before anything else on these routes: authentication, when configured. */
   guard: Middleware;
+  /** Runs after the guard on the charge routes, before the body is read: the rate limit. */
+  limit: Middleware;
   registry: Registry;
 }
 
-const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
-
 /**
- * The store failing is our problem, not the client's: 503, so the client retries. An
- * idempotency conflict is the client's, answered as such (chargeHttpError).
+ * The store failing is our problem, not the client's: 503, so the client retries. What the
+ * store refuses on purpose (a full store, an idempotency conflict, an invoice's limit) is a
+ * domain error that chargeHttpError answers.
  */
 async function fromStore<T>(ctx: Context, operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (err) {
-    if (err instanceof IdempotencyConflict) throw err;
+    if (isRefusal(err)) throw err;
     ctx.state.log.error({ err }, 'charge store failed');
     throw new HttpError(503, 'store_unavailable', 'the decision store is unavailable; retry later');
   }
 }
 
-function parseInvoiceId(raw: string | string[] | undefined): number {
-  if (typeof raw === 'string' && POSITIVE_INTEGER.test(raw) && Number.isSafeInteger(Number(raw))) {
-    return Number(raw);
-  }
-  throw new HttpError(
-    400,
-    'invalid_request',
-    'invoice_id query parameter is required and must be one positive integer',
-    [{ field: 'invoice_id', message: 'must be one positive integer' }],
-  );
-}
+const isRefusal = (err: unknown) =>
+  err instanceof IdempotencyConflict ||
+  err instanceof StoreFull ||
+  err instanceof InvoiceChargeLimitReached;
 
 /**
  * POST /v1/charges and POST / (the original Antaeus's default endpoint) decide; GET
  * /v1/charges/{id} and GET /v1/charges?invoice_id= read the ledger every replica shares.
+ * Every route works in the scope of the caller the guard identified (ctx.state.caller).
  */
 export function registerChargeRoutes(router: Router, options: ChargeRoutesOptions): void {
-  const { store, guard } = options;
+  const { store, guard, limit } = options;
   const record = chargeMetrics(options.registry);
   const body = jsonBody(options.bodyLimitBytes);
 
@@ -67,10 +64,11 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
         'unknown currency: the legacy client sent {}; deciding without a currency code',
       );
     }
-    const decideNow = () => decide(request, options.successRate, options.random);
+    const caller = ctx.state.caller as string;
+    const decideNow = () => decide(request, caller, options.successRate, options.random);
     const outcome: ChargeOutcome = await fromStore(ctx, async () => {
       if (key !== undefined)
-        return chargeOnce(store, key, request, options.idempotencyWaitMs, decideNow);
+        return chargeOnce(store, caller, key, request, options.idempotencyWaitMs, decideNow);
       const decision = decideNow();
       await store.save(decision);
       return { decision, replayed: false };
@@ -88,13 +86,19 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
     ctx.body = chargeResponse(decision);
   };
 
-  router.post('/', guard, body, createCharge);
-  router.post('/v1/charges', guard, body, createCharge);
+  router.post('/', guard, limit, body, createCharge);
+  router.post('/v1/charges', guard, limit, body, createCharge);
 
   router.get('/v1/charges', guard, async (ctx) => {
-    const invoiceId = parseInvoiceId(ctx.query.invoice_id);
-    const decisions = await fromStore(ctx, () => store.listForInvoice(invoiceId));
-    ctx.body = { invoice_id: invoiceId, charges: decisions.map(ledgerEntry) };
+    const { invoiceId, offset, limit: pageSize } = parseListPage(ctx.query);
+    const page = await fromStore(ctx, () =>
+      store.listForInvoice(ctx.state.caller as string, invoiceId, offset, pageSize),
+    );
+    ctx.body = {
+      invoice_id: invoiceId,
+      charges: page.decisions.map(ledgerEntry),
+      next_cursor: page.nextOffset === undefined ? null : pageCursor(page.nextOffset),
+    };
   });
 
   router.get('/v1/charges/:id', guard, async (ctx) => {
@@ -107,7 +111,7 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
         [{ field: 'id', message: 'must match ^ch_[0-9a-f]{32}$' }],
       );
     }
-    const decision = await fromStore(ctx, () => store.get(id));
+    const decision = await fromStore(ctx, () => store.get(ctx.state.caller as string, id));
     if (!decision) throw new HttpError(404, 'not_found', `no charge ${id}`);
     ctx.body = ledgerEntry(decision);
   });

@@ -34,13 +34,14 @@ async function saveAnswer(store: ChargeStore, decision: ChargeDecision, held: He
 }
 
 /**
- * Makes at most one decision per key: the first claimant decides and saves; a later request
+ * Makes at most one decision per key of a caller: the first claimant decides and saves; a later request
  * with the same body gets the stored decision, one with another body IdempotencyKeyReused. A request arriving
  * while the first is still deciding waits up to `waitMs` for its answer (or for the first's
  * lease to lapse, when it may decide itself), then gets IdempotencyKeyInFlight.
  */
 export async function chargeOnce(
   store: ChargeStore,
+  caller: string,
   key: string,
   request: ChargeRequest,
   waitMs: number,
@@ -49,7 +50,7 @@ export async function chargeOnce(
   const print = fingerprint(request);
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const claim = await store.claim(key, print);
+    const claim = await store.claim(caller, key, print);
     if (claim.kind === 'claimed') {
       const decision = decideNow();
       if (await saveAnswer(store, decision, claim.held)) return { decision, replayed: false };
