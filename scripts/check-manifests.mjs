@@ -6,7 +6,11 @@
 //   2. each target, deploy/envs/<env> for every environment of catalogue.yaml and the platform
 //      layer deploy/platform, rendered with the pinned kustomize, then
 //      - kubeconform -strict against the pinned schemas (scripts/kubeconform.sh),
-//      - kube-score with deploy/kube-score.yaml: zero CRITICAL findings;
+//      - kube-score with deploy/kube-score.yaml: zero CRITICAL findings,
+//      - images: every container image pinned by digest, but the project's own
+//        (scripts/lib/manifest-policies.mjs says why),
+//      - scope: nothing outside catalogue.yaml's namespaces, and no cluster-scoped object but
+//        the catalogue's Namespaces and the platform's own admission objects, by name;
 //   3. the policy tests of the deploy and argocd workspaces.
 //
 //   node scripts/check-manifests.mjs                        all of it
@@ -22,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import catalogueModule from '@internal/catalogue';
+import { imageFindings, scopeFindings } from './lib/manifest-policies.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLS_BIN = path.join(process.env.TOOLS_DIR ?? path.join(ROOT, '.tools'), 'bin');
@@ -49,9 +54,9 @@ function tool(name) {
   return file;
 }
 
-/** KEY=VALUE lines of scripts/tools.versions. */
-function toolVersions() {
-  const text = fs.readFileSync(path.join(ROOT, 'scripts', 'tools.versions'), 'utf8');
+/** KEY=VALUE lines of a settings file under scripts/ (tools.versions, repository.env). */
+function settings(file) {
+  const text = fs.readFileSync(path.join(ROOT, 'scripts', file), 'utf8');
   return Object.fromEntries(
     [...text.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map(([, key, value]) => [key, value]),
   );
@@ -60,6 +65,60 @@ function toolVersions() {
 function targets() {
   const environments = catalogueModule.readCatalogue(ROOT).environmentNames();
   return [...environments.map((env) => `deploy/envs/${env}`), 'deploy/platform'];
+}
+
+/** The objects of `kustomize build <dir>`, or the build's error. */
+function render(dir) {
+  const rendered = run(tool('kustomize'), ['build', path.resolve(ROOT, dir)]);
+  const objects =
+    rendered.status === 0
+      ? YAML.parseAllDocuments(rendered.stdout)
+          .map((doc) => doc.toJS())
+          .filter((object) => object !== null)
+      : [];
+  return { ...rendered, objects };
+}
+
+/**
+ * What the image and scope checks compare against, from the places that own each fact: the
+ * catalogue (services, namespaces, environments), scripts/repository.env (the registry path),
+ * and the platform's own cluster-scoped objects as their sources render them. The deployer guard
+ * is named per environment by deploy/platform/<env>/deployer-guard (nameSuffix -<env>).
+ */
+function policyInputs() {
+  const catalogue = catalogueModule.readCatalogue(ROOT);
+  const environments = catalogue.environmentNames();
+  const registry = `ghcr.io/${settings('repository.env').GITHUB_REPOSITORY}`.toLowerCase();
+  const names = (dir, kind) => {
+    const { status, stderr, objects } = render(dir);
+    if (status !== 0) throw new UsageError(`kustomize build ${dir} failed\n${stderr}`);
+    return objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+  };
+  const perEnvironment = (kind) =>
+    names('deploy/platform/deployer-guard', kind).flatMap((name) =>
+      environments.map((env) => `${name}-${env}`),
+    );
+  return {
+    ownRepositories: catalogue.serviceNames().map((service) => `${registry}/${service}`),
+    scope: {
+      namespaces: catalogue.teamNames().flatMap((team) => catalogue.namespacesOf(team)),
+      environments,
+      clusterScoped: {
+        ValidatingAdmissionPolicy: perEnvironment('ValidatingAdmissionPolicy'),
+        ValidatingAdmissionPolicyBinding: perEnvironment('ValidatingAdmissionPolicyBinding'),
+        ClusterImagePolicy: names('deploy/platform/admission', 'ClusterImagePolicy'),
+      },
+    },
+  };
+}
+
+/** Prints one check's verdict and findings; returns true when there are none. */
+function printFindings(target, check, findings, passed) {
+  console.log(
+    findings.length === 0 ? `ok   ${target}: ${check}, ${passed}` : `FAIL ${target}: ${check}`,
+  );
+  for (const finding of findings) console.log(`       ${finding}`);
+  return findings.length === 0;
 }
 
 /** deploy/kube-score.yaml, checked: every exception must say why. */
@@ -78,7 +137,7 @@ function kubeScoreConfig() {
 
 /** kube-score's arguments for one target: the shared settings plus the target's exceptions. */
 function kubeScoreArgs(config, target) {
-  const minor = /^(\d+\.\d+)\./.exec(toolVersions().KUBERNETES_SCHEMA_VERSION)?.[1];
+  const minor = /^(\d+\.\d+)\./.exec(settings('tools.versions').KUBERNETES_SCHEMA_VERSION)?.[1];
   const ignored = {
     ...(config.ignoredTests ?? {}),
     ...(config.targets?.[target]?.ignoredTests ?? {}),
@@ -119,14 +178,26 @@ function kubeScoreFindings(report) {
 }
 
 /** Step 2 on one kustomization directory (relative to the root); returns true when it passed. */
-function checkTarget(target, config) {
-  const rendered = run(tool('kustomize'), ['build', path.resolve(ROOT, target)]);
+function checkTarget(target, config, inputs) {
+  const rendered = render(target);
   if (rendered.status !== 0) {
     console.log(`FAIL ${target}: kustomize build failed\n${rendered.stderr}`);
     return false;
   }
-  const objects = YAML.parseAllDocuments(rendered.stdout).filter((doc) => doc.contents !== null);
-  let passed = true;
+  const { objects } = rendered;
+  let passed = printFindings(
+    target,
+    'images',
+    imageFindings(objects, inputs.ownRepositories),
+    'every one pinned by digest but the own services',
+  );
+  passed =
+    printFindings(
+      target,
+      'scope',
+      scopeFindings(objects, inputs.scope),
+      "only catalogue namespaces and the platform's own cluster-scoped objects",
+    ) && passed;
 
   const schemas = run('bash', [path.join(ROOT, 'scripts', 'kubeconform.sh'), '-'], {
     input: rendered.stdout,
@@ -159,12 +230,13 @@ function checkTarget(target, config) {
 
 function staticChecks(dirs) {
   const config = kubeScoreConfig();
+  const inputs = policyInputs();
   for (const dir of dirs) {
     if (!fs.existsSync(path.resolve(ROOT, dir, 'kustomization.yaml')))
       throw new UsageError(`${dir} is not a kustomization directory (relative to ${ROOT})`);
   }
   // Every target runs, so one report shows every failure.
-  return dirs.map((dir) => checkTarget(dir, config)).every(Boolean);
+  return dirs.map((dir) => checkTarget(dir, config, inputs)).every(Boolean);
 }
 
 function step(title, command, args) {

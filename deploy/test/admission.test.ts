@@ -40,15 +40,22 @@ const globRegExp = (glob: string) =>
     `^${glob.replaceAll('.', '\\.').replaceAll('**', '#').replaceAll('*', '[^/]*').replaceAll('#', '.*')}$`,
   );
 
-/** The fully qualified name policy-controller matches globs against (Docker Hub spelled out). */
+/**
+ * The name policy-controller matches globs against: go-containerregistry's Name() of the parsed
+ * reference, Docker Hub spelled out, `:latest` added to a bare name, and the tag dropped once
+ * there is a digest (name.Digest.Name() is repository@digest).
+ */
 function qualified(image: string): string {
   const [first = '', ...rest] = image.split('/');
   let name = image;
   if (rest.length === 0) name = `index.docker.io/library/${image}`;
   else if (!/[.:]/.test(first) && first !== 'localhost') name = `index.docker.io/${image}`;
   else if (first === 'docker.io') name = `index.docker.io/${rest.join('/')}`;
-  const last = name.split('/').pop() ?? '';
-  return last.includes(':') || last.includes('@') ? name : `${name}:latest`;
+  const [reference = '', digest] = name.split('@');
+  const slash = reference.lastIndexOf('/');
+  const repository = reference.slice(0, slash) + reference.slice(slash).replace(/:[^:]*$/, '');
+  if (digest !== undefined) return `${repository}@${digest}`;
+  return repository === reference ? `${reference}:latest` : reference;
 }
 
 const matching = (image: string) =>
@@ -140,6 +147,9 @@ describe('image admission policy (deploy/platform/admission)', () => {
       `ghcr.io/someone-else/payment:0123456`,
       `${imageRegistryPath().toLowerCase()}-fork/payment:1.0.0`,
       'docker.io/library/redis:7.4.3-alpine',
+      // The pinned tag without its digest, or another build of it: only the pinned digest passes.
+      'docker.io/library/redis:7.4.2-alpine',
+      `docker.io/library/redis:7.4.2-alpine@${digest}`,
       'redis',
     ])
       expect({ image, policies: matching(image) }).toEqual({ image, policies: [] });

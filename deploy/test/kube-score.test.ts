@@ -4,10 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { tool } from '@internal/test-kit';
-import { DEPLOY_DIR, ENVIRONMENTS, ROOT, readSettings } from './support/manifests';
+import {
+  DEPLOY_DIR,
+  ENVIRONMENTS,
+  ROOT,
+  imageRegistryPath,
+  readSettings,
+} from './support/manifests';
 
 // scripts/check-manifests.mjs is what `npm run check:manifests` and CI run on the manifests; these
-// tests run its static checks (kustomize, kubeconform, kube-score) on every target, for real.
+// tests run its static checks (kustomize, kubeconform, kube-score, image digests, scope) on every
+// target, for real.
 
 const SCRIPT = path.join(ROOT, 'scripts', 'check-manifests.mjs');
 
@@ -40,11 +47,13 @@ describe('the targets of scripts/check-manifests.mjs', () => {
 });
 
 describe.each(targets)('%s', (target) => {
-  it('renders, passes kubeconform and has zero CRITICAL kube-score findings', () => {
+  it('renders, passes kubeconform, has zero CRITICAL kube-score findings, pins images by digest and stays in scope', () => {
     const { status, output } = checkManifests('--static', target);
     if (status !== 0) throw new Error(output);
     expect(output).toMatch(new RegExp(`^ok {3}${target}: kubeconform, \\d+ objects valid$`, 'm'));
     expect(output).toMatch(new RegExp(`^ok {3}${target}: kube-score, 0 critical, \\d+ warnings$`, 'm'));
+    expect(output).toMatch(new RegExp(`^ok {3}${target}: images, `, 'm'));
+    expect(output).toMatch(new RegExp(`^ok {3}${target}: scope, `, 'm'));
   });
 });
 
@@ -107,6 +116,36 @@ describe('scripts/check-manifests.mjs --static on a broken kustomization', () =>
     const some = checkManifests('--static', dir).output;
     expect(some).not.toMatch(/\[container-resources\]/);
     expect(some).toMatch(/\[container-security-context-user-group-id\]/);
+  });
+
+  /** The bare Deployment running this pod spec. */
+  const runningPod = (spec: object) => ({
+    ...bare,
+    spec: { ...bare.spec, template: { ...bare.spec.template, spec } },
+  });
+
+  it('fails on an image without a digest, naming the object, the container and the image', () => {
+    const withInit = (image: string) =>
+      runningPod({ ...bare.spec.template.spec, initContainers: [{ name: 'setup', image }] });
+    write([withInit(`example.com/setup:2.0.0@sha256:${'ab'.repeat(32)}`)]);
+    expect(checkManifests('--static', dir).output).toMatch(
+      /^FAIL \S+: images\n {7}Deployment\/somewhere\/bare containers main: image example\.com\/bare:1\.0\.0 is not pinned by digest \(repo:tag@sha256:<64 hex>\)$/m,
+    );
+    write([withInit('example.com/setup:2.0.0')]);
+    expect(checkManifests('--static', dir).output).toMatch(
+      /^ {7}Deployment\/somewhere\/bare initContainers setup: image example\.com\/setup:2\.0\.0 is not pinned/m,
+    );
+  });
+
+  it("exempts exactly the project's own service images, whose digest the release writes", () => {
+    const registry = imageRegistryPath().toLowerCase();
+    const running = (image: string) => runningPod({ containers: [{ name: 'main', image }] });
+    write([running(`${registry}/payment:1.0.0`)]);
+    expect(checkManifests('--static', dir).output).toMatch(new RegExp(`^ok {3}\\S+: images, `, 'm'));
+    for (const image of [`${registry}/payment-fork:1.0.0`, `${registry}-fork/payment:1.0.0`]) {
+      write([running(image)]);
+      expect(checkManifests('--static', dir).output).toContain(`image ${image} is not pinned by digest`);
+    }
   });
 
   it('refuses a directory without a kustomization', () => {
