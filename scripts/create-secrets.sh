@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the three Secrets one environment's services read, each only when it is missing: the
-# payment token (accepted by payment, sent by Antaeus: the same value on both sides) and the token
-# Antaeus's own callers present. Used by scripts/deploy.sh and the local lab; never committed.
+# payment token (accepted by payment, sent by Antaeus: the same value on both sides; payment's
+# list names it antaeus:<token>, so Antaeus stays the same caller, with the same idempotency
+# keys, across a rotation) and the token Antaeus's own callers present. Used by scripts/deploy.sh and the local lab; never committed.
 #
 #   scripts/create-secrets.sh [--dry-run] <environment of catalogue.yaml>
 #
@@ -40,9 +41,11 @@ ensure_secret() {
       "$kubectl" apply -f -
   fi
 }
-# existing_token <namespace> <secret> <key>: the first token a Secret holds, if it exists.
+# existing_token <namespace> <secret> <key>: the first token a Secret holds, if it exists,
+# without the caller name of a <name>:<token> entry.
 existing_token() {
-  "$kubectl" -n "$1" get secret "$2" -o jsonpath="{.data.$3}" 2>/dev/null | base64 -d | cut -d, -f1 || true
+  "$kubectl" -n "$1" get secret "$2" -o jsonpath="{.data.$3}" 2>/dev/null | base64 -d |
+    cut -d, -f1 | sed -E 's/^[a-z][a-z0-9-]{0,39}://' || true
 }
 new_token() {
   od -An -tx1 -N32 /dev/urandom | tr -d ' \n'
@@ -56,6 +59,6 @@ if ! $dry_run; then
   antaeus_token="$(existing_token "$billing" antaeus-api-tokens tokens)"
   [ -n "$antaeus_token" ] || antaeus_token="$(new_token)"
 fi
-ensure_secret "$payments" payment-api-tokens tokens "$token"
+ensure_secret "$payments" payment-api-tokens tokens "antaeus:$token"
 ensure_secret "$billing" payment-api-token token "$token"
 ensure_secret "$billing" antaeus-api-tokens tokens "$antaeus_token"

@@ -136,13 +136,14 @@ exit 0
         ['billing-dev', 'antaeus-api-tokens'],
       ]);
       for (const create of creates) expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin /);
-      // payment accepts the token Antaeus sends; Antaeus's own callers get another one.
+      // payment accepts the token Antaeus sends, named as Antaeus's (its caller identity, kept
+      // across a rotation); Antaeus's own callers get another one.
       expect(values).toHaveLength(3);
-      for (const value of values) expect(value).toMatch(/^[0-9a-f]{64}$/);
-      expect(values[0]).toBe(values[1]);
-      expect(values[2]).not.toBe(values[0]);
+      expect(values[0]).toBe(`antaeus:${values[1]}`);
+      for (const value of values.slice(1)) expect(value).toMatch(/^[0-9a-f]{64}$/);
+      expect(values[2]).not.toBe(values[1]);
       const everything = `${argv.join('\n')}${stdout}${stderr}`;
-      for (const value of values) expect(everything).not.toContain(value);
+      for (const value of values.slice(1)) expect(everything).not.toContain(value);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

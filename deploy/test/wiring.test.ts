@@ -168,7 +168,7 @@ describe('the dev environment wired as its manifests describe it', () => {
   const token = randomBytes(24).toString('hex');
   const antaeusToken = randomBytes(24).toString('hex');
   const secrets = {
-    'payment-api-tokens/tokens': token,
+    'payment-api-tokens/tokens': `antaeus:${token}`,
     'payment-api-token/token': token,
     'antaeus-api-tokens/tokens': antaeusToken,
   };

@@ -75,12 +75,17 @@ export const ANTAEUS_SELECTOR = 'app.kubernetes.io/name=antaeus,app.kubernetes.i
 export const REDIS_SELECTOR =
   'app.kubernetes.io/name=redis,app.kubernetes.io/component=idempotency-store';
 
-/** A payment pod's charges_total for one outcome, read from its own /metrics. */
+/**
+ * A payment pod's charges_total for one outcome, read from its own /metrics with the first
+ * token of its own PAYMENT_API_TOKENS (metrics need a caller's token, as charges do).
+ */
 function charges(namespace: string, pod: string, outcome: 'approved' | 'declined'): number {
   const metrics = nodeIn(
     namespace,
     pod,
-    `fetch('http://127.0.0.1:9000/metrics').then((r) => r.text()).then((t) => console.log(t))`,
+    `const token = process.env.PAYMENT_API_TOKENS.split(',')[0].replace(/^[a-z][a-z0-9-]{0,39}:/, '');
+     fetch('http://127.0.0.1:9000/metrics', { headers: { authorization: 'Bearer ' + token } })
+       .then((r) => r.text()).then((t) => console.log(t))`,
   );
   const line = new RegExp(`^charges_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics);
   if (!line) throw new Error(`no charges_total{outcome="${outcome}"} in ${pod}'s metrics`);
