@@ -31,7 +31,8 @@ export type AppProject = {
       namespace: string;
       defaultServiceAccount: string;
     }[];
-    clusterResourceWhitelist?: GroupKind[];
+    /** `name`: a glob (Go's filepath.Match) of the objects' names; none means every name. */
+    clusterResourceWhitelist?: (GroupKind & { name?: string })[];
     namespaceResourceWhitelist?: GroupKind[];
     namespaceResourceBlacklist?: GroupKind[];
     orphanedResources?: {

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import { readCatalogue } from '@internal/catalogue';
-import { repoRoot } from '@internal/test-kit';
+import { kustomizeBuild, repoRoot } from '@internal/test-kit';
 import type { AppProject } from '../src/objects';
 import { readRepositoryIdentity } from '../src/repository';
 import { elementsOf } from '../src/service-apps';
@@ -101,7 +102,9 @@ describe('one ApplicationSet per team makes one Application per service per envi
   test('the ApplicationSets are exactly the catalogue teams, and no Application file renders a team path', () => {
     expect(config.applicationSets.map((appSet) => appSet.metadata.name)).toEqual(TEAMS);
     expect(
-      config.applications.filter((app) => TEAM_PATH.test(app.spec.source.path)).map((app) => app.metadata.name),
+      config.applications
+        .filter((app) => TEAM_PATH.test(app.spec.source.path))
+        .map((app) => app.metadata.name),
     ).toEqual([]);
   });
 
@@ -225,16 +228,13 @@ describe('projects confine each team', () => {
     },
   );
 
-  test.each(TEAMS)(
-    '%s: roles are bound to the SSO groups of the team',
-    (team) => {
-      const roles = projectNamed(team).spec.roles ?? [];
-      expect(roles.map((role) => [role.name, role.groups])).toEqual([
-        ['developer', [`${team}-developers`]],
-        ['release', [`${team}-release`]],
-      ]);
-    },
-  );
+  test.each(TEAMS)('%s: roles are bound to the SSO groups of the team', (team) => {
+    const roles = projectNamed(team).spec.roles ?? [];
+    expect(roles.map((role) => [role.name, role.groups])).toEqual([
+      ['developer', [`${team}-developers`]],
+      ['release', [`${team}-release`]],
+    ]);
+  });
 
   test.each(TEAMS)(
     "%s: the catalogue's sync windows hold automatic syncs to their hours and let people sync by hand",
@@ -254,17 +254,25 @@ describe('projects confine each team', () => {
         catalogue.environments.flatMap((env) =>
           env.syncWindow === undefined
             ? []
-            : [{ kind: 'allow', manualSync: true, ...env.syncWindow, applications: [`*-${env.name}`] }],
+            : [
+                {
+                  kind: 'allow',
+                  manualSync: true,
+                  ...env.syncWindow,
+                  applications: [`*-${env.name}`],
+                },
+              ],
         ),
       );
     },
   );
 
-  test('only the platform project may create cluster-scoped kinds: namespaces and the deployer-token guard', () => {
-    expect(projectNamed('platform').spec.clusterResourceWhitelist).toEqual([
-      { group: '', kind: 'Namespace' },
-      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicy' },
-      { group: 'admissionregistration.k8s.io', kind: 'ValidatingAdmissionPolicyBinding' },
+  test('only the platform project may create cluster-scoped kinds: namespaces and the deployer guards', () => {
+    const whitelist = projectNamed('platform').spec.clusterResourceWhitelist ?? [];
+    expect([...new Set(whitelist.map(({ group, kind }) => `${group}/${kind}`))]).toEqual([
+      '/Namespace',
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
+      'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
     ]);
     for (const app of config.applications) {
       expect([app.metadata.name, app.spec.syncPolicy?.syncOptions]).toEqual([
@@ -272,5 +280,54 @@ describe('projects confine each team', () => {
         expect.arrayContaining(['CreateNamespace=false']),
       ]);
     }
+  });
+});
+
+describe("the platform project's cluster-scoped objects, by name", () => {
+  const whitelist = projectNamed('platform').spec.clusterResourceWhitelist ?? [];
+  /** Argo CD's isNamedResourceInList: Go's filepath.Match on the name; no name matches all. */
+  const permitted = (kind: string, name: string) =>
+    whitelist.some(
+      (item) =>
+        item.kind === kind &&
+        (item.name === undefined ||
+          new RegExp(`^${item.name.replaceAll('*', '[^/]*').replaceAll('?', '[^/]')}$`).test(name)),
+    );
+  const platform = kustomizeBuild(path.join(repoRoot(), 'deploy', 'platform'));
+
+  test('every entry names its objects', () => {
+    expect(whitelist.filter((item) => item.name === undefined)).toEqual([]);
+  });
+
+  test("permits exactly catalogue.yaml's namespaces", () => {
+    const namespaces = TEAMS.flatMap((team) => catalogue.namespacesOf(team));
+    expect(
+      whitelist
+        .filter((item) => item.kind === 'Namespace')
+        .map((item) => item.name)
+        .sort(),
+    ).toEqual([...namespaces].sort());
+  });
+
+  test('permits every cluster-scoped object deploy/platform renders', () => {
+    const clusterScoped = platform.filter((obj) => obj.metadata.namespace === undefined);
+    expect(clusterScoped.length).toBeGreaterThan(0);
+    for (const obj of clusterScoped)
+      expect([obj.kind, obj.metadata.name, permitted(obj.kind, obj.metadata.name)]).toEqual([
+        obj.kind,
+        obj.metadata.name,
+        true,
+      ]);
+  });
+
+  test.each([
+    ['Namespace', 'argocd'],
+    ['Namespace', 'kube-system'],
+    ['Namespace', 'payments-qa'],
+    ['ValidatingAdmissionPolicy', 'argocd-lockdown'],
+    ['ValidatingAdmissionPolicyBinding', 'argocd-lockdown'],
+    ['ClusterRole', 'deployer-token-guard-dev'],
+  ])('refuses %s %s', (kind, name) => {
+    expect(permitted(kind, name)).toBe(false);
   });
 });
