@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { serverLimitRules } from '@internal/service-kit';
 import { repoRoot } from '@internal/test-kit';
 
 // The README is the reviewer's path through the repository: everything it names must exist,
@@ -9,14 +10,21 @@ const root = repoRoot();
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
 
+/** Rule sets of service-kit that a schema spreads in (`...serverLimitRules(),`), by name. */
+const SHARED_RULES: Record<string, () => Record<string, unknown>> = { serverLimitRules };
+
 /** The keys of the Joi.object({...}) schema in a service's config.ts: its environment variables. */
 function validatedVariables(configSource: string): string[] {
   const start = configSource.search(/Joi\.object(<[^>]*>)?\(\{/);
   if (start < 0) throw new Error('config.ts has no Joi.object({...}) schema');
-  const end = configSource.indexOf('\n});', start);
-  return [...configSource.slice(start, end).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map(
-    (m) => m[1] as string,
-  );
+  const schema = configSource.slice(start, configSource.indexOf('\n});', start));
+  const own = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1] as string);
+  const spread = [...schema.matchAll(/^ {2}\.\.\.(\w+)\(\),$/gm)].flatMap((m) => {
+    const rules = SHARED_RULES[m[1] as string];
+    if (!rules) throw new Error(`config.ts spreads ${m[1]}(), unknown to this test`);
+    return Object.keys(rules());
+  });
+  return [...own, ...spread];
 }
 
 /** The backticked variable names in the first column of the table under `heading`. */
@@ -39,6 +47,14 @@ describe('README.md', () => {
     const sample =
       'const schema = Joi.object({\n  PORT: envRules.port(1),\n  A_B: Joi.string(),\n});\n';
     expect(validatedVariables(sample)).toEqual(['PORT', 'A_B']);
+    const spreading = 'Joi.object({\n  PORT: envRules.port(1),\n  ...serverLimitRules(),\n});\n';
+    expect(validatedVariables(spreading)).toEqual([
+      'PORT',
+      'HTTP_HEADERS_TIMEOUT_MS',
+      'HTTP_REQUEST_TIMEOUT_MS',
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      'HTTP_MAX_CONNECTIONS',
+    ]);
   });
 
   it.each([

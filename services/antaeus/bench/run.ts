@@ -337,6 +337,8 @@ async function paymentAlone(concurrency: number): Promise<{
     maxRetries: 0,
     retryBaseDelayMs: 10,
     retryMaxDelayMs: 10,
+    retryAfterMaxMs: 10,
+    chargeBudgetMs: 60_000,
     maxSockets: concurrency,
   });
   let next = 0;

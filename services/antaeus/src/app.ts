@@ -5,6 +5,7 @@ import type { Database } from 'better-sqlite3';
 import {
   Lifecycle,
   authGuard,
+  bodyLimit,
   createServiceApp,
   type BearerAuthConfig,
   type Logger,
@@ -19,6 +20,7 @@ import { customerRoutes } from './customers/routes';
 import { InvoiceRepository } from './invoices/repository';
 import { invoiceRoutes } from './invoices/routes';
 import { sendJson } from './json';
+import { listingLimit } from './listing-limit';
 
 export interface AppDependencies {
   db: Database;
@@ -30,7 +32,14 @@ export interface AppDependencies {
   auth: BearerAuthConfig;
   /** ANTAEUS_PROTECT_READS: the read endpoints need a token too. */
   protectReads?: boolean;
+  /** ANTAEUS_MAX_CONCURRENT_LISTINGS: invoice and customer listings streamed at once. */
+  maxConcurrentListings?: number;
 }
+
+/** No route reads a body; the original's clients send none, others at most `{}`. */
+const MAX_IGNORED_BODY = '1kb';
+/** ANTAEUS_MAX_CONCURRENT_LISTINGS's default. */
+export const DEFAULT_MAX_CONCURRENT_LISTINGS = 4;
 
 /** openapi.yaml sits next to src/ and dist/, so the same path works from both. */
 export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
@@ -44,8 +53,10 @@ export function createApp({
   registry,
   auth,
   protectReads = false,
+  maxConcurrentListings = DEFAULT_MAX_CONCURRENT_LISTINGS,
 }: AppDependencies): Koa {
   const invoices = new InvoiceRepository(db);
+  const listings = listingLimit(maxConcurrentListings);
   return createServiceApp({
     logger,
     registry,
@@ -57,12 +68,12 @@ export function createApp({
     metricsGuard: authGuard(auth),
     // Paths match case-insensitively, as the original's Javalin routes did.
     routerOptions: { sensitive: false },
-    beforeRoutes: [callerAuth({ auth, protectReads })],
+    beforeRoutes: [callerAuth({ auth, protectReads }), bodyLimit(MAX_IGNORED_BODY)],
     routes: (router) => {
       router.get('/rest/health', (ctx) => sendJson(ctx, 200, 'ok'));
-      customerRoutes(router, new CustomerRepository(db));
+      customerRoutes(router, new CustomerRepository(db), listings);
       billingRoutes(router, { engine, store: new BillingStore(db), invoices });
-      invoiceRoutes(router, invoices);
+      invoiceRoutes(router, invoices, listings);
     },
   });
 }

@@ -5,8 +5,11 @@ import {
   bearerTokenList,
   envRules,
   parseEnv,
+  readServerLimits,
   resolveBearerAuth,
+  serverLimitRules,
   type BearerAuthConfig,
+  type ServerLimits,
 } from '@internal/service-kit';
 
 export interface Config {
@@ -19,6 +22,7 @@ export interface Config {
   paymentMaxRetries: number;
   paymentRetryBaseDelayMs: number;
   paymentRetryMaxDelayMs: number;
+  paymentRetryAfterMaxMs: number;
   databasePath: string;
   databaseBusyTimeoutMs: number;
   databaseResetOnStart: boolean;
@@ -36,6 +40,10 @@ export interface ServerConfig extends Config {
   auth: BearerAuthConfig;
   /** Also require a token on the read endpoints (customers, invoices, billing runs). */
   protectReads: boolean;
+  /** Invoice and customer listings streamed at once; more are answered 503. */
+  maxConcurrentListings: number;
+  /** Deadlines and the connection cap against slow and greedy clients (HTTP_*). */
+  limits: ServerLimits;
 }
 
 interface Env {
@@ -48,6 +56,7 @@ interface Env {
   PAYMENT_MAX_RETRIES: number;
   PAYMENT_RETRY_BASE_DELAY_MS: number;
   PAYMENT_RETRY_MAX_DELAY_MS: number;
+  PAYMENT_RETRY_AFTER_MAX_MS: number;
   DATABASE_PATH: string;
   DATABASE_BUSY_TIMEOUT_MS: number;
   DATABASE_RESET_ON_START: boolean;
@@ -60,6 +69,11 @@ interface Env {
   ANTAEUS_API_TOKENS?: string[];
   ANTAEUS_AUTH?: string;
   ANTAEUS_PROTECT_READS: boolean;
+  ANTAEUS_MAX_CONCURRENT_LISTINGS: number;
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+  HTTP_MAX_CONNECTIONS: number;
 }
 
 const MAX_SEED_INVOICES = 1_000_000;
@@ -82,6 +96,7 @@ const schema = Joi.object<Env>({
   PAYMENT_MAX_RETRIES: Joi.number().integer().min(0).max(10).default(3),
   PAYMENT_RETRY_BASE_DELAY_MS: envRules.milliseconds(100, 60_000),
   PAYMENT_RETRY_MAX_DELAY_MS: envRules.milliseconds(2_000, 60_000),
+  PAYMENT_RETRY_AFTER_MAX_MS: envRules.milliseconds(10_000, 600_000).min(100),
   DATABASE_PATH: Joi.string().default('data/antaeus.db'),
   DATABASE_BUSY_TIMEOUT_MS: envRules.milliseconds(5_000, 120_000),
   DATABASE_RESET_ON_START: Joi.boolean().truthy('1').falsy('0').default(false),
@@ -94,6 +109,8 @@ const schema = Joi.object<Env>({
   ANTAEUS_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
   ANTAEUS_AUTH: authMode('ANTAEUS_AUTH'),
   ANTAEUS_PROTECT_READS: Joi.boolean().truthy('1').falsy('0').default(false),
+  ANTAEUS_MAX_CONCURRENT_LISTINGS: Joi.number().integer().min(1).max(1_000).default(4),
+  ...serverLimitRules(),
 });
 
 /**
@@ -129,8 +146,28 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   else if (e.ANTAEUS_PROTECT_READS && 'disabled' in auth) {
     problems.push('ANTAEUS_PROTECT_READS=true needs ANTAEUS_API_TOKENS, not ANTAEUS_AUTH=disabled');
   }
-  if (problems.length > 0 || 'problem' in auth) throw new ConfigError(problems);
-  return { ...config, auth, protectReads: e.ANTAEUS_PROTECT_READS };
+  const limits = collectProblems(problems, () =>
+    readServerLimits(e as unknown as Record<string, unknown>),
+  );
+  if (problems.length > 0 || 'problem' in auth || !limits) throw new ConfigError(problems);
+  return {
+    ...config,
+    auth,
+    protectReads: e.ANTAEUS_PROTECT_READS,
+    maxConcurrentListings: e.ANTAEUS_MAX_CONCURRENT_LISTINGS,
+    limits,
+  };
+}
+
+/** `read()`'s value, or undefined with its ConfigError's problems added to `problems`. */
+function collectProblems<T>(problems: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+    return undefined;
+  }
 }
 
 function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e: Env } {
@@ -146,6 +183,7 @@ function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e:
     paymentMaxRetries: e.PAYMENT_MAX_RETRIES,
     paymentRetryBaseDelayMs: e.PAYMENT_RETRY_BASE_DELAY_MS,
     paymentRetryMaxDelayMs: e.PAYMENT_RETRY_MAX_DELAY_MS,
+    paymentRetryAfterMaxMs: e.PAYMENT_RETRY_AFTER_MAX_MS,
     databasePath: e.DATABASE_PATH,
     databaseBusyTimeoutMs: e.DATABASE_BUSY_TIMEOUT_MS,
     databaseResetOnStart: e.DATABASE_RESET_ON_START,

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { Context } from 'koa';
 import { HttpError } from '@internal/service-kit';
@@ -81,6 +82,19 @@ export function* jsonArrayChunks<Row extends { id: number }>(
 }
 
 /**
+ * The chunks, with a turn of the event loop after each. Readable.from pulls the next chunk in
+ * a microtask while the socket takes writes without pushing back (loopback, a fast client), so
+ * without this a whole listing ran as one block: parallel listings went one after another and
+ * every probe and charge answer waited behind them all.
+ */
+async function* yieldingEachStep(chunks: Iterable<string>): AsyncGenerator<string> {
+  for (const chunk of chunks) {
+    yield chunk;
+    await nextTurn();
+  }
+}
+
+/**
  * Answers a list endpoint as a streamed JSON array: memory stays at about one step of rows
  * whatever the table size, and a slow client only slows its own stream (backpressure: the
  * next step is read when the socket has taken the previous one).
@@ -93,5 +107,7 @@ export function sendJsonArray<Row extends { id: number }>(
   const query = parseListQuery(ctx.query);
   ctx.status = 200;
   ctx.type = 'application/json';
-  ctx.body = Readable.from(jsonArrayChunks(read, toJson, query), { highWaterMark: 1 });
+  ctx.body = Readable.from(yieldingEachStep(jsonArrayChunks(read, toJson, query)), {
+    highWaterMark: 1,
+  });
 }

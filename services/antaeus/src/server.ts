@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     registry,
     auth: config.auth,
     protectReads: config.protectReads,
+    maxConcurrentListings: config.maxConcurrentListings,
   });
 
   // Billing stops claiming invoices as soon as shutdown begins, so the requests waiting on a
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     lifecycle,
     drainDelayMs: config.drainDelayMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    limits: config.limits,
     onClose: async () => {
       await engineStopped;
       client.close();

@@ -130,3 +130,73 @@ describe('configuration', () => {
     });
   });
 });
+
+describe('server limits and capacity', () => {
+  const open = { ANTAEUS_AUTH: 'disabled' };
+
+  test('defaults: limits that cut a slow client, 4 listings at once, Retry-After waits up to 10 s', () => {
+    expect(loadServerConfig(open)).toMatchObject({
+      limits: {
+        headersTimeoutMs: 15_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1024,
+      },
+      maxConcurrentListings: 4,
+      paymentRetryAfterMaxMs: 10_000,
+    });
+  });
+
+  test('values are read from the environment', () => {
+    expect(
+      loadServerConfig({
+        ...open,
+        HTTP_HEADERS_TIMEOUT_MS: '1000',
+        HTTP_REQUEST_TIMEOUT_MS: '2000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '500',
+        HTTP_MAX_CONNECTIONS: '3',
+        ANTAEUS_MAX_CONCURRENT_LISTINGS: '2',
+        PAYMENT_RETRY_AFTER_MAX_MS: '3000',
+      }),
+    ).toMatchObject({
+      limits: {
+        headersTimeoutMs: 1000,
+        requestTimeoutMs: 2000,
+        keepAliveTimeoutMs: 500,
+        maxConnections: 3,
+      },
+      maxConcurrentListings: 2,
+      paymentRetryAfterMaxMs: 3000,
+    });
+  });
+
+  test.each([
+    ['HTTP_HEADERS_TIMEOUT_MS', 'slow'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['HTTP_KEEP_ALIVE_TIMEOUT_MS', '-1'],
+    ['HTTP_MAX_CONNECTIONS', '0'],
+    ['ANTAEUS_MAX_CONCURRENT_LISTINGS', '0'],
+    ['ANTAEUS_MAX_CONCURRENT_LISTINGS', 'all'],
+    ['PAYMENT_RETRY_AFTER_MAX_MS', '10'],
+  ])('%s=%s is refused, by name', (variable, value) => {
+    const found = problems({ ...open, [variable]: value }, loadServerConfig);
+    expect(found).toEqual([expect.stringContaining(variable)]);
+  });
+
+  test('limits that contradict each other are reported with the other problems', () => {
+    const found = problems(
+      {
+        ANTAEUS_AUTH: 'disabled',
+        ANTAEUS_PROTECT_READS: 'true',
+        HTTP_HEADERS_TIMEOUT_MS: '40000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '50000',
+      },
+      loadServerConfig,
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/ANTAEUS_PROTECT_READS=true needs ANTAEUS_API_TOKENS/),
+      'HTTP_HEADERS_TIMEOUT_MS (40000) must not exceed HTTP_REQUEST_TIMEOUT_MS (30000)',
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS (50000) must be less than HTTP_HEADERS_TIMEOUT_MS (40000)',
+    ]);
+  });
+});

@@ -1,5 +1,9 @@
 import { backoffDelayMs } from '../src/payment-client/backoff';
-import { PaymentClient, type PaymentClientOptions } from '../src/payment-client/client';
+import {
+  PaymentClient,
+  retryAfterMs,
+  type PaymentClientOptions,
+} from '../src/payment-client/client';
 import { ScriptedProvider, type Script } from './support/scripted-provider';
 
 const charge = { invoiceId: 7, customerId: 2, amountMinor: 15030, currency: 'USD' as const };
@@ -16,6 +20,8 @@ describe('the payment client', () => {
       maxRetries: 2,
       retryBaseDelayMs: 1,
       retryMaxDelayMs: 5,
+      retryAfterMaxMs: 5_000,
+      chargeBudgetMs: 60_000,
       maxSockets: 4,
       ...options,
     });
@@ -89,6 +95,59 @@ describe('the payment client', () => {
     expect((outcome as { error: string }).error).toMatch(
       /malformed answer \(HTTP 200, no boolean "result"\)/,
     );
+  });
+
+  describe('a 429 from the provider', () => {
+    const rateLimited = (retryAfter?: string): Script => ({
+      kind: 'status',
+      status: 429,
+      body: '{"error":{"code":"rate_limited","message":"slow down"}}',
+      headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+    });
+
+    test('waits at least Retry-After each time, uses up no retry, and keeps the key', async () => {
+      // Three 429s: with maxRetries 2, more than the failures a charge may have.
+      await setUp(
+        () => (provider.calls.length <= 3 ? rateLimited('1') : { kind: 'decide', approve: true }),
+        { random: () => 0 },
+      );
+      const started = Date.now();
+      const outcome = await client.charge(charge, 'limited-key');
+      expect(outcome).toEqual({ kind: 'approved', chargeId: 'ch_limited-key', requests: 4 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 1000);
+      expect(provider.calls.map((c) => c.idempotencyKey)).toEqual(Array(4).fill('limited-key'));
+    });
+
+    test('waits no longer than retryAfterMaxMs however long the provider asks', async () => {
+      await setUp(
+        () =>
+          provider.calls.length <= 1 ? rateLimited('3600') : { kind: 'decide', approve: true },
+        { retryAfterMaxMs: 200 },
+      );
+      const started = Date.now();
+      expect(await client.charge(charge, 'k')).toMatchObject({ kind: 'approved', requests: 2 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
+
+    test('gives up, outcome unknown, before a retry could outlast the claim', async () => {
+      await setUp(() => rateLimited('1'), { random: () => 0, chargeBudgetMs: 1_500 });
+      const outcome = await client.charge(charge, 'k');
+      // At 0 and after 1 s; a third request would start after 2 s, past the 1.5 s claim.
+      expect(outcome).toEqual({
+        kind: 'unknown',
+        error: "HTTP 429: slow down; not retried: the invoice's claim would run out first",
+        requests: 2,
+      });
+    });
+
+    test('reads Retry-After as seconds or as an HTTP date', () => {
+      const now = Date.parse('2026-12-04T10:00:00Z');
+      expect(retryAfterMs('2', now)).toBe(2_000);
+      expect(retryAfterMs('Fri, 04 Dec 2026 10:00:05 GMT', now)).toBe(5_000);
+      expect(retryAfterMs('soon', now)).toBeUndefined();
+      expect(retryAfterMs(undefined, now)).toBeUndefined();
+    });
   });
 
   test('a stopping billing run does not retry', async () => {

@@ -20,6 +20,8 @@ export function createBilling(
     maxRetries: config.paymentMaxRetries,
     retryBaseDelayMs: config.paymentRetryBaseDelayMs,
     retryMaxDelayMs: config.paymentRetryMaxDelayMs,
+    retryAfterMaxMs: config.paymentRetryAfterMaxMs,
+    chargeBudgetMs: config.billingClaimLeaseMs,
     maxSockets: config.billingConcurrency,
     onExchange: metrics?.paymentExchange,
   });

@@ -1,11 +1,17 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
 import { sendJson, sendNotFound } from '../json';
 import { sendJsonArray } from '../list-stream';
 import { integerId } from '../path-params';
 import type { CustomerRepository } from './repository';
 
-export function customerRoutes(router: Router, customers: CustomerRepository): void {
-  router.get('/rest/v1/customers', (ctx) =>
+/** `listings` guards the full list (listingLimit). */
+export function customerRoutes(
+  router: Router,
+  customers: CustomerRepository,
+  listings: Middleware,
+): void {
+  router.get('/rest/v1/customers', listings, (ctx) =>
     sendJsonArray(ctx, customers.list, (customer) => JSON.stringify(customer)),
   );
   router.get('/rest/v1/customers/:id', (ctx) => {

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { sendJsonText, sendNotFound } from '../json';
 import { sendJsonArray } from '../list-stream';
 import { decodePathSegment, integerId } from '../path-params';
@@ -12,8 +12,15 @@ import { invoiceJson, type InvoiceRepository } from './repository';
 const INVOICE_BY_ID = /^\/rest\/v1\/invoices\/(?!pay\/?$)([^/]+)\/?$/i;
 const INVOICE_BY_ID_TEMPLATE = '/rest/v1/invoices/:id';
 
-export function invoiceRoutes(router: Router, invoices: InvoiceRepository): void {
-  router.get('/rest/v1/invoices', (ctx) => sendJsonArray(ctx, invoices.list, invoiceJson));
+/** `listings` guards the full list (listingLimit). */
+export function invoiceRoutes(
+  router: Router,
+  invoices: InvoiceRepository,
+  listings: Middleware,
+): void {
+  router.get('/rest/v1/invoices', listings, (ctx) =>
+    sendJsonArray(ctx, invoices.list, invoiceJson),
+  );
   router.get(INVOICE_BY_ID, (ctx) => {
     // The metrics label is the route template, not the regular expression.
     (ctx as Context & { _matchedRoute?: string })._matchedRoute = INVOICE_BY_ID_TEMPLATE;

@@ -15,8 +15,9 @@ export interface ChargeRequest {
 /**
  * What a charge came to after retries. `rejected`: the provider refused the request itself
  * (a 4xx other than 408/409/429), so nothing was charged. `unknown`: no decision could be read
- * (network errors, timeouts, 5xx, malformed answers until retries ran out), so the charge may
- * or may not have happened and must be retried with the same idempotency key.
+ * (network errors, timeouts, 5xx, malformed answers until retries ran out, or 429s until the
+ * invoice's claim would run out), so the charge may or may not have happened and must be
+ * retried with the same idempotency key.
  */
 export type ChargeOutcome =
   | { kind: 'approved'; chargeId: string | undefined; requests: number }
@@ -25,15 +26,20 @@ export type ChargeOutcome =
   | { kind: 'unknown'; error: string; requests: number };
 
 /** How one HTTP exchange ended, for the latency histogram. */
-export type ExchangeResult = 'approved' | 'declined' | 'rejected' | 'retryable';
+export type ExchangeResult = 'approved' | 'declined' | 'rejected' | 'rate_limited' | 'retryable';
 
 export interface PaymentClientOptions {
   endpoint: string;
   apiToken?: string;
   timeoutMs: number;
+  /** Retries after failures (timeouts, 5xx, malformed answers); a 429 uses none of them. */
   maxRetries: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** The longest wait a 429's Retry-After gets. */
+  retryAfterMaxMs: number;
+  /** How long one charge may take, retries and waits included: the invoice's claim lease. */
+  chargeBudgetMs: number;
   /** Upper bound of open connections; the billing concurrency is the natural value. */
   maxSockets: number;
   random?: () => number;
@@ -43,10 +49,11 @@ export interface PaymentClientOptions {
 type Exchange =
   | { result: 'approved' | 'declined'; chargeId: string | undefined; reason: string | undefined }
   | { result: 'rejected'; status: number; error: string }
+  | { result: 'rate_limited'; retryAfterMs: number | undefined; error: string }
   | { result: 'retryable'; error: string };
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
-const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 429]);
+const RETRYABLE_CLIENT_STATUSES = new Set([408, 409]);
 
 function describeError(body: string): string {
   try {
@@ -58,7 +65,25 @@ function describeError(body: string): string {
   return body.slice(0, 200) || 'empty body';
 }
 
-function interpret(status: number, body: string): Exchange {
+/**
+ * Retry-After as milliseconds: delay-seconds (what payment sends) or an HTTP date; undefined
+ * when absent or unreadable.
+ */
+export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined) return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function interpret(status: number, body: string, retryAfter?: string): Exchange {
+  if (status === 429) {
+    return {
+      result: 'rate_limited',
+      retryAfterMs: retryAfterMs(retryAfter),
+      error: `HTTP 429: ${describeError(body)}`,
+    };
+  }
   if (status >= 200 && status < 300) {
     let parsed: unknown;
     try {
@@ -138,27 +163,31 @@ export class PaymentClient {
     const body =
       `{"customer_id":${request.customerId},"value":${formatMinorUnits(request.amountMinor)},` +
       `"currency":"${request.currency}","invoice_id":${request.invoiceId}}`;
+    const deadline = Date.now() + this.options.chargeBudgetMs;
+    let failures = 0;
+    let requests = 0;
     let lastError = '';
-    for (let attempt = 0; attempt <= this.options.maxRetries; attempt += 1) {
-      if (attempt > 0) {
-        if (signal?.aborted)
+    let waitMs = 0;
+    for (;;) {
+      if (requests > 0) {
+        if (signal?.aborted) {
+          return { kind: 'unknown', error: `${lastError}; not retried: shutting down`, requests };
+        }
+        // The invoice's claim lasts chargeBudgetMs from the first request: a retry that could
+        // outlast it would let another run take the invoice while this charge is in flight.
+        if (Date.now() + waitMs + this.options.timeoutMs > deadline) {
           return {
             kind: 'unknown',
-            error: `${lastError}; not retried: shutting down`,
-            requests: attempt,
+            error: `${lastError}; not retried: the invoice's claim would run out first`,
+            requests,
           };
-        await sleep(
-          backoffDelayMs(attempt - 1, {
-            baseDelayMs: this.options.retryBaseDelayMs,
-            maxDelayMs: this.options.retryMaxDelayMs,
-            random: this.options.random,
-          }),
-        );
+        }
+        await sleep(waitMs);
       }
       const started = process.hrtime.bigint();
       const exchange = await this.exchange(body, idempotencyKey);
       this.options.onExchange?.(exchange.result, Number(process.hrtime.bigint() - started) / 1e9);
-      const requests = attempt + 1;
+      requests += 1;
       switch (exchange.result) {
         case 'approved':
           return { kind: 'approved', chargeId: exchange.chargeId, requests };
@@ -171,11 +200,37 @@ export class PaymentClient {
           };
         case 'rejected':
           return { kind: 'rejected', status: exchange.status, error: exchange.error, requests };
+        case 'rate_limited':
+          // Nothing was decided and nothing failed: the provider asked us to slow down, so
+          // this uses up none of the retries, only time (the claim deadline above bounds it).
+          lastError = exchange.error;
+          waitMs = this.rateLimitWaitMs(exchange.retryAfterMs);
+          break;
         case 'retryable':
           lastError = exchange.error;
+          if (failures === this.options.maxRetries)
+            return { kind: 'unknown', error: lastError, requests };
+          waitMs = backoffDelayMs(failures, {
+            baseDelayMs: this.options.retryBaseDelayMs,
+            maxDelayMs: this.options.retryMaxDelayMs,
+            random: this.options.random,
+          });
+          failures += 1;
       }
     }
-    return { kind: 'unknown', error: lastError, requests: this.options.maxRetries + 1 };
+  }
+
+  /**
+   * At least what the provider asked for, up to twice that: every charge in flight was
+   * refused at about the same moment, and all of them retrying at the same instant would
+   * overrun the provider's bucket again. Capped at retryAfterMaxMs so a provider asking for
+   * an hour does not stall the run (the retry may then be refused again); without a
+   * Retry-After, the first backoff step.
+   */
+  private rateLimitWaitMs(retryAfterMs: number | undefined): number {
+    const random = this.options.random ?? Math.random;
+    const asked = retryAfterMs ?? this.options.retryBaseDelayMs;
+    return Math.min(this.options.retryAfterMaxMs, Math.floor(asked * (1 + random())));
   }
 
   /** Closes idle keep-alive connections. */
@@ -215,7 +270,13 @@ export class PaymentClient {
           chunks.push(chunk);
         });
         res.on('end', () =>
-          finish(interpret(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))),
+          finish(
+            interpret(
+              res.statusCode ?? 0,
+              Buffer.concat(chunks).toString('utf8'),
+              res.headers['retry-after'],
+            ),
+          ),
         );
         res.on('error', (err) =>
           finish({ result: 'retryable', error: `response interrupted: ${err.message}` }),

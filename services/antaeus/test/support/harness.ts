@@ -54,6 +54,8 @@ export function createHarness(options: HarnessOptions): Harness {
     maxRetries: 3,
     retryBaseDelayMs: 5,
     retryMaxDelayMs: 20,
+    retryAfterMaxMs: 1_000,
+    chargeBudgetMs: options.claimLeaseMs ?? 60_000,
     maxSockets: concurrency,
     ...options,
   });

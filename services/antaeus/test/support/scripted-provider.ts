@@ -24,7 +24,13 @@ export interface ChargeCall {
  */
 export type Script =
   | { kind: 'decide'; approve: boolean; deliver?: Delivery; delayMs?: number }
-  | { kind: 'status'; status: number; body?: string; delayMs?: number }
+  | {
+      kind: 'status';
+      status: number;
+      body?: string;
+      delayMs?: number;
+      headers?: Record<string, string>;
+    }
   | { kind: 'reset' }
   | { kind: 'hang' };
 
@@ -154,7 +160,7 @@ export class ScriptedProvider {
     if (script.kind === 'reset') {
       req.socket.destroy();
     } else if (script.kind === 'status') {
-      res.writeHead(script.status, { 'content-type': 'application/json' });
+      res.writeHead(script.status, { 'content-type': 'application/json', ...script.headers });
       res.end(
         script.body ??
           JSON.stringify({ error: { code: 'scripted', message: `scripted ${script.status}` } }),
