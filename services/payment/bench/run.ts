@@ -17,7 +17,19 @@ const SERVICE_DIR = path.join(__dirname, '..', '..');
 /** BENCH_RESULTS_FILE: elsewhere than the committed results, for the short run of the tests. */
 const RESULTS_FILE = process.env.BENCH_RESULTS_FILE ?? path.join(SERVICE_DIR, 'bench-results.json');
 const CPU_PROBE = path.join(__dirname, 'cpu-probe.js');
-const BODY = JSON.stringify({ currency: 'USD', value: 301.99, customer_id: 1, invoice_id: 1 });
+/**
+ * BENCH_COMPARE_SERVER: another build's dist/server.js (say, main's before a change), measured
+ * in the same run with the same load, so a change's cost is read off one run.
+ */
+const COMPARE_SERVER = process.env.BENCH_COMPARE_SERVER;
+// Every server gets the token; only payment checks it, as deployed (a bare token, which
+// earlier builds accept too).
+const TOKEN = 'bench-token-0123456789abcdef';
+const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+/** A charge for invoice `n`: each request charges another invoice, as a billing run does. */
+const chargeBody = (n: number) =>
+  JSON.stringify({ currency: 'USD', value: 301.99, customer_id: 1, invoice_id: n });
+let invoices = 0;
 
 /** The V8 flags of the service's start script, so the benchmark runs it as it is deployed. */
 function startScriptFlags(): string[] {
@@ -51,8 +63,8 @@ async function startServer(script: string, nodeFlags: string[], env: Record<stri
   for (;;) {
     const up = await fetch(`${url}/v1/charges`, {
       method: 'POST',
-      body: BODY,
-      headers: { 'content-type': 'application/json' },
+      body: chargeBody((invoices += 1)),
+      headers: HEADERS,
     })
       .then((r) => r.ok)
       .catch(() => false);
@@ -88,8 +100,8 @@ async function load(
   return autocannon({
     url: `${url}/v1/charges`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: BODY,
+    headers: HEADERS,
+    requests: [{ setupRequest: (request) => ({ ...request, body: chargeBody((invoices += 1)) }) }],
     connections: CONNECTIONS,
     ...limit,
   });
@@ -150,25 +162,40 @@ async function main(): Promise<void> {
   const nodeFlags = startScriptFlags();
   const bare = await benchmark('bare', path.join(__dirname, 'bare-server.js'), nodeFlags, {});
   const koa = await benchmark('koa', path.join(__dirname, 'koa-server.js'), nodeFlags, {});
+  // Every control on, as deployed: the bearer token is checked and the rate limit counted (set
+  // above the load, so it measures its cost without refusing).
+  const paymentEnv = {
+    LOG_LEVEL: 'info',
+    DRAIN_DELAY_MS: '0',
+    PAYMENT_API_TOKENS: TOKEN,
+    RATE_LIMIT_PER_SECOND: '1000000',
+    RATE_LIMIT_BURST: '1000000',
+  };
   const payment = await benchmark(
     'payment',
     path.join(SERVICE_DIR, 'dist', 'server.js'),
     nodeFlags,
-    {
-      LOG_LEVEL: 'info',
-      DRAIN_DELAY_MS: '0',
-      // The same unauthenticated requests as the baselines get.
-      PAYMENT_AUTH: 'disabled',
-    },
+    paymentEnv,
   );
-  const ratios = { toKoa: ratio(payment, koa), toBare: ratio(payment, bare) };
+  const compared = COMPARE_SERVER
+    ? {
+        server: COMPARE_SERVER,
+        measurement: await benchmark('compared', COMPARE_SERVER, nodeFlags, paymentEnv),
+      }
+    : undefined;
+  const ratios = {
+    toKoa: ratio(payment, koa),
+    toBare: ratio(payment, bare),
+    ...(compared && { comparedToKoa: ratio(compared.measurement, koa) }),
+  };
   const met = {
     ratioToKoa: ratios.toKoa >= TARGETS.ratioToKoa,
     p99: payment.p99Ms <= TARGETS.p99Ms,
     rss: payment.peakRssMb <= TARGETS.rssMb,
-    noErrors: payment.errors === 0 && bare.errors === 0 && koa.errors === 0,
+    noErrors: [bare, koa, payment, compared?.measurement].every((m) => !m || m.errors === 0),
   };
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  if (compared) console.log(`compared/koa ${ratios.comparedToKoa} (${compared.server})`);
   console.log(
     `payment/koa ${ratios.toKoa} (target ≥ ${TARGETS.ratioToKoa}: ${verdict(met.ratioToKoa)}), payment/bare ${ratios.toBare}, payment p99 ${payment.p99Ms} ms (target ≤ ${TARGETS.p99Ms}: ${verdict(met.p99)}), payment RSS ${payment.peakRssMb} MB (target ≤ ${TARGETS.rssMb}: ${verdict(met.rss)}), errors ${verdict(met.noErrors)}`,
   );
@@ -191,6 +218,7 @@ async function main(): Promise<void> {
     bare,
     koa,
     payment,
+    ...(compared && { compared }),
     ratios,
     targets: TARGETS,
     met,
