@@ -7,8 +7,9 @@ import type { ChargeStore } from '../ledger/store';
 import { chargeOnce, type ChargeOutcome } from '../idempotency/charge-once';
 import { IdempotencyConflict } from '../idempotency/errors';
 import { InvoiceChargeLimitReached, StoreFull } from '../ledger/errors';
-import { CHARGE_ID, chargeResponse, decide, ledgerEntry } from '../charges/decision';
+import { CHARGE_ID, decide } from '../charges/decision';
 import { chargeMetrics } from './charge-metrics';
+import { chargeResponse, ledgerEntry } from './charge-responses';
 import { parseChargeRequest, parseIdempotencyKey } from './charge-request';
 import { parseListPage, pageCursor } from './list-page';
 
