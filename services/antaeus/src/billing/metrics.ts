@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { ChargeOutcome, ExchangeResult } from '../payment-client/client';
-import type { RunStatus } from './model';
+import type { ExchangeResult } from '../payment-client/client';
+import type { ChargeOutcome, RunStatus } from './model';
 
 export interface BillingMetrics {
   chargeSettled(outcome: ChargeOutcome['kind']): void;

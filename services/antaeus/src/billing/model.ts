@@ -4,6 +4,19 @@ export type RunTrigger = 'pay' | 'api' | 'cli';
 export type RunStatus = 'running' | 'completed' | 'interrupted';
 export type AttemptOutcome = 'in_flight' | 'approved' | 'declined' | 'rejected' | 'unknown';
 
+/**
+ * What a charge came to after retries. `rejected`: the provider refused the request itself
+ * (a 4xx other than 408/409/429), so nothing was charged. `unknown`: no decision could be read
+ * (network errors, timeouts, 5xx, malformed answers until retries ran out, or 429s until the
+ * invoice's claim would run out), so the charge may or may not have happened and must be
+ * retried with the same idempotency key.
+ */
+export type ChargeOutcome =
+  | { kind: 'approved'; chargeId: string | undefined; requests: number }
+  | { kind: 'declined'; chargeId: string | undefined; reason: string | undefined; requests: number }
+  | { kind: 'rejected'; status: number; error: string; requests: number }
+  | { kind: 'unknown'; error: string; requests: number };
+
 export interface BillingRun {
   id: string;
   trigger: RunTrigger;

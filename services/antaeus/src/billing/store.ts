@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
-import type { ChargeOutcome } from '../payment-client/client';
 import type { Currency } from '../money';
 import type {
   AttemptOutcome,
   BillingRun,
   ChargeAttempt,
+  ChargeOutcome,
   ClaimedCharge,
   RunStatus,
   RunTrigger,

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { formatMinorUnits, type Currency } from '../money';
+import type { ChargeOutcome } from '../billing/model';
 import { backoffDelayMs } from './backoff';
 
 export interface ChargeRequest {
@@ -11,19 +12,6 @@ export interface ChargeRequest {
   amountMinor: number;
   currency: Currency;
 }
-
-/**
- * What a charge came to after retries. `rejected`: the provider refused the request itself
- * (a 4xx other than 408/409/429), so nothing was charged. `unknown`: no decision could be read
- * (network errors, timeouts, 5xx, malformed answers until retries ran out, or 429s until the
- * invoice's claim would run out), so the charge may or may not have happened and must be
- * retried with the same idempotency key.
- */
-export type ChargeOutcome =
-  | { kind: 'approved'; chargeId: string | undefined; requests: number }
-  | { kind: 'declined'; chargeId: string | undefined; reason: string | undefined; requests: number }
-  | { kind: 'rejected'; status: number; error: string; requests: number }
-  | { kind: 'unknown'; error: string; requests: number };
 
 /** How one HTTP exchange ended, for the latency histogram. */
 export type ExchangeResult = 'approved' | 'declined' | 'rejected' | 'rate_limited' | 'retryable';
