@@ -1,6 +1,6 @@
 export { repoRoot, freePort, sleep, waitForHttp, startProcess } from './process';
 export type { ManagedProcess, StartOptions } from './process';
-export { builtScript, startBuiltService } from './service';
+export { builtScript, startBuiltService, startScriptFlags } from './service';
 export type { BuiltServiceOptions, RunningService } from './service';
 export { startRedis } from './redis';
 export type { RedisServer } from './redis';
@@ -12,4 +12,6 @@ export { jsonLineSink } from './log-sink';
 export { openSocket, slowHeaderClient, waitForClose } from './raw-http';
 export type { SocketClose } from './raw-http';
 export { shortBenchRun } from './bench';
+export { createTestCa } from './pki';
+export type { IssueOptions, IssuedFiles, TestCa } from './pki';
 export { pinnedNodeVersion, runtimeMismatch } from './runtime';

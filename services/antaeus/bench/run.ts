@@ -10,12 +10,18 @@
  * run), so that it is measured cold, as before, and warm, as payment alone is. Writes
  * bench-results.json next to package.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, sleep } from '@internal/test-kit';
+import {
+  builtScript,
+  sleep,
+  startBuiltService,
+  startScriptFlags,
+  type RunningService,
+} from '@internal/test-kit';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { seedIfEmpty } from '../src/db/seed';
@@ -24,9 +30,6 @@ import { PaymentClient } from '../src/payment-client/client';
 // Compiled to dist-bench/bench/, outside the production build; the services it starts are the
 // production builds in dist/.
 const WORKSPACE = path.join(__dirname, '..', '..');
-const ANTAEUS_SERVER = path.join(WORKSPACE, 'dist', 'server.js');
-const PAYMENT_DIR = path.join(WORKSPACE, '..', 'payment');
-const PAYMENT_SERVER = path.join(PAYMENT_DIR, 'dist', 'server.js');
 /**
  * Payment's in-memory store keeps every idempotency key until its TTL and refuses new ones when
  * full: a short TTL keeps the keys of a 1,000,000-invoice run within its default capacity
@@ -57,14 +60,19 @@ const TARGETS = {
   stackVsPaymentAlone: 0.8,
 };
 const RSS_SAMPLE_MS = 200;
+/** Seeding 1,000,000 invoices leaves Antaeus a large file to open before it answers /readyz. */
+const READY_TIMEOUT_MS = 60_000;
 
-/** The V8 flags of a service's start script, so it runs here as it is deployed. */
-function startFlags(dir: string): string[] {
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  return manifest.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
-}
+/**
+ * A built service as it is deployed (its start script's heap limits), quiet but for warnings,
+ * and stopping at once on SIGTERM: no load balancer to drain from here.
+ */
+const startService = (service: 'antaeus' | 'payment', env: Record<string, string>) =>
+  startBuiltService(
+    service,
+    { HOST: '127.0.0.1', LOG_LEVEL: 'warn', DRAIN_DELAY_MS: '0', ...env },
+    { nodeFlags: startScriptFlags(service), readyTimeoutMs: READY_TIMEOUT_MS },
+  );
 
 /** A child's CPU time so far (user + system, from /proc/<pid>/stat), in µs. */
 function cpuMicros(child: ChildProcess): number {
@@ -82,48 +90,6 @@ function rssMb(child: ChildProcess): number {
   } catch {
     return 0;
   }
-}
-
-/** Starts a built service and waits for its readiness endpoint. */
-async function startService(
-  script: string,
-  flags: string[],
-  readyPath: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...flags, script], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DRAIN_DELAY_MS: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i += 1) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
-    if (
-      await fetch(`${url}${readyPath}`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { child, url };
-    await sleep(100);
-  }
-  throw new Error(`${script} did not become ready`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 /**
@@ -268,45 +234,39 @@ async function billOnce(
 ): Promise<SizeMeasurement> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'antaeus-bench-'));
   const file = path.join(dir, 'antaeus.db');
-  let payment: ChildProcess | undefined;
-  let antaeus: ChildProcess | undefined;
+  let payment: RunningService | undefined;
+  let antaeus: RunningService | undefined;
   try {
     const seedSeconds = seed(file, billTwice ? invoices * 2 : invoices);
     const putBack = billTwice ? setAside(file, invoices) : undefined;
     const sqliteMbBefore = fileMb(file);
-    const paymentService = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
+    payment = await startService('payment', {
       ...PAYMENT_ENV,
       PAYMENT_SUCCESS_RATE: String(successRate),
     });
-    payment = paymentService.child;
-    const antaeusService = await startService(
-      ANTAEUS_SERVER,
-      startFlags(WORKSPACE),
-      '/rest/health',
-      {
-        DATABASE_PATH: file,
-        PAYMENT_PROVIDER_ENDPOINT: `${paymentService.url}/v1/charges`,
-        ANTAEUS_AUTH: 'disabled',
-        BILLING_CONCURRENCY: String(concurrency),
-      },
-    );
-    antaeus = antaeusService.child;
+    antaeus = await startService('antaeus', {
+      DATABASE_PATH: file,
+      PAYMENT_PROVIDER_ENDPOINT: `${payment.baseUrl}/v1/charges`,
+      ANTAEUS_AUTH: 'disabled',
+      BILLING_CONCURRENCY: String(concurrency),
+    });
+    const [antaeusChild, paymentChild] = [antaeus.process.child, payment.process.child];
     const peak = { antaeus: 0, payment: 0 };
     const sample = () => {
-      peak.antaeus = Math.max(peak.antaeus, rssMb(antaeus!));
-      peak.payment = Math.max(peak.payment, rssMb(payment!));
+      peak.antaeus = Math.max(peak.antaeus, rssMb(antaeusChild));
+      peak.payment = Math.max(peak.payment, rssMb(paymentChild));
     };
     const sampler = setInterval(sample, RSS_SAMPLE_MS);
-    const first = await billingRun(antaeusService.url, invoices, antaeus, payment);
+    const first = await billingRun(antaeus.baseUrl, invoices, antaeusChild, paymentChild);
     let warm: RunMeasurement | undefined;
     if (putBack) {
       putBack();
-      warm = await billingRun(antaeusService.url, invoices, antaeus, payment);
+      warm = await billingRun(antaeus.baseUrl, invoices, antaeusChild, paymentChild);
     }
     clearInterval(sampler);
     sample();
-    const list = await readList(antaeusService.url, antaeus);
-    await stop(antaeus);
+    const list = await readList(antaeus.baseUrl, antaeusChild);
+    await antaeus.process.stop();
     return {
       invoices,
       successRate,
@@ -325,8 +285,8 @@ async function billOnce(
       ...(warm && { warm }),
     };
   } finally {
-    if (antaeus) await stop(antaeus);
-    if (payment) await stop(payment);
+    await antaeus?.process.stop();
+    await payment?.process.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -339,12 +299,10 @@ async function paymentAlone(concurrency: number): Promise<{
   seconds: number;
   chargesPerSecond: number;
 }> {
-  const service = await startService(PAYMENT_SERVER, startFlags(PAYMENT_DIR), '/readyz', {
-    ...PAYMENT_ENV,
-    PAYMENT_SUCCESS_RATE: '1',
-  });
+  const service = await startService('payment', { ...PAYMENT_ENV, PAYMENT_SUCCESS_RATE: '1' });
+  const paymentChild = service.process.child;
   const client = new PaymentClient({
-    endpoint: `${service.url}/v1/charges`,
+    endpoint: `${service.baseUrl}/v1/charges`,
     timeoutMs: 10_000,
     maxRetries: 0,
     retryBaseDelayMs: 10,
@@ -378,7 +336,7 @@ async function paymentAlone(concurrency: number): Promise<{
   };
   try {
     await charge(PAYMENT_ALONE_WARMUP);
-    const paymentBefore = cpuMicros(service.child);
+    const paymentBefore = cpuMicros(paymentChild);
     const clientBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     await charge(PAYMENT_ALONE_CHARGES);
@@ -388,7 +346,7 @@ async function paymentAlone(concurrency: number): Promise<{
       charges: PAYMENT_ALONE_CHARGES,
       warmup: PAYMENT_ALONE_WARMUP,
       cpuMicrosPerCharge: {
-        payment: perCharge(cpuMicros(service.child) - paymentBefore, PAYMENT_ALONE_CHARGES),
+        payment: perCharge(cpuMicros(paymentChild) - paymentBefore, PAYMENT_ALONE_CHARGES),
         client: perCharge(client.user + client.system, PAYMENT_ALONE_CHARGES),
       },
       seconds: Math.round(seconds * 100) / 100,
@@ -396,14 +354,13 @@ async function paymentAlone(concurrency: number): Promise<{
     };
   } finally {
     client.close();
-    await stop(service.child);
+    await service.process.stop();
   }
 }
 
 async function main(): Promise<void> {
-  for (const built of [PAYMENT_SERVER, ANTAEUS_SERVER]) {
-    if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
-  }
+  // Before any work: both builds exist, or the error says how to build them.
+  ['payment', 'antaeus'].forEach((service) => builtScript(service));
   const concurrency = loadConfig({ ...process.env, LOG_LEVEL: 'warn' }).billingConcurrency;
   const loadAverage = () => Math.round(os.loadavg()[0]! * 100) / 100;
   const loadAverageBefore = loadAverage();
