@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
 import type { K8sObject } from '@internal/test-kit';
 import {
+  DEPLOY_DIR,
   ENVIRONMENTS,
   find,
   ofKind,
@@ -9,13 +13,31 @@ import {
 } from './support/manifests';
 import { NetworkModel, type Endpoint } from './support/network-policy';
 
-/** Namespaces a real cluster has that our manifests do not create. */
-const CLUSTER_NAMESPACES = { 'kube-system': {}, 'ingress-nginx': {}, 'some-other-team': {} };
-const KUBE_DNS: Endpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+/** The internal ingress controller, as deploy/platform/internal-ingress names it (once). */
+const INTERNAL_INGRESS = YAML.parse(
+  fs.readFileSync(path.join(DEPLOY_DIR, 'platform/internal-ingress/controller.yaml'), 'utf8'),
+) as { spec: { ingressClassName: string; namespace: string; podLabels: Record<string, string> } };
 const INGRESS_CONTROLLER: Endpoint = {
-  namespace: 'ingress-nginx',
-  labels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+  namespace: INTERNAL_INGRESS.spec.namespace,
+  labels: INTERNAL_INGRESS.spec.podLabels,
 };
+/** A public controller beside it, and another pod of the internal controller's namespace. */
+const PUBLIC_INGRESS_CONTROLLER: Endpoint = {
+  namespace: 'ingress-nginx',
+  labels: { ...INTERNAL_INGRESS.spec.podLabels, 'app.kubernetes.io/instance': 'ingress-nginx' },
+};
+const INGRESS_NAMESPACE_OTHER_POD: Endpoint = {
+  namespace: INTERNAL_INGRESS.spec.namespace,
+  labels: { 'app.kubernetes.io/component': 'admission-webhook' },
+};
+/** Namespaces a real cluster has that our manifests do not create. */
+const CLUSTER_NAMESPACES = {
+  'kube-system': {},
+  'ingress-nginx': {},
+  [INTERNAL_INGRESS.spec.namespace]: {},
+  'some-other-team': {},
+};
+const KUBE_DNS: Endpoint = { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
 const INTERNET: Endpoint = { external: true };
 
 function pod(
@@ -102,6 +124,9 @@ describe.each(ENVIRONMENTS)('network policy in %s', (env: Environment) => {
     expect(net.allows(antaeus(), INTERNET, 443)).toBe(false);
     expect(net.allows(INGRESS_CONTROLLER, antaeus(), 8000)).toBe(true);
     expect(net.allows(INGRESS_CONTROLLER, antaeus(), 9000)).toBe(false);
+    // Only the internal controller's own pods: not a public controller, not its namespace's others.
+    expect(net.allows(PUBLIC_INGRESS_CONTROLLER, antaeus(), 8000)).toBe(env === 'dev');
+    expect(net.allows(INGRESS_NAMESPACE_OTHER_POD, antaeus(), 8000)).toBe(env === 'dev');
     // dev publishes a NodePort to the reviewer; staging and prod only go through the Ingress.
     expect(net.allows(INTERNET, antaeus(), 8000)).toBe(env === 'dev');
     expect(net.allows(INTERNET, billingJob(), 8000)).toBe(false);
@@ -177,4 +202,36 @@ describe.each(ENVIRONMENTS)('platform layer in %s', (env: Environment) => {
     }
     expect(ofKind(objects(), 'ClusterRoleBinding')).toEqual([]);
   });
+});
+
+describe('the internal Ingress and the policy that admits its controller', () => {
+  const withIngress = ENVIRONMENTS.filter((env) => ofKind(renderEnv(env), 'Ingress').length > 0);
+
+  it('exist in staging and prod at least', () => {
+    expect(withIngress).toEqual(expect.arrayContaining(['staging', 'prod']));
+  });
+
+  it.each(withIngress)(
+    '%s: the policy admits exactly the controller of the class the rendered Ingress uses',
+    (env) => {
+      const [ingress, ...others] = ofKind(renderEnv(env), 'Ingress');
+      expect(others).toEqual([]);
+      const className = (ingress!.spec as { ingressClassName?: string }).ingressClassName;
+      expect(className).toBe(INTERNAL_INGRESS.spec.ingressClassName);
+      const policy = find(renderEnv(env), 'NetworkPolicy', 'antaeus-allow-external');
+      expect((policy.spec as { ingress: unknown[] }).ingress).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': INTERNAL_INGRESS.spec.namespace },
+              },
+              podSelector: { matchLabels: INTERNAL_INGRESS.spec.podLabels },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 8000 }],
+        },
+      ]);
+    },
+  );
 });

@@ -31,9 +31,10 @@ function servedPaths(service: string): string[] {
 const OUR_SERVICES = Object.fromEntries(
   CATALOGUE.services.map(({ name, team }) => [name, team]),
 ) as Record<string, string>;
-/** Third-party images we run, each pinned to an exact release. */
-// An exact release and the digest of its image: the tag alone can be rebuilt (base/redis.yaml).
-const THIRD_PARTY_IMAGES = [/^docker\.io\/library\/redis:\d+\.\d+\.\d+-alpine@sha256:[0-9a-f]{64}$/];
+/** Third-party images we run: an exact release and its digest (a tag can be rebuilt in place). */
+const THIRD_PARTY_IMAGES = [
+  /^docker\.io\/library\/redis:\d+\.\d+\.\d+-alpine@sha256:[0-9a-f]{64}$/,
+];
 
 function portNumber(container: Container, port: number | string): number {
   if (typeof port === 'number') return port;
