@@ -204,6 +204,14 @@ describe(`npm run new-service -- ${SERVICE} --team ${TEAM}, then remove-service`
 
     await expectStaticValidationPasses(sandbox.repo);
 
+    // What `npm run check:manifests` checks on the rendered manifests of every environment and
+    // the platform layer (kubeconform, kube-score with zero critical findings, image digests,
+    // cluster-scoped objects): the service's Deployment template must not fail CI.
+    const manifests = await node(sandbox.repo, 'scripts/check-manifests.mjs', '--static');
+    expectSuccess('check-manifests --static', manifests);
+    for (const env of catalogue.environmentNames())
+      expect(manifests.stdout).toContain(`ok   deploy/envs/${env}: kube-score, 0 critical`);
+
     // Its own checks: compile, typecheck, lint, format, and its tests (which start dist/server.js).
     const npx = (...args: string[]) => run(serviceDir(), 'npx', args, TOOLS);
     expectSuccess('build', await npx('tsc', '-p', 'tsconfig.build.json'));
