@@ -116,7 +116,8 @@ policy_stamp="$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
 # The directory of a downloaded Go module (from the module cache; downloaded when missing).
 module_dir() {
   local module_json dir
-  module_json="$(cd "$TOOLS_DIR" && go mod download -json "$1")" ||
+  # Argo CD's module requires a newer Go than the machine's may be: the pinned toolchain reads it.
+  module_json="$(cd "$TOOLS_DIR" && GOTOOLCHAIN="$ARGO_CD_GO_TOOLCHAIN" go mod download -json "$1")" ||
     fail "CRD schemas: go mod download $1 failed: $module_json"
   dir="$(printf '%s' "$module_json" | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" ||
     fail "CRD schemas: go mod download printed no module directory: $module_json"

@@ -79,7 +79,9 @@ build_etcd() {
   step "etcd $version: go build" "$BUILD_LOGS/etcd.log" bash -c "cd '$dir' && go build -ldflags '-s -w' -o '$ETCD_BIN/etcd' ."
 }
 
-# A writable copy of the module with the gitops-engine requirement the proxy can serve.
+# A writable copy of the module that builds gitops-engine from the proxy: the module's go.mod
+# replaces it with ./gitops-engine, a nested module the argo-cd zip leaves out; the version it
+# requires (the same release, tagged gitops-engine/vX.Y.Z) is the one the proxy serves.
 argocd_source() {
   local dir="$1" module_dir
   module_dir="$(go mod download -json "$ARGO_CD_MODULE@$ARGO_CD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
@@ -87,8 +89,7 @@ argocd_source() {
   rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
   cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
   (cd "$dir" &&
-    go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine &&
-    go mod edit -require "github.com/argoproj/argo-cd/gitops-engine@$LAB_GITOPS_ENGINE_VERSION" &&
+    go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine/v3 &&
     go mod tidy)
 }
 
@@ -110,6 +111,8 @@ argocd_ui() {
 
 build_argocd() {
   local dir="$SRC/argocd-$ARGO_CD_VERSION"
+  # The Go release the module's go.mod requires (the go command downloads it once).
+  local -x GOTOOLCHAIN="$ARGO_CD_GO_TOOLCHAIN"
   [ -x "$ARGOCD_BIN/argocd" ] && { lab_log "argocd $ARGO_CD_VERSION present"; return 0; }
   step "argocd $ARGO_CD_VERSION: module source" "$BUILD_LOGS/argocd.log" argocd_source "$dir"
   step "argocd $ARGO_CD_VERSION: UI (pnpm install + webpack)" "$BUILD_LOGS/argocd-ui.log" argocd_ui "$dir"
