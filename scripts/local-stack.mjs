@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The local stack, like the original docker-compose: the payment service and Antaeus started
 // from their builds and wired together. `npm start` at the root builds first and runs this.
+// Exit 0 after Ctrl-C, 1 when a service fails, 2 when it refuses to start because another local
+// stack (or another program) holds its ports or its database: then it has started and touched
+// nothing.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -115,15 +119,89 @@ export async function startStack({
   return { payment, antaeus, paymentUrl, antaeusUrl, stop };
 }
 
+/** Why `npm start` will not start: nothing has been started or changed when this is thrown. */
+class Refusal extends Error {}
+
+/**
+ * Takes `<database>.lock`, holding this process's pid, so that a second stack on the same file
+ * refuses instead of wiping and reseeding the database under the running one. A lock whose
+ * process is gone (a stack killed with SIGKILL) is taken over. Returns its release.
+ */
+function lockDatabase(database) {
+  const lock = `${database}.lock`;
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    const holder = Number(fs.readFileSync(lock, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder))
+      throw new Refusal(
+        `another local stack (pid ${holder}) is using ${database}; stop it (Ctrl-C) first. Nothing was started or changed.`,
+      );
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return error.code === 'EPERM';
+  }
+}
+
+/** Resolves when nothing listens on 127.0.0.1:<port>, else refuses naming the port. */
+function ensurePortFree(name, port) {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (error) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Refusal(
+              `port ${port} (${name}) is taken, by another local stack or another program; stop it or choose other ports (PAYMENT_PORT, ANTAEUS_PORT). Nothing was started or changed.`,
+            )
+          : error,
+      ),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** The commands README.md's Quick start shows, for this stack's ports. */
+function tryCommands(antaeusPort, paymentPort) {
+  const a = `localhost:${antaeusPort}`;
+  const byStatus = `jq -c 'group_by(.status) | map({(.[0].status): length}) | add'`;
+  return `curl -s ${a}/rest/v1/invoices | ${byStatus}
+# {"PAID":2,"PENDING":8}
+curl -s -X POST ${a}/rest/v1/invoices/pay      # true only when every pending invoice got paid
+curl -s ${a}/rest/v1/invoices | ${byStatus}
+# about {"PAID":6,"PENDING":4}
+curl -s ${a}/rest/v1/invoices/3/charges | jq   # what happened to one invoice
+curl -s -X POST -H 'Content-Type: application/json' \\
+  -d '{"currency":{},"value":301.99,"customer_id":1}' localhost:${paymentPort}/   # the original client's body`;
+}
+
 async function main() {
   const paymentPort = Number(process.env.PAYMENT_PORT ?? 9000);
   const antaeusPort = Number(process.env.ANTAEUS_PORT ?? 8000);
+  const database = process.env.DATABASE_PATH ?? path.join(ROOT, '.local-stack', 'antaeus.db');
+  // Both checks come before Antaeus starts, because it resets the database before it listens.
+  const unlock = lockDatabase(database);
+  process.once('exit', unlock);
+  await ensurePortFree('payment', paymentPort);
+  await ensurePortFree('antaeus', antaeusPort);
   const stack = await startStack({
     paymentPort,
     antaeusPort,
     // Fresh seed data on every start, as the original did.
     antaeusEnv: {
-      DATABASE_PATH: process.env.DATABASE_PATH ?? path.join(ROOT, '.local-stack', 'antaeus.db'),
+      DATABASE_PATH: database,
       DATABASE_RESET_ON_START: process.env.DATABASE_RESET_ON_START ?? 'true',
     },
   });
@@ -135,14 +213,8 @@ Local stack is up (Ctrl-C stops both):
   antaeus  ${a}   (OpenAPI: ${a}/openapi.json)
   payment  ${stack.paymentUrl}   (OpenAPI: ${stack.paymentUrl}/openapi.json)
 
-Try:
-  curl -s ${a}/rest/health
-  curl -s ${a}/rest/v1/customers
-  curl -s ${a}/rest/v1/invoices
-  curl -s -X POST ${a}/rest/v1/invoices/pay
-  curl -s ${a}/rest/v1/billing-runs
-  curl -s ${a}/rest/v1/invoices/2/charges
-  curl -s ${stack.paymentUrl}/v1/charges?invoice_id=2
+Try the pay flow:
+${tryCommands(antaeusPort, paymentPort)}
 `);
 
   let stopping = false;
@@ -166,6 +238,10 @@ Try:
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((err) => {
+    if (err instanceof Refusal) {
+      console.error(`npm start refused: ${err.message}`);
+      process.exit(2);
+    }
     console.error(err.message);
     process.exit(1);
   });
