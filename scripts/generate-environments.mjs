@@ -73,25 +73,28 @@ function teamNamespace(team, env) {
   );
 }
 
+// Each guard in deploy/platform/deployer-guard: one ValidatingAdmissionPolicy and its binding of
+// the same name.
+const DEPLOYER_GUARDS = ['deployer-token-guard', 'deployer-identity-guard'];
+
 function deployerGuard(env) {
-  return yamlText(`The deployer-token-guard admission policy for the ${env} namespaces.`, {
+  return yamlText(`The deployer guards' admission policies for the ${env} namespaces.`, {
     ...KUSTOMIZATION,
     nameSuffix: `-${env}`,
     resources: ['../../deployer-guard'],
     labels: [{ pairs: { ...PLATFORM_LABELS, team: 'platform', environment: env } }],
-    patches: [
-      {
-        target: { kind: 'ValidatingAdmissionPolicyBinding' },
-        patch: [
-          '- op: replace',
-          '  path: /spec/policyName',
-          `  value: deployer-token-guard-${env}`,
-          '- op: replace',
-          '  path: /spec/matchResources/namespaceSelector/matchLabels/environment',
-          `  value: ${env}`,
-        ].join('\n'),
-      },
-    ],
+    // nameSuffix renames each policy but not the policyName that refers to it.
+    patches: DEPLOYER_GUARDS.map((guard) => ({
+      target: { kind: 'ValidatingAdmissionPolicyBinding', name: guard },
+      patch: [
+        '- op: replace',
+        '  path: /spec/policyName',
+        `  value: ${guard}-${env}`,
+        '- op: replace',
+        '  path: /spec/matchResources/namespaceSelector/matchLabels/environment',
+        `  value: ${env}`,
+      ].join('\n'),
+    })),
   });
 }
 

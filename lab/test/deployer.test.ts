@@ -150,3 +150,110 @@ describe('the deployer-token guard (ValidatingAdmissionPolicy) on the real API s
     expect(result.status).toBe(0);
   });
 });
+
+const asDeployer = (namespace: string, ...args: string[]) =>
+  run('kubectl', [
+    '-n',
+    namespace,
+    `--as=system:serviceaccount:${namespace}:argocd-deployer`,
+    ...args,
+  ]);
+
+/** argocd-deployer updates (annotates), then deletes, its own object: both refused by the guard. */
+function expectGuarded(
+  namespace: string,
+  resource: 'serviceaccount' | 'rolebinding',
+  kind: string,
+) {
+  const attempts = [
+    ['update', ['annotate', resource, 'argocd-deployer', 'lab-probe=1']],
+    ['delete', ['delete', resource, 'argocd-deployer']],
+  ] as const;
+  for (const [operation, args] of attempts) {
+    const result = asDeployer(namespace, ...args, '--dry-run=server');
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `deployer-identity-guard-\\w+.*denied request: deployer-identity-guard: argocd-deployer may not ${operation} ${kind} argocd-deployer, `,
+      ),
+    );
+  }
+}
+
+function expectAllowed(namespace: string, ...args: string[]) {
+  const result = asDeployer(namespace, ...args);
+  expect({ args, stderr: result.stderr, status: result.status }).toEqual({
+    args,
+    stderr: '',
+    status: 0,
+  });
+}
+
+describe('the deployer-identity guard (ValidatingAdmissionPolicy) on the real API server', () => {
+  test.each(['payments-dev', 'billing-staging', 'billing-prod'])(
+    '%s: argocd-deployer may not update or delete its own ServiceAccount, which its Role otherwise allows',
+    (namespace) => {
+      expect(canI(namespace, 'update', 'serviceaccounts')).toBe(true);
+      expect(canI(namespace, 'delete', 'serviceaccounts')).toBe(true);
+      expectGuarded(namespace, 'serviceaccount', 'ServiceAccount');
+    },
+  );
+
+  test('argocd-deployer still updates and deletes another ServiceAccount of its namespace', () => {
+    const namespace = 'payments-dev';
+    kubectl('-n', namespace, 'create', 'serviceaccount', 'identity-guard-probe');
+    try {
+      expectAllowed(namespace, 'annotate', 'serviceaccount', 'identity-guard-probe', 'lab-probe=1');
+      expectAllowed(namespace, 'delete', 'serviceaccount', 'identity-guard-probe');
+    } finally {
+      run('kubectl', [
+        '-n',
+        namespace,
+        'delete',
+        'serviceaccount',
+        'identity-guard-probe',
+        '--ignore-not-found',
+      ]);
+    }
+  });
+
+  test("argocd-deployer's RoleBinding: RBAC refuses it today, and the policy still does where RBAC is widened", () => {
+    const namespace = 'billing-dev';
+    const rolebindings = 'rolebindings.rbac.authorization.k8s.io';
+    expect(canI(namespace, 'update', rolebindings)).toBe(false);
+    // A Role that would let the deployer change RoleBindings: a mistake the policy must outlast.
+    kubectl(
+      '-n',
+      namespace,
+      'create',
+      'role',
+      'identity-guard-probe',
+      '--verb=get,update,patch,delete',
+      `--resource=${rolebindings}`,
+    );
+    kubectl(
+      '-n',
+      namespace,
+      'create',
+      'rolebinding',
+      'identity-guard-probe',
+      '--role=identity-guard-probe',
+      `--serviceaccount=${namespace}:argocd-deployer`,
+    );
+    try {
+      expect(canI(namespace, 'update', rolebindings)).toBe(true);
+      expectGuarded(namespace, 'rolebinding', 'RoleBinding');
+      // A binding that grants argocd-deployer nothing is RBAC's business alone.
+      expectAllowed(namespace, 'delete', 'rolebinding', 'team-read-only', '--dry-run=server');
+    } finally {
+      run('kubectl', [
+        '-n',
+        namespace,
+        'delete',
+        'rolebinding,role',
+        'identity-guard-probe',
+        '--ignore-not-found',
+      ]);
+    }
+  });
+});
