@@ -19,12 +19,21 @@ function validatedVariables(configSource: string): string[] {
   if (start < 0) throw new Error('config.ts has no Joi.object({...}) schema');
   const schema = configSource.slice(start, configSource.indexOf('\n});', start));
   const own = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1] as string);
-  const spread = [...schema.matchAll(/^ {2}\.\.\.(\w+)\(\),$/gm)].flatMap((m) => {
+  const spread = [...schema.matchAll(/^ {2}\.\.\.(\w+)\((\w*)\),$/gm)].flatMap((m) => {
+    if (m[1] === 'tlsRules') return namesIn(configSource, m[2] as string);
     const rules = SHARED_RULES[m[1] as string];
     if (!rules) throw new Error(`config.ts spreads ${m[1]}(), unknown to this test`);
     return Object.keys(rules());
   });
   return [...own, ...spread];
+}
+
+/** The variable names a `const NAME = { field: 'VARIABLE', ... }` of config.ts holds (tlsRules(NAME)). */
+function namesIn(configSource: string, constant: string): string[] {
+  const start = configSource.indexOf(`const ${constant} = {`);
+  if (start < 0) throw new Error(`config.ts has no const ${constant} = {...}`);
+  const body = configSource.slice(start, configSource.indexOf('};', start));
+  return [...body.matchAll(/'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string);
 }
 
 /** The backticked variable names in the first column of the table under `heading`. */
@@ -47,13 +56,18 @@ describe('README.md', () => {
     const sample =
       'const schema = Joi.object({\n  PORT: envRules.port(1),\n  A_B: Joi.string(),\n});\n';
     expect(validatedVariables(sample)).toEqual(['PORT', 'A_B']);
-    const spreading = 'Joi.object({\n  PORT: envRules.port(1),\n  ...serverLimitRules(),\n});\n';
+    const spreading =
+      "const TLS = { certFile: 'A_CERT', keyFile: 'A_KEY', caFile: 'A_CA' };\n" +
+      'Joi.object({\n  PORT: envRules.port(1),\n  ...serverLimitRules(),\n  ...tlsRules(TLS),\n});\n';
     expect(validatedVariables(spreading)).toEqual([
       'PORT',
       'HTTP_HEADERS_TIMEOUT_MS',
       'HTTP_REQUEST_TIMEOUT_MS',
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',
       'HTTP_MAX_CONNECTIONS',
+      'A_CERT',
+      'A_KEY',
+      'A_CA',
     ]);
   });
 

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import Joi from 'joi';
 import { ConfigError, parseEnv } from './config';
 
@@ -95,20 +96,23 @@ export function checkingIntervalMs(limits: ServerLimits): number {
   return Math.min(1_000, Math.ceil(limits.headersTimeoutMs / 4));
 }
 
-/** An HTTP server for `listener` that enforces the limits. */
+/** An HTTP server for `listener` that enforces the limits; HTTPS with `tls`. */
 export function createLimitedServer(
   listener: http.RequestListener,
   limits: ServerLimits,
+  tls?: https.ServerOptions,
 ): http.Server {
-  const server = http.createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: checkingIntervalMs(limits),
-    },
-    listener,
-  );
+  const options: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalMs(limits),
+  };
+  // An https.Server is an http.Server for everything serve() does with it (listen, close,
+  // closeIdleConnections, 'drop'); only the TLS context differs.
+  const server = tls
+    ? (https.createServer({ ...options, ...tls }, listener) as unknown as http.Server)
+    : http.createServer(options, listener);
   server.maxConnections = limits.maxConnections;
   return server;
 }

@@ -1,9 +1,19 @@
 import type http from 'node:http';
+import type https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
 import type { Logger } from './logger';
 import type { Lifecycle } from './lifecycle';
 import { SERVER_LIMIT_DEFAULTS, createLimitedServer, type ServerLimits } from './server-limits';
+import { loadTls, watchTls, type TlsFiles, type TlsMaterial, type TlsVariables } from './tls';
+
+/** The server's side of TLS: its certificate and key, and the CA its clients' certificates come from. */
+export interface ServerTls {
+  files: TlsFiles;
+  names: TlsVariables;
+  /** How often the files are checked for a renewal. */
+  reloadIntervalMs?: number;
+}
 
 export interface ServeOptions {
   app: Koa;
@@ -19,6 +29,16 @@ export interface ServeOptions {
   onClose?: () => Promise<void> | void;
   /** Deadlines and the connection cap (readServerLimits); SERVER_LIMIT_DEFAULTS when absent. */
   limits?: ServerLimits;
+  /**
+   * HTTPS instead of HTTP; with a CA file every client must present a certificate it issued
+   * (mutual TLS), refused at the handshake otherwise. Renewed files are picked up without a
+   * restart: new handshakes use them, open connections finish on the old ones.
+   */
+  tls?: ServerTls;
+}
+
+function tlsContext(material: TlsMaterial): https.ServerOptions {
+  return { cert: material.cert, key: material.key, ca: material.ca };
 }
 
 export interface RunningServer {
@@ -36,14 +56,36 @@ export interface RunningServer {
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { app, logger, lifecycle } = options;
   const limits = options.limits ?? SERVER_LIMIT_DEFAULTS;
-  const server = createLimitedServer(app.callback(), limits);
+  const tls = options.tls && loadTls(options.tls.files, options.tls.names);
+  const server = createLimitedServer(
+    app.callback(),
+    limits,
+    tls && {
+      ...tlsContext(tls),
+      minVersion: 'TLSv1.2',
+      requestCert: tls.ca !== undefined,
+      rejectUnauthorized: tls.ca !== undefined,
+    },
+  );
+  const stopWatching =
+    options.tls &&
+    watchTls(
+      options.tls.files,
+      options.tls.names,
+      (renewed) => (server as unknown as https.Server).setSecureContext(tlsContext(renewed)),
+      logger,
+      options.tls.reloadIntervalMs,
+    );
   logDroppedConnections(server, logger, limits.maxConnections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', resolve);
   });
   const port = (server.address() as { port: number }).port;
-  logger.info({ port }, 'listening');
+  logger.info(
+    { port, tls: tls ? (tls.ca ? 'mutual' : 'server') : 'off', notAfter: tls?.notAfter },
+    'listening',
+  );
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> =>
@@ -65,6 +107,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         );
       }
       server.closeAllConnections();
+      stopWatching?.();
       await closed;
       await options.onClose?.();
       logger.info('stopped');

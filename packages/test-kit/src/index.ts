@@ -12,4 +12,6 @@ export { jsonLineSink } from './log-sink';
 export { openSocket, slowHeaderClient, waitForClose } from './raw-http';
 export type { SocketClose } from './raw-http';
 export { shortBenchRun } from './bench';
+export { createTestCa } from './pki';
+export type { IssueOptions, IssuedFiles, TestCa } from './pki';
 export { pinnedNodeVersion, runtimeMismatch } from './runtime';

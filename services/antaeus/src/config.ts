@@ -4,13 +4,24 @@ import {
   authMode,
   bearerTokenList,
   envRules,
+  loadTls,
   parseEnv,
   readServerLimits,
+  readTlsFiles,
   resolveBearerAuth,
   serverLimitRules,
+  tlsRules,
   type BearerAuthConfig,
   type ServerLimits,
+  type TlsFiles,
 } from '@internal/service-kit';
+
+/** Antaeus's side of TLS to payment: the CA payment's certificate must chain to, and its own. */
+export const PAYMENT_TLS_VARIABLES = {
+  caFile: 'PAYMENT_TLS_CA_FILE',
+  certFile: 'PAYMENT_TLS_CERT_FILE',
+  keyFile: 'PAYMENT_TLS_KEY_FILE',
+};
 
 export interface Config {
   port: number;
@@ -23,6 +34,8 @@ export interface Config {
   paymentRetryBaseDelayMs: number;
   paymentRetryMaxDelayMs: number;
   paymentRetryAfterMaxMs: number;
+  /** TLS to an https:// payment endpoint: the CA to verify it, and the client certificate. */
+  paymentTls: TlsFiles | undefined;
   databasePath: string;
   databaseBusyTimeoutMs: number;
   databaseResetOnStart: boolean;
@@ -57,6 +70,9 @@ interface Env {
   PAYMENT_RETRY_BASE_DELAY_MS: number;
   PAYMENT_RETRY_MAX_DELAY_MS: number;
   PAYMENT_RETRY_AFTER_MAX_MS: number;
+  PAYMENT_TLS_CA_FILE?: string;
+  PAYMENT_TLS_CERT_FILE?: string;
+  PAYMENT_TLS_KEY_FILE?: string;
   DATABASE_PATH: string;
   DATABASE_BUSY_TIMEOUT_MS: number;
   DATABASE_RESET_ON_START: boolean;
@@ -111,6 +127,7 @@ const schema = Joi.object<Env>({
   ANTAEUS_PROTECT_READS: Joi.boolean().truthy('1').falsy('0').default(false),
   ANTAEUS_MAX_CONCURRENT_LISTINGS: Joi.number().integer().min(1).max(1_000).default(4),
   ...serverLimitRules(),
+  ...tlsRules(PAYMENT_TLS_VARIABLES),
 });
 
 /**
@@ -159,6 +176,22 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   };
 }
 
+/**
+ * The TLS files for payment, read once here so that a missing file, a wrong CA or an expired
+ * certificate stops the start with a message naming the variable.
+ */
+function paymentTlsFiles(raw: Record<string, unknown>, endpoint: string): TlsFiles | undefined {
+  const files = readTlsFiles(raw, PAYMENT_TLS_VARIABLES, { caNeedsCert: false });
+  if (!files) return undefined;
+  if (!endpoint.startsWith('https://')) {
+    throw new ConfigError([
+      'PAYMENT_TLS_CA_FILE, PAYMENT_TLS_CERT_FILE and PAYMENT_TLS_KEY_FILE need an https:// PAYMENT_PROVIDER_ENDPOINT',
+    ]);
+  }
+  loadTls(files, PAYMENT_TLS_VARIABLES);
+  return files;
+}
+
 /** `read()`'s value, or undefined with its ConfigError's problems added to `problems`. */
 function collectProblems<T>(problems: string[], read: () => T): T | undefined {
   try {
@@ -173,6 +206,9 @@ function collectProblems<T>(problems: string[], read: () => T): T | undefined {
 function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e: Env } {
   const e = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKEN', 'ANTAEUS_API_TOKENS'] });
   const problems: string[] = [];
+  const paymentTls = collectProblems(problems, () =>
+    paymentTlsFiles(e as unknown as Record<string, unknown>, e.PAYMENT_PROVIDER_ENDPOINT),
+  );
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -184,6 +220,7 @@ function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e:
     paymentRetryBaseDelayMs: e.PAYMENT_RETRY_BASE_DELAY_MS,
     paymentRetryMaxDelayMs: e.PAYMENT_RETRY_MAX_DELAY_MS,
     paymentRetryAfterMaxMs: e.PAYMENT_RETRY_AFTER_MAX_MS,
+    paymentTls,
     databasePath: e.DATABASE_PATH,
     databaseBusyTimeoutMs: e.DATABASE_BUSY_TIMEOUT_MS,
     databaseResetOnStart: e.DATABASE_RESET_ON_START,

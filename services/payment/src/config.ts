@@ -5,12 +5,23 @@ import {
   bearerTokenList,
   envRules,
   parseEnv,
+  loadTls,
   readServerLimits,
+  readTlsFiles,
   resolveBearerAuth,
   serverLimitRules,
+  tlsRules,
   type BearerAuthConfig,
   type ServerLimits,
+  type TlsFiles,
 } from '@internal/service-kit';
+
+/** HTTPS for payment, and with a client CA mutual TLS: only clients it issued may connect. */
+export const TLS_VARIABLES = {
+  certFile: 'TLS_CERT_FILE',
+  keyFile: 'TLS_KEY_FILE',
+  caFile: 'TLS_CLIENT_CA_FILE',
+};
 
 export interface PaymentConfig {
   port: number;
@@ -35,6 +46,8 @@ export interface PaymentConfig {
   rateLimitBurst: number;
   bodyLimitBytes: number;
   serverLimits: ServerLimits;
+  /** HTTPS (TLS_CERT_FILE, TLS_KEY_FILE) and mutual TLS (TLS_CLIENT_CA_FILE); plain HTTP when unset. */
+  tls?: TlsFiles;
   drainDelayMs: number;
   shutdownTimeoutMs: number;
 }
@@ -93,6 +106,7 @@ const schema = Joi.object({
   DRAIN_DELAY_MS: envRules.milliseconds(5_000, 120_000),
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(10_000, 300_000),
   ...serverLimitRules(),
+  ...tlsRules(TLS_VARIABLES),
 });
 
 /**
@@ -107,6 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
   >;
   const auth = resolveBearerAuth(AUTH_VARIABLES, raw, env);
   if ('problem' in auth) throw new ConfigError([auth.problem]);
+  const tls = readTlsFiles(raw, TLS_VARIABLES, { caNeedsCert: true });
+  // Read now, so that a missing file or an expired certificate stops the start, named.
+  if (tls) loadTls(tls, TLS_VARIABLES);
   return {
     port: raw.PORT as number,
     host: raw.HOST as string,
@@ -128,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
     rateLimitBurst: raw.RATE_LIMIT_BURST as number,
     bodyLimitBytes: raw.BODY_LIMIT_BYTES as number,
     serverLimits: readServerLimits(raw),
+    tls,
     drainDelayMs: raw.DRAIN_DELAY_MS as number,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS as number,
   };

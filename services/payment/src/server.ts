@@ -7,7 +7,7 @@ import {
 } from '@internal/service-kit';
 import type Redis from 'ioredis';
 import { createApp } from './app';
-import { loadConfig, type PaymentConfig } from './config';
+import { TLS_VARIABLES, loadConfig, type PaymentConfig } from './config';
 import { MemoryChargeStore } from './ledger/memory-store';
 import { RedisChargeStore, connectRedis } from './ledger/redis-store';
 import type { ChargeStore } from './ledger/store';
@@ -72,6 +72,7 @@ runMain(async () => {
     drainDelayMs: config.drainDelayMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     limits: config.serverLimits,
+    tls: config.tls && { files: config.tls, names: TLS_VARIABLES },
     onClose: () => store.close(),
   });
 });

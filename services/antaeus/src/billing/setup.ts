@@ -1,12 +1,15 @@
 import type { Database } from 'better-sqlite3';
-import type { Logger } from '@internal/service-kit';
-import type { Config } from '../config';
+import { loadTls, watchTls, type Logger } from '@internal/service-kit';
+import { PAYMENT_TLS_VARIABLES, type Config } from '../config';
 import { PaymentClient } from '../payment-client/client';
 import { BillingEngine } from './engine';
 import type { BillingMetrics } from './metrics';
 import { BillingStore } from './store';
 
-/** The payment client and billing engine as the configuration describes them. */
+/**
+ * The payment client and billing engine as the configuration describes them. With TLS to
+ * payment, renewed certificate files are picked up while Antaeus runs.
+ */
 export function createBilling(
   config: Config,
   db: Database,
@@ -23,8 +26,13 @@ export function createBilling(
     retryAfterMaxMs: config.paymentRetryAfterMaxMs,
     chargeBudgetMs: config.billingClaimLeaseMs,
     maxSockets: config.billingConcurrency,
+    tls: config.paymentTls && loadTls(config.paymentTls, PAYMENT_TLS_VARIABLES),
     onExchange: metrics?.paymentExchange,
   });
+  // For the life of the process: the watch timer does not keep it alive.
+  if (config.paymentTls) {
+    watchTls(config.paymentTls, PAYMENT_TLS_VARIABLES, (renewed) => client.useTls(renewed), logger);
+  }
   const engine = new BillingEngine({
     store: new BillingStore(db),
     client,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import https from 'node:https';
+import type { TlsMaterial } from '@internal/service-kit';
 import { urlToHttpOptions } from 'node:url';
 import { formatMinorUnits, type Currency } from '../money';
 import type { ChargeOutcome } from '../billing/model';
@@ -30,6 +31,8 @@ export interface PaymentClientOptions {
   chargeBudgetMs: number;
   /** Upper bound of open connections; the billing concurrency is the natural value. */
   maxSockets: number;
+  /** For an https:// endpoint: the CA to verify payment with, and the client certificate. */
+  tls?: TlsMaterial;
   random?: () => number;
   onExchange?: (result: ExchangeResult, seconds: number) => void;
 }
@@ -107,7 +110,7 @@ function interpret(status: number, body: string, retryAfter?: string): Exchange 
  * original decision instead of a second charge.
  */
 export class PaymentClient {
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly transport: typeof http | typeof https;
   private readonly requestOptions: http.RequestOptions;
   /** The headers every charge request carries, as name, value pairs. */
@@ -117,12 +120,7 @@ export class PaymentClient {
     const url = new URL(options.endpoint);
     const secure = url.protocol === 'https:';
     this.transport = secure ? https : http;
-    const AgentClass = secure ? https.Agent : http.Agent;
-    this.agent = new AgentClass({
-      keepAlive: true,
-      maxSockets: options.maxSockets,
-      scheduling: 'lifo',
-    });
+    this.agent = this.newAgent(secure, options.tls);
     // The endpoint taken apart once, not for every request as a URL argument would be.
     this.requestOptions = { ...urlToHttpOptions(url), method: 'POST', agent: this.agent };
     // Headers as a flat list: Node writes them as given, skipping the per-header validation
@@ -141,6 +139,25 @@ export class PaymentClient {
       http.validateHeaderName(this.fixedHeaders[i]!);
       http.validateHeaderValue(this.fixedHeaders[i]!, this.fixedHeaders[i + 1]!);
     }
+  }
+
+  /**
+   * Uses renewed TLS material (a client certificate cert-manager renewed) for the connections
+   * opened from now on; connections already open finish their requests on the old one.
+   */
+  useTls(material: TlsMaterial): void {
+    this.agent = this.newAgent(true, material);
+    this.requestOptions.agent = this.agent;
+  }
+
+  private newAgent(secure: boolean, tls: TlsMaterial | undefined): http.Agent {
+    const settings = {
+      keepAlive: true,
+      maxSockets: this.options.maxSockets,
+      scheduling: 'lifo' as const,
+    };
+    if (!secure) return new http.Agent(settings);
+    return new https.Agent({ ...settings, ca: tls?.ca, cert: tls?.cert, key: tls?.key });
   }
 
   async charge(
