@@ -108,16 +108,23 @@ const SERVERS = [
 ];
 
 function serversChart(file, data) {
-  const rows = SERVERS.map(([key, server]) => ({
+  // A run with BENCH_COMPARE_SERVER also measured another build of payment, shown beside it.
+  const servers = data.compared
+    ? [
+        ...SERVERS,
+        [['compared', 'measurement'], field(file, data, ['compared', 'label'], 'string')],
+      ]
+    : SERVERS;
+  const rows = servers.map(([key, server]) => ({
     server,
-    requestsPerSecond: field(file, data, [key, 'requestsPerSecond'], 'number'),
-    p99Ms: field(file, data, [key, 'p99Ms'], 'number'),
+    requestsPerSecond: field(file, data, [key, 'requestsPerSecond'].flat(), 'number'),
+    p99Ms: field(file, data, [key, 'p99Ms'].flat(), 'number'),
   }));
   const connections = field(file, data, ['load', 'connections'], 'number');
   const x = {
     field: 'server',
     type: 'nominal',
-    sort: SERVERS.map(([, server]) => server),
+    sort: servers.map(([, server]) => server),
     title: null,
   };
   return {

@@ -22,6 +22,8 @@ const CPU_PROBE = path.join(__dirname, 'cpu-probe.js');
  * in the same run with the same load, so a change's cost is read off one run.
  */
 const COMPARE_SERVER = process.env.BENCH_COMPARE_SERVER;
+/** BENCH_COMPARE_LABEL: what that build is, for the results and the chart (its path otherwise). */
+const COMPARE_LABEL = process.env.BENCH_COMPARE_LABEL ?? COMPARE_SERVER;
 // Every server gets the token; only payment checks it, as deployed (a bare token, which
 // earlier builds accept too).
 const TOKEN = 'bench-token-0123456789abcdef';
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
   );
   const compared = COMPARE_SERVER
     ? {
-        server: COMPARE_SERVER,
+        label: COMPARE_LABEL,
         measurement: await benchmark('compared', COMPARE_SERVER, nodeFlags, paymentEnv),
       }
     : undefined;
@@ -195,7 +197,7 @@ async function main(): Promise<void> {
     noErrors: [bare, koa, payment, compared?.measurement].every((m) => !m || m.errors === 0),
   };
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  if (compared) console.log(`compared/koa ${ratios.comparedToKoa} (${compared.server})`);
+  if (compared) console.log(`compared/koa ${ratios.comparedToKoa} (${compared.label})`);
   console.log(
     `payment/koa ${ratios.toKoa} (target ≥ ${TARGETS.ratioToKoa}: ${verdict(met.ratioToKoa)}), payment/bare ${ratios.toBare}, payment p99 ${payment.p99Ms} ms (target ≤ ${TARGETS.p99Ms}: ${verdict(met.p99)}), payment RSS ${payment.peakRssMb} MB (target ≤ ${TARGETS.rssMb}: ${verdict(met.rss)}), errors ${verdict(met.noErrors)}`,
   );
