@@ -2,9 +2,12 @@ import net from 'node:net';
 import {
   authUnlessTokens,
   builtScript,
+  openSocket,
   sleep,
+  slowHeaderClient,
   startBuiltService,
   startProcess,
+  waitForClose,
   type ManagedProcess,
 } from '@internal/test-kit';
 import { PATCHED_BODY, SERVICE_DIR, postCharge } from './support';
@@ -182,5 +185,34 @@ describe('logs (built server)', () => {
     expect(output).not.toContain(token);
     expect(output).not.toContain(pan);
     expect(output).not.toContain('cvv');
+  });
+});
+
+describe('server limits of the built service (M5)', () => {
+  it('cuts clients that trickle their headers at HTTP_HEADERS_TIMEOUT_MS and holds HTTP_MAX_CONNECTIONS', async () => {
+    const { proc, url, port } = await startServer({
+      LOG_LEVEL: 'warn',
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '2000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '500',
+      HTTP_MAX_CONNECTIONS: '6',
+    });
+    try {
+      const clients = await Promise.all(Array.from({ length: 6 }, () => slowHeaderClient(port)));
+      // The cap is reached: another connection is closed at once, without an answer.
+      const started = Date.now();
+      const over = await waitForClose(await openSocket(port), started);
+      expect(over.received).toBe('');
+      expect(over.afterMs).toBeLessThan(900);
+      for (const cut of await Promise.all(clients.map((c) => c.closed))) {
+        expect(cut.received).toMatch(/^HTTP\/1\.1 408 /);
+        expect(cut.afterMs).toBeGreaterThanOrEqual(950);
+        expect(cut.afterMs).toBeLessThan(2_500);
+      }
+      // Once they are cut, there is room again.
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await proc.stop();
+    }
   });
 });
