@@ -3,12 +3,24 @@ import path from 'node:path';
 import { serverLimitRules } from '@internal/service-kit';
 import { repoRoot } from '@internal/test-kit';
 
-// The README is the reviewer's path through the repository: everything it names must exist,
-// and its configuration tables must list exactly what each service validates at startup.
+// README.md is the reviewer's path through the repository and docs/ holds the rest: everything
+// they name must exist, every relative link must resolve, the configuration tables must list
+// exactly what each service validates at startup, and README.md stays short and links every page.
 
 const root = repoRoot();
-const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+const readme = read('README.md');
+/** README.md and every docs/*.md, by repository path. */
+const pages: Record<string, string> = Object.fromEntries([
+  ['README.md', readme],
+  ...fs
+    .readdirSync(path.join(root, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .sort()
+    .map((file) => [`docs/${file}`, read(`docs/${file}`)]),
+]);
+const docs = Object.keys(pages).filter((page) => page !== 'README.md');
+const allText = Object.values(pages).join('\n');
 
 /** Rule sets of service-kit that a schema spreads in (`...serverLimitRules(),`), by name. */
 const SHARED_RULES: Record<string, () => Record<string, unknown>> = { serverLimitRules };
@@ -36,12 +48,43 @@ function namesIn(configSource: string, constant: string): string[] {
   return [...body.matchAll(/'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] as string);
 }
 
-/** The backticked variable names in the first column of the table under `heading`. */
+/** The backticked variable names in the first column of the table under `heading`, in any page. */
 function documentedVariables(heading: string): string[] {
-  const at = readme.indexOf(`\n${heading}\n`);
-  if (at < 0) throw new Error(`README.md has no heading "${heading}"`);
-  const section = readme.slice(at + heading.length + 2).split(/\n#{2,4} /)[0] ?? '';
+  const found = Object.entries(pages).flatMap(([page, text]) => {
+    const at = new RegExp(`^#{2,4} ${heading}$`, 'm').exec(text);
+    return at ? [{ page, text, end: at.index + at[0].length }] : [];
+  });
+  if (found.length !== 1) {
+    throw new Error(
+      `expected one heading "${heading}" in README.md and docs/, found ${found.length}`,
+    );
+  }
+  const [{ text, end }] = found as [{ page: string; text: string; end: number }];
+  const section = text.slice(end + 1).split(/\n#{1,4} /)[0] ?? '';
   return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1] as string);
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function anchorOf(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** The anchors of a Markdown file's headings. */
+function anchorsIn(markdown: string): Set<string> {
+  const withoutCode = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return new Set([...withoutCode.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1] as string)));
+}
+
+/** The relative link targets `[text](target)` of a Markdown page, code blocks left out. */
+function relativeLinks(markdown: string): string[] {
+  const withoutCode = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1] as string)
+    .filter((target) => !/^[a-z]+:/i.test(target));
 }
 
 function scriptsOf(workspace: string): Record<string, string> {
@@ -51,7 +94,7 @@ function scriptsOf(workspace: string): Record<string, string> {
   return manifest.scripts ?? {};
 }
 
-describe('README.md', () => {
+describe('README.md and docs/', () => {
   it('extracts variables from a config schema the way the services declare them', () => {
     const sample =
       'const schema = Joi.object({\n  PORT: envRules.port(1),\n  A_B: Joi.string(),\n});\n';
@@ -72,32 +115,75 @@ describe('README.md', () => {
   });
 
   it.each([
-    ['payment', '#### payment configuration'],
-    ['antaeus', '#### antaeus configuration'],
+    ['payment', 'payment configuration'],
+    ['antaeus', 'antaeus configuration'],
   ])('documents exactly the variables %s validates', (service, heading) => {
     const validated = validatedVariables(read(`services/${service}/src/config.ts`));
     expect(validated.length).toBeGreaterThan(5);
     expect(documentedVariables(heading).sort()).toEqual([...validated].sort());
   });
 
-  it('names only repository paths that exist', () => {
+  it('finds the pages: README.md and the docs it moved out', () => {
+    expect(docs).toEqual(
+      expect.arrayContaining(
+        [
+          'architecture',
+          'benchmarks',
+          'configuration',
+          'delivery',
+          'lab',
+          'operations',
+          'security',
+        ].map((name) => `docs/${name}.md`),
+      ),
+    );
+  });
+
+  it.each(Object.keys(pages))('%s names only repository paths that exist', (page) => {
     const paths = new Set(
       [
-        ...readme.matchAll(
-          /[`(]((?:\.github|\.ci|argocd|deploy|packages|scripts|services|verification)\/[A-Za-z0-9_./-]*[A-Za-z0-9_-])/g,
+        ...(pages[page] as string).matchAll(
+          /[`(]((?:\.github|\.ci|argocd|deploy|packages|scripts|services|verification|lab)\/[A-Za-z0-9_./-]*[A-Za-z0-9_-])/g,
         ),
       ]
         .map((m) => m[1] as string)
         .filter((p) => !p.includes('<')),
     );
-    expect(paths.size).toBeGreaterThan(20);
     const missing = [...paths].filter((p) => !fs.existsSync(path.join(root, p)));
     expect(missing).toEqual([]);
   });
 
-  it('names only npm commands that exist', () => {
-    const commands = [...readme.matchAll(/npm (start|test|run ([a-z:-]+))(?: -w ([\w/.-]+))?/g)];
-    expect(commands.length).toBeGreaterThan(5);
+  it('names many repository paths, so the check above has something to check', () => {
+    const named = allText.match(/`(?:\.github|argocd|deploy|scripts|services)\/[\w./-]+`/g) ?? [];
+    expect(new Set(named).size).toBeGreaterThan(20);
+  });
+
+  it.each(Object.keys(pages))('%s has only relative links that resolve', (page) => {
+    const broken = relativeLinks(pages[page] as string).filter((target) => {
+      const [file = '', anchor] = target.split('#');
+      const resolved = file === '' ? page : path.join(path.dirname(page), file);
+      const absolute = path.join(root, resolved);
+      if (!fs.existsSync(absolute)) return true;
+      if (anchor === undefined || !resolved.endsWith('.md')) return false;
+      return !anchorsIn(fs.readFileSync(absolute, 'utf8')).has(anchor);
+    });
+    expect(broken).toEqual([]);
+  });
+
+  it('checks links the way GitHub renders anchors', () => {
+    expect(anchorOf('3. How are other services prevented?')).toBe(
+      '3-how-are-other-services-prevented',
+    );
+    expect(anchorOf("The seed's check: deploy, pay")).toBe('the-seeds-check-deploy-pay');
+    expect(relativeLinks('[a](b.md#c) [d](https://e) `x`\n```sh\n[f](g)\n```\n')).toEqual([
+      'b.md#c',
+    ]);
+  });
+
+  it.each(Object.keys(pages))('%s names only npm commands that exist', (page) => {
+    const commands = [
+      ...(pages[page] as string).matchAll(/npm (start|test|run ([a-z:-]+))(?: -w ([\w/.-]+))?/g),
+    ];
     const missing = commands
       .map(([text, verb, runName, workspace]) => {
         const script = runName ?? verb;
@@ -107,8 +193,12 @@ describe('README.md', () => {
     expect(missing).toEqual([]);
   });
 
+  it('names npm commands, so the check above has something to check', () => {
+    expect([...allText.matchAll(/npm (start|test|run [a-z:-]+)/g)].length).toBeGreaterThan(5);
+  });
+
   it('names only scripts that are executable shell scripts or Node scripts', () => {
-    const scripts = new Set([...readme.matchAll(/scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]));
+    const scripts = new Set([...allText.matchAll(/scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]));
     expect(scripts.size).toBeGreaterThan(5);
     for (const script of scripts) {
       const text = read(script);
@@ -129,7 +219,9 @@ describe('README.md', () => {
       ),
     );
     const created = [
-      ...readme.matchAll(/create secret generic (\S+) --from-(?:literal|file)=([A-Za-z0-9_.-]+)=/g),
+      ...allText.matchAll(
+        /create secret generic (\S+) --from-(?:literal|file)=([A-Za-z0-9_.-]+)=/g,
+      ),
     ].map((m) => `${m[1]}/${m[2]}`);
     expect(created.length).toBeGreaterThan(0);
     expect(created.filter((secret) => !referenced.has(secret))).toEqual([]);
@@ -138,12 +230,29 @@ describe('README.md', () => {
   });
 
   it('never puts a Secret value on a kubectl command line', () => {
-    expect(readme).not.toMatch(/create secret generic \S+ --from-literal/);
-    expect(readme).toMatch(/--from-file=tokens=\/dev\/stdin/);
+    expect(allText).not.toMatch(/create secret generic \S+ --from-literal/);
+    expect(allText).toMatch(/--from-file=tokens=\/dev\/stdin/);
+  });
+
+  it('names only the pinned Argo CD release in install commands', () => {
+    const pinned = /^ARGO_CD_VERSION=(\S+)$/m.exec(read('scripts/tools.versions'))?.[1];
+    expect(pinned).toBeDefined();
+    const releases = allText.match(/argoproj\/argo-cd\/[^/\s]+\/manifests/g) ?? [];
+    expect(releases.length).toBeGreaterThan(0);
+    expect(new Set(releases)).toEqual(new Set([`argoproj/argo-cd/${pinned}/manifests`]));
   });
 
   it('gives the two commands of the quick start', () => {
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toContain('npm ci && npm test');
+  });
+
+  it('is a short path: README.md has fewer than 200 lines', () => {
+    expect(readme.split('\n').length).toBeLessThan(200);
+  });
+
+  it('links every page of docs/ from README.md', () => {
+    const linked = new Set(relativeLinks(readme).map((target) => target.split('#')[0]));
+    expect(docs.filter((page) => !linked.has(page))).toEqual([]);
   });
 });
