@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Every check CI runs on the manifests, in one command (`npm run check:manifests`):
 //
-//   1. the pinned tools (scripts/install-tools.sh), catalogue.yaml valid and the ApplicationSets
-//      generated from it;
+//   1. the pinned tools (scripts/install-tools.sh), catalogue.yaml valid, the files generated from
+//      it (ApplicationSets, environments, deployer Roles) and the services' Dockerfiles generated
+//      from the one template;
 //   2. each target, deploy/envs/<env> for every environment of catalogue.yaml and the platform
 //      layer deploy/platform, rendered with the pinned kustomize, then
 //      - kubeconform -strict against the pinned schemas (scripts/kubeconform.sh),
@@ -249,8 +250,13 @@ function everything() {
   if (!step('pinned tools', 'bash', ['scripts/install-tools.sh'])) return false;
   const results = [
     step('catalogue.yaml', node, ['scripts/catalogue.mjs', 'check']) &&
-      ['applicationsets', 'environments', 'deployer-roles'].every((generated) =>
-        step(`${generated} generated from catalogue.yaml`, node, [
+      [
+        ['applicationsets', 'catalogue.yaml'],
+        ['environments', 'catalogue.yaml'],
+        ['deployer-roles', 'catalogue.yaml'],
+        ['dockerfiles', 'the service template'],
+      ].every(([generated, source]) =>
+        step(`${generated} generated from ${source}`, node, [
           `scripts/generate-${generated}.mjs`,
           '--check',
         ]),

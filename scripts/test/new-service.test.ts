@@ -44,7 +44,7 @@ function expectSuccess(what: string, result: RunResult): void {
  */
 async function expectStaticValidationPasses(repo: string): Promise<void> {
   expectSuccess('catalogue check', await node(repo, 'scripts/catalogue.mjs', 'check'));
-  for (const generator of ['applicationsets', 'environments', 'deployer-roles'])
+  for (const generator of ['applicationsets', 'environments', 'deployer-roles', 'dockerfiles'])
     expectSuccess(generator, await node(repo, `scripts/generate-${generator}.mjs`, '--check'));
   expectSuccess('lockfile', await node(repo, 'scripts/complete-lockfile.mjs', '--check'));
   const kustomize = tool('kustomize');

@@ -24,10 +24,16 @@ const toolVersions = Object.fromEntries(
     .filter((line) => /^[A-Z_]+=/.test(line))
     .map((line) => line.split('=', 2) as [string, string]),
 );
-const dockerfiles = fs
-  .readdirSync(path.join(root, 'services'))
-  .map((service) => `services/${service}/Dockerfile`)
-  .filter((file) => fs.existsSync(path.join(root, file)));
+// Every Dockerfile in the tree and every template one is rendered from (the new-service
+// generator's Dockerfile.hbs, which the services' Dockerfiles are rendered from too): a template
+// naming another release would hand it to each Dockerfile rendered next.
+const dockerfiles = spawnSync(
+  'git',
+  ['ls-files', '--cached', '--others', '--exclude-standard', '-z'],
+  { cwd: root, encoding: 'utf8' },
+)
+  .stdout.split('\0')
+  .filter((file) => /(^|\/)Dockerfile(\.hbs)?$/.test(file) && fs.existsSync(path.join(root, file)));
 
 type Step = { uses?: string; with?: Record<string, unknown> };
 type Actions = { jobs?: Record<string, { steps?: Step[] }>; runs?: { steps?: Step[] } };
@@ -60,6 +66,17 @@ describe(`every place names Node ${pinned} (.nvmrc)`, () => {
 
   it('@types/node describes the same major line', () => {
     expect(packageJson.devDependencies['@types/node']).toMatch(new RegExp(`^\\^${major}\\.`));
+  });
+
+  it('the Dockerfiles checked below include the template and every service', () => {
+    expect(dockerfiles).toEqual(
+      expect.arrayContaining([
+        'turbo/generators/templates/service/Dockerfile.hbs',
+        ...fs
+          .readdirSync(path.join(root, 'services'))
+          .map((service) => `services/${service}/Dockerfile`),
+      ]),
+    );
   });
 
   it.each(dockerfiles)('%s: ARG NODE_IMAGE', (file) => {

@@ -2,6 +2,7 @@
 // catalogue.yaml and .github/CODEOWNERS. `npm run new-service -- <name> --team <team>`
 // (scripts/new-service.mjs) runs it, then the generators that derive files from the catalogue,
 // and undoes everything if a step fails.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { PlopTypes } from '@turbo/gen';
 import catalogueModule from '@internal/catalogue';
@@ -14,6 +15,11 @@ import {
   newServiceProblems,
   serviceDir,
 } from '../../scripts/lib/service-registration.mjs';
+import {
+  DOCKERFILE_TEMPLATE,
+  dockerfilePath,
+  renderDockerfile,
+} from '../../scripts/lib/service-dockerfile.mjs';
 
 // The tag an overlay names until the release workflow builds the first image and bumps dev.
 const UNRELEASED_TAG = '0.0.0-unreleased';
@@ -62,7 +68,7 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
           type: 'addMany',
           destination: serviceDir(name),
           base: path.join(templates, 'service'),
-          // The Dockerfile has no extension left to keep once .hbs is stripped: added below.
+          // The Dockerfile is rendered below, by the code that renders every service's.
           templateFiles: [
             path.join(templates, 'service', '**', '*'),
             `!${path.join(templates, 'service', 'Dockerfile.hbs')}`,
@@ -72,12 +78,11 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
           data: common,
           abortOnFail: true,
         },
-        {
-          type: 'add',
-          path: `${serviceDir(name)}/Dockerfile`,
-          templateFile: path.join(templates, 'service', 'Dockerfile.hbs'),
-          data: common,
-          abortOnFail: true,
+        // Rendered as scripts/generate-dockerfiles.mjs renders every service's, from the files
+        // written above (package.json, src/config.ts), so it passes that generator's --check.
+        () => {
+          fs.writeFileSync(path.join(root, dockerfilePath(name)), renderDockerfile(root, name));
+          return `${dockerfilePath(name)} rendered from ${DOCKERFILE_TEMPLATE}`;
         },
         {
           type: 'addMany',
