@@ -1,21 +1,29 @@
-import { eventually, kubectlJson, run } from './support/lab';
+import { repoRoot } from '@internal/test-kit';
+import { LAB_REPO, eventually, kubectlJson, run } from './support/lab';
 
 import { ENVIRONMENTS, TEAM_NAMESPACES } from './support/catalogue';
 
+// The environments as the lab deploys them: its clone differs from this checkout only in the image
+// references (the lab registry's signed images, by digest), which the team namespaces' signature
+// admission requires; the ghcr.io releases cannot be resolved or verified from here.
 describe('server-side dry-run apply on the real API server', () => {
   test.each([
-    ...ENVIRONMENTS.map((env) => `deploy/envs/${env}`),
-    ...ENVIRONMENTS.map((env) => `deploy/platform/${env}`),
-  ])('%s applies with no error and no warning', (dir) => {
-    const result = run('kubectl', [
-      'apply',
-      '--server-side',
-      '--dry-run=server',
-      '--force-conflicts',
-      '--field-manager=lab-dry-run',
-      '-k',
-      dir,
-    ]);
+    ...ENVIRONMENTS.map((env) => [`deploy/envs/${env}`, LAB_REPO]),
+    ...ENVIRONMENTS.map((env) => [`deploy/platform/${env}`, repoRoot()]),
+  ])('%s applies with no error and no warning', (dir, cwd) => {
+    const result = run(
+      'kubectl',
+      [
+        'apply',
+        '--server-side',
+        '--dry-run=server',
+        '--force-conflicts',
+        '--field-manager=lab-dry-run',
+        '-k',
+        dir!,
+      ],
+      { cwd },
+    );
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

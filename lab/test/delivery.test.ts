@@ -1,4 +1,5 @@
 import { repoRoot } from '@internal/test-kit';
+import { imagesEnv, pushedDigest } from './support/images';
 import {
   type Application,
   LAB_REPO,
@@ -85,11 +86,22 @@ async function settle(head: string) {
 const changedSince = (snapshot: Map<string, string>) =>
   [...liveState()].filter(([name, state]) => snapshot.get(name) !== state).map(([name]) => name);
 
-const tagOf = (image: string) => image.slice(image.lastIndexOf(':') + 1);
+/** The tag of an image reference, with or without a digest. */
+const tagOf = (image: string) => {
+  const name = image.split('@')[0]!;
+  return name.slice(name.lastIndexOf(':') + 1);
+};
+
+const bump = (tag: string, digest: string) =>
+  must('bash', ['scripts/bump-image.sh', '--push', '--digest', digest, 'payment', 'dev', tag], {
+    cwd: LAB_REPO,
+  });
 
 describe('merge-to-deploy against the lab repository', () => {
-  // Tagged like CI tags a merge: the commit it was built from.
+  // Tagged like CI tags a merge: the commit it was built from, and bumped with the digest the
+  // push returned, as release.yml does (promote.sh copies both).
   let tag: string;
+  let digest: string;
   let before: Map<string, string>;
   let previousImage: string;
 
@@ -100,13 +112,14 @@ describe('merge-to-deploy against the lab repository', () => {
       cwd: repoRoot(),
       timeoutMs: 900_000,
     });
+    digest = pushedDigest(imagesEnv().LAB_IMAGE_PAYMENT!);
     await settle(labHead());
     before = liveState();
     previousImage = deploymentImage('payments-dev', 'payment');
   });
 
   test('scripts/bump-image.sh + git push changes payment-dev alone', async () => {
-    must('bash', ['scripts/bump-image.sh', '--push', 'payment', 'dev', tag], { cwd: LAB_REPO });
+    bump(tag, digest);
     await settle(labHead());
     await eventually('payment-dev runs the new tag', () =>
       tagOf(deploymentImage('payments-dev', 'payment')) === tag ? true : undefined,
@@ -126,7 +139,7 @@ describe('merge-to-deploy against the lab repository', () => {
   });
 
   test('scripts/promote.sh to staging changes staging only', async () => {
-    must('bash', ['scripts/bump-image.sh', '--push', 'payment', 'dev', tag], { cwd: LAB_REPO });
+    bump(tag, digest);
     await settle(labHead());
     const beforePromotion = liveState();
     must('bash', ['scripts/promote.sh', 'payment', 'dev', 'staging'], { cwd: LAB_REPO });

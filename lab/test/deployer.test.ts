@@ -3,6 +3,7 @@ import path from 'node:path';
 import { repoRoot } from '@internal/test-kit';
 import { parse } from 'yaml';
 import { kubectl, run } from './support/lab';
+import { deploymentImage } from './support/node';
 
 // What each team's argocd-deployer may do, asked of the real API server's RBAC, against the one
 // source of truth: the team's AppProject whitelist.
@@ -88,7 +89,8 @@ describe.each([
   },
 );
 
-// A pod that meets the restricted profile, so only the ServiceAccount decides.
+// A pod that meets the restricted profile and runs the image the lab built and signed (the team
+// namespaces verify signatures at admission), so only the ServiceAccount decides.
 const pod = (namespace: string, serviceAccountName?: string) => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -104,7 +106,7 @@ const pod = (namespace: string, serviceAccountName?: string) => ({
     containers: [
       {
         name: 'c',
-        image: 'registry.invalid/probe:1',
+        image: deploymentImage('payments-dev', 'payment'),
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
       },
     ],

@@ -6,8 +6,9 @@
 #   etcd-<v>/bin         etcd
 #   argocd-<v>/bin       argocd (+ the component names it dispatches on), git-verify-wrapper.sh
 #   node-<versions>/bin  coredns kube-router metrics-server crictl (static), pause
+#   sigstore-<versions>/bin  policy-controller-webhook, cosign
 #
-# Usage: build.sh [component...]   (default: all of them; node only unless LAB_NODE=0)
+# Usage: build.sh [component...]   (default: all of them; node and sigstore only unless LAB_NODE=0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -83,11 +84,8 @@ build_etcd() {
 # replaces it with ./gitops-engine, a nested module the argo-cd zip leaves out; the version it
 # requires (the same release, tagged gitops-engine/vX.Y.Z) is the one the proxy serves.
 argocd_source() {
-  local dir="$1" module_dir
-  module_dir="$(go mod download -json "$ARGO_CD_MODULE@$ARGO_CD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-  [ -n "$module_dir" ] || return 1
-  rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
-  cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
+  local dir="$1"
+  module_copy "$dir" "$ARGO_CD_MODULE@$ARGO_CD_VERSION"
   (cd "$dir" &&
     go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine/v3 &&
     go mod tidy)
@@ -146,19 +144,46 @@ build_node() {
   rm -rf "$NODE_BIN" && mv "$NODE_BIN.partial" "$NODE_BIN"
 }
 
+# Sigstore's policy-controller webhook and cosign. policy-controller's go.mod has replace
+# directives, which `go install mod@version` refuses: it builds inside a writable copy of the
+# module (as Argo CD does), so they apply as upstream meant; cosign installs as it is.
+build_sigstore() {
+  [ -x "$SIGSTORE_BIN/policy-controller-webhook" ] && [ -x "$SIGSTORE_BIN/cosign" ] &&
+    { lab_log "sigstore (policy-controller, cosign) present"; return 0; }
+  local log="$BUILD_LOGS/sigstore.log" dir="$SRC/policy-controller-$POLICY_CONTROLLER_VERSION"
+  mkdir -p "$SIGSTORE_BIN.partial"
+  step "sigstore: policy-controller $POLICY_CONTROLLER_VERSION module source" "$log" module_copy "$dir" "$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
+  step "sigstore: policy-controller webhook go build" "$log" bash -c "cd '$dir' && go build \
+    -ldflags '-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$POLICY_CONTROLLER_VERSION' \
+    -o '$SIGSTORE_BIN.partial/policy-controller-webhook' ./cmd/webhook"
+  step "sigstore: go install $LAB_COSIGN_MODULE/cmd/cosign@$LAB_COSIGN_VERSION" "$log" \
+    env GOBIN="$SIGSTORE_BIN.partial" go install -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$LAB_COSIGN_VERSION" \
+    "$LAB_COSIGN_MODULE/cmd/cosign@$LAB_COSIGN_VERSION"
+  rm -rf "$SIGSTORE_BIN" && mv "$SIGSTORE_BIN.partial" "$SIGSTORE_BIN"
+}
+
+# module_copy <dir> <module@version>: a writable copy of a module from the module cache.
+module_copy() {
+  local dir="$1" module_dir
+  module_dir="$(go mod download -json "$2" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$module_dir" ] || return 1
+  rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+  cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
+}
+
 main() {
   command -v go >/dev/null || lab_fail "go is required to build the lab (Go 1.26 or newer)"
   mkdir -p "$BUILD_LOGS" "$SRC"
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
-    [ "$LAB_NODE" = 0 ] || components+=(node)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore)
   fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd | node) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node)" ;;
+      etcd | kubernetes | argocd | node | sigstore) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

@@ -8,7 +8,8 @@
 #   images.sh redis                                        the lab's Redis image, in the registry
 #   images.sh stop                                         removes the engine's containers, stops both
 #
-# Writes .lab/images.env: DOCKER_HOST, LAB_DOCKER (the client to use), LAB_REGISTRY and one
+# Each pushed image is signed with the lab's key once the lab runs signature admission
+# (scripts/lab/sigstore.sh). Writes .lab/images.env: DOCKER_HOST, LAB_DOCKER (the client to use), LAB_REGISTRY and one
 # LAB_IMAGE_<SERVICE>=<registry>/<service>:<sha> per image built. `npm run lab:down` stops the
 # engine and the registry like every other lab process. Needs root (dockerd, debootstrap) and the
 # Debian packages docker.io and debootstrap.
@@ -188,6 +189,18 @@ redis_image() {
     rm -rf "$rootfs"
   fi
   step "redis image: push" "$IMAGE_LOGS/redis.log" docker push "$tag"
+  sign_pushed "$tag" "$IMAGE_LOGS/redis.log"
+}
+
+# sign_pushed <image> <log>: once the lab runs signature admission (sigstore.sh made its key),
+# signs what was pushed by its digest, as release.yml signs each image it pushes.
+sign_pushed() {
+  local image="$1" log="$2" digest
+  [ -f "$LAB_DIR/sigstore/cosign.key" ] || return 0
+  # The digest of this repository's copy (an image pushed to several repositories has one each).
+  digest="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$image" | grep -F "${image%:*}@")" ||
+    lab_fail "no registry digest for $image after its push"
+  step "$image: cosign sign ${digest#*@}" "$log" bash "$LAB_ROOT/scripts/lab/sigstore.sh" sign "$digest"
 }
 
 # --- service images ------------------------------------------------------------------------------
@@ -227,6 +240,7 @@ build_images() {
     step "image $service:$sha: docker build" "$IMAGE_LOGS/$service.log" in_own_shell build_image "$service" "$context" "$revision" "$image"
     if [ "$push" = 1 ]; then
       step "image $service:$sha: push to 127.0.0.1:$LAB_REGISTRY_PORT" "$IMAGE_LOGS/$service.log" docker push "$image"
+      sign_pushed "$image" "$IMAGE_LOGS/$service.log"
     fi
     upper="$(echo "$service" | tr '[:lower:]-' '[:upper:]_')"
     sed -i "/^export LAB_IMAGE_$upper=/d" "$LAB_DIR/images.env"

@@ -20,6 +20,7 @@ ETCD_BIN="$LAB_CACHE/etcd-$LAB_ETCD_VERSION/bin"
 ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
 REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
+SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
 NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"
 
@@ -63,6 +64,15 @@ LAB_KUBELET_PORT=$((10250 + LAB_PORT_OFFSET))
 LAB_KUBELET_HEALTHZ_PORT=$((10248 + LAB_PORT_OFFSET))
 LAB_PROXY_METRICS_PORT=$((10249 + LAB_PORT_OFFSET))
 LAB_PROXY_HEALTHZ_PORT=$((10256 + LAB_PORT_OFFSET))
+# policy-controller's webhook (scripts/lab/sigstore.sh): knative serves it, its probes, metrics and
+# profiling on every interface; the API server reaches the first on the node's IP. Its webhook and
+# probe ports are fixed, LAB_PORT_OFFSET cannot move them: v0.13.1's main copies its options into
+# the context before parsing --secure-port (the flag has no effect), and knative's probe port is a
+# constant.
+LAB_POLICY_WEBHOOK_PORT=8443
+LAB_POLICY_PROBES_PORT=8080
+LAB_POLICY_METRICS_PORT=$((18087 + LAB_PORT_OFFSET))
+LAB_POLICY_PROFILING_PORT=$((18088 + LAB_PORT_OFFSET))
 
 _lab_t0=$(date +%s)
 

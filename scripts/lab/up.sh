@@ -186,33 +186,55 @@ prepare_lab_repository() {
       fi
     fi
     sed -i "s#^  url: .*#  url: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT#; s#^  admin.enabled: 'false'#  admin.enabled: 'true' \# lab only#" "$cm"
+    # No ingress controller builds here, so no Ingress ever gets an address and Argo CD would keep
+    # it Progressing; a sync that waits for health (prod's PruneLast before a prune) would then
+    # never end. Lab only: an Ingress counts as Healthy, saying why.
+    grep -q "^  resource.customizations.health.networking.k8s.io_Ingress:" "$cm" || cat >>"$cm" <<'CM'
+  resource.customizations.health.networking.k8s.io_Ingress: | # lab only
+    return { status = "Healthy", message = "lab: no ingress controller publishes an address (scripts/lab/README.md)" }
+CM
     git add -A
-    git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI"
+    git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI; Ingress health without a controller"
     git push -q origin main
   )
 }
 
 # With the node, the overlays name the lab's registry (in the lab's clone only) and every
-# environment that syncs by itself runs the images of the lab repository's commit, built and
-# bumped as a merge to main would. Done once per lab: a second lab:up keeps what runs.
+# environment runs the images of the lab repository's commit: built, pushed and bumped in dev with
+# their digest as release.yml does, then promoted dev -> staging -> prod by scripts/promote.sh
+# (what the promotion workflow runs), one commit per promotion. Done once per lab: a second
+# lab:up keeps what runs.
 release_lab_images() {
   (
     cd "$LAB_REPO"
     # Not `git log | grep -q`: grep's early exit fails git log with SIGPIPE under pipefail.
     ! grep -qx "$LAB_IMAGES_COMMIT" < <(git log --format=%s) || exit 0
-    local ghcr service env sha
+    local ghcr service env from sha image_var repo_digest redis_digest
     # shellcheck disable=SC1091 # the lab clone's own, as adopt-fork.sh left it
     ghcr="ghcr.io/$(. scripts/repository.env && tr '[:upper:]' '[:lower:]' <<<"$GITHUB_REPOSITORY")/"
+    bash "$LAB_ROOT/scripts/lab/images.sh" redis
+    # shellcheck disable=SC1091 # written by images.sh
+    . "$LAB_DIR/images.env"
+    # Redis by digest as well, as the manifests pin the official image: policy-controller's
+    # mutating webhook would otherwise add the digest to the Deployment, which Argo CD then undoes.
+    redis_digest="$("$LAB_DOCKER" inspect --format '{{index .RepoDigests 0}}' "$LAB_REDIS_IMAGE")"
     grep -rlF --include='*.yaml' -e "$ghcr" deploy | xargs -r sed -i "s#${ghcr//./\\.}#127.0.0.1:$LAB_REGISTRY_PORT/#g"
     grep -rl --include='*.yaml' -e 'image: docker.io/library/redis:' deploy |
-      xargs -r sed -i "s#image: docker.io/library/redis:.*#image: $LAB_REDIS_IMAGE#"
+      xargs -r sed -i "s#image: docker.io/library/redis:.*#image: $LAB_REDIS_IMAGE@${redis_digest#*@}#"
     git commit -qam "$LAB_IMAGES_COMMIT"
-    bash "$LAB_ROOT/scripts/lab/images.sh" redis
     bash "$LAB_ROOT/scripts/lab/images.sh" --checkout "$LAB_REPO"
+    # shellcheck disable=SC1091 # written by images.sh
+    . "$LAB_DIR/images.env"
     sha="$(git rev-parse --short=12 HEAD)"
     for service in $(node scripts/catalogue.mjs services); do
-      for env in $(node scripts/catalogue.mjs environments); do
-        [ "$env" = prod ] || scripts/bump-image.sh --commit "$service" "$env" "$sha"
+      image_var="LAB_IMAGE_$(tr '[:lower:]-' '[:upper:]_' <<<"$service")"
+      repo_digest="$("$LAB_DOCKER" inspect --format '{{index .RepoDigests 0}}' "${!image_var}")"
+      BUMP_REQUIRE_DIGEST=true scripts/bump-image.sh --commit --digest "${repo_digest#*@}" "$service" dev "$sha"
+      from=dev
+      for env in $(node scripts/catalogue.mjs environments | tail -n +2); do
+        scripts/promote.sh "$service" "$from" "$env"
+        git commit -qam "deploy($env): $service $sha"
+        from="$env"
       done
     done
     git push -q origin main
@@ -223,7 +245,7 @@ LAB_IMAGES_COMMIT="lab: images from the lab's registry"
 # The Secrets each environment's services read (never in git), once its namespaces exist.
 create_lab_secrets() {
   local env
-  for env in $(non_prod_environments); do
+  for env in "$@"; do
     wait_for "the $env namespaces" 180 kubectl get namespace "payments-$env" "billing-$env" || {
       echo "the platform-$env app did not create the $env namespaces"
       return 1
@@ -232,7 +254,19 @@ create_lab_secrets() {
   done
 }
 
+# Signature admission (sigstore.sh) on every team namespace of the given environments.
+enforce_signatures() {
+  local env team namespaces=()
+  for env in "$@"; do
+    for team in $(node "$LAB_ROOT/scripts/catalogue.mjs" teams); do
+      namespaces+=("$(node "$LAB_ROOT/scripts/catalogue.mjs" namespace "$team" "$env")")
+    done
+  done
+  bash "$LAB_ROOT/scripts/lab/sigstore.sh" enforce "${namespaces[@]}"
+}
+
 non_prod_environments() { node "$LAB_ROOT/scripts/catalogue.mjs" environments | grep -vx prod; }
+prod_applications() { node "$LAB_ROOT/scripts/catalogue.mjs" applications | grep -- '-prod$'; }
 
 # The lab has no volume provisioner: each claim that waits for one gets a hostPath volume of its
 # size in .lab/node/volumes (static provisioning, bound to that claim). hostPath ignores fsGroup, so
@@ -261,10 +295,10 @@ PV
 
 has_deployments() { [ -n "$(kubectl -n "$1" get deployment -o name 2>/dev/null)" ]; }
 
-# Every Deployment of every team namespace of dev and staging rolled out.
+# Every Deployment of every team namespace of the given environments rolled out.
 wait_for_workloads() {
   local env team namespace
-  for env in $(non_prod_environments); do
+  for env in "$@"; do
     for team in $(node "$LAB_ROOT/scripts/catalogue.mjs" teams); do
       namespace="$(node "$LAB_ROOT/scripts/catalogue.mjs" namespace "$team" "$env")"
       wait_for "Deployments in $namespace" 120 has_deployments "$namespace" || return 1
@@ -292,6 +326,38 @@ run_readme_block() {
   (cd "$LAB_REPO" && KUBECONFIG="$ADMIN_KUBECONFIG" PATH="$K8S_BIN:$ARGOCD_BIN:$PATH" ARGOCD_SERVER="127.0.0.1:$LAB_ARGOCD_SERVER_PORT" \
     ARGOCD_OPTS=--plaintext ARGOCD_AUTH_TOKEN="$token" bash -euo pipefail -c "$commands") \
     >>"$LAB_LOGS/$name.log" 2>&1 || lab_fail "the README's $name commands failed (log: $LAB_LOGS/$name.log)"
+}
+
+# The argocd CLI as the lab's platform admin.
+argocd_admin() {
+  ARGOCD_SERVER="127.0.0.1:$LAB_ARGOCD_SERVER_PORT" ARGOCD_OPTS=--plaintext ARGOCD_AUTH_TOKEN="$(admin_token)" \
+    "$ARGOCD_BIN/argocd" "$@"
+}
+
+# Prod, once platform-prod made its namespaces (the README's first-prod-sync): its Secrets, then a
+# manual sync of each service's prod app, as a release-group member would, with prune (automated
+# prod syncs never prune: what a change replaced, such as a generated ConfigMap, goes only by a
+# manual sync; on a first start there is nothing to prune). The prod AppProjects'
+# window lets automated prod syncs run only on working days 08:00-18:00 Copenhagen time, but allows
+# a manual sync at any hour (manualSync: true); inside the window Argo CD may already be syncing an
+# app, and that operation is as good as ours, hence the wait on the outcome rather than on the call.
+sync_prod() {
+  create_lab_secrets prod
+  enforce_signatures prod
+  local app
+  for app in $(prod_applications); do
+    argocd_admin app sync "$app" --async --prune ||
+      echo "$app: no new sync started (one already running inside the window?); waiting for its outcome"
+  done
+  for app in $(prod_applications); do
+    wait_for "$app Synced" 180 app_synced "$app" || {
+      kubectl -n "$ARGOCD_NS" get application "$app" -o jsonpath='{.status.operationState.message}{"\n"}'
+      return 1
+    }
+  done
+}
+app_synced() {
+  [ "$(kubectl -n "$ARGOCD_NS" get application "$1" -o jsonpath='{.status.sync.status}/{.status.operationState.phase}')" = Synced/Succeeded ]
 }
 
 write_env() {
@@ -353,19 +419,31 @@ main() {
   lab_log "git server ..."; start_git_server; lab_log "git server ready at $LAB_GIT_URL"
   lab_log "Argo CD ..."; start_argocd; lab_log "Argo CD ready at http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT"
   [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/scripts/lab/node.sh" start
+  [ "$LAB_NODE" = 0 ] || step "signature admission: policy-controller, the lab key, its ClusterImagePolicy" \
+    "$LAB_LOGS/sigstore.log" bash "$LAB_ROOT/scripts/lab/sigstore.sh" start
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
   [ "$LAB_NODE" = 0 ] ||
-    step "images of the lab repository's commit, in dev and staging" "$LAB_LOGS/bootstrap.log" release_lab_images
+    step "images of the lab repository's commit: built, signed, bumped in dev by digest, promoted to staging and prod" "$LAB_LOGS/bootstrap.log" release_lab_images
   run_readme_block bootstrap
-  [ "$LAB_NODE" = 0 ] || step "Secrets of dev and staging" "$LAB_LOGS/bootstrap.log" create_lab_secrets
+  # shellcheck disable=SC2046 # one word per environment
+  [ "$LAB_NODE" = 0 ] || step "Secrets of dev and staging" "$LAB_LOGS/bootstrap.log" create_lab_secrets $(non_prod_environments)
+  # shellcheck disable=SC2046 # one word per environment
+  [ "$LAB_NODE" = 0 ] || step "signature admission in the dev and staging namespaces" "$LAB_LOGS/sigstore.log" \
+    enforce_signatures $(non_prod_environments)
   write_env
   step "every non-prod Application Synced" "$LAB_LOGS/wait.log" wait_for_sync
   if [ "$LAB_NODE" = 1 ]; then
     step "volumes for the claims" "$LAB_LOGS/wait.log" bind_pending_claims
-    step "every dev and staging Deployment Available" "$LAB_LOGS/wait.log" wait_for_workloads
+    # shellcheck disable=SC2046 # one word per environment
+    step "every dev and staging Deployment Available" "$LAB_LOGS/wait.log" wait_for_workloads $(non_prod_environments)
     write_env
   fi
   run_readme_block first-prod-sync
+  if [ "$LAB_NODE" = 1 ]; then
+    step "prod: Secrets and a manual sync of each service's prod app" "$LAB_LOGS/prod.log" sync_prod
+    step "volumes for prod's claims" "$LAB_LOGS/prod.log" bind_pending_claims
+    step "every prod Deployment Available" "$LAB_LOGS/prod.log" wait_for_workloads prod
+  fi
   kubectl -n "$ARGOCD_NS" get applications
   lab_log "lab up: . $LAB_DIR/env   (UI: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT, user admin, password in .lab/env)"
 }

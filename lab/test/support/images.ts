@@ -83,3 +83,19 @@ export async function waitForOk(url: string, container: string, seconds = 60): P
   }
   throw new Error(`${url} never answered 200 (${last}); log:\n${containerLog(container)}`);
 }
+
+/** The registry digest of a pushed image, of its own repository (an image pushed to several has one each). */
+export function pushedDigest(image: string): string {
+  const repository = image.slice(0, image.lastIndexOf(':'));
+  const line = docker(
+    'image',
+    'inspect',
+    '--format',
+    '{{range .RepoDigests}}{{println .}}{{end}}',
+    image,
+  )
+    .split('\n')
+    .find((entry) => entry.startsWith(`${repository}@`));
+  if (!line) throw new Error(`no registry digest for ${image}: was it pushed?`);
+  return line.slice(line.indexOf('@') + 1);
+}
