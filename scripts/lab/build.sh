@@ -102,8 +102,12 @@ argocd_ui() {
   cp "$tarball" "$dir/argo-ui.tgz"
   sed -i 's#"argo-ui": "git+https://github.com/argoproj/argo-ui.git\#[0-9a-f]*"#"argo-ui": "file:./argo-ui.tgz"#' "$dir/package.json"
   grep -q '"argo-ui": "file:./argo-ui.tgz"' "$dir/package.json"
+  # The build's environment as upstream's Dockerfile sets it: without NODE_ENV=production the
+  # webpack config bundles in development mode, React Refresh included, and the UI fails to start
+  # ("$RefreshReg$ is not defined").
   (cd "$dir" && CI=true "$pnpm_dir/node_modules/.bin/pnpm" install --no-frozen-lockfile &&
-    NODE_OPTIONS=--max-old-space-size=4096 "$pnpm_dir/node_modules/.bin/pnpm" run build)
+    NODE_ENV=production NODE_ONLINE_ENV=online NODE_OPTIONS=--max-old-space-size=4096 \
+      "$pnpm_dir/node_modules/.bin/pnpm" run build)
   [ -f "$dir/dist/app/index.html" ]
 }
 
