@@ -10,8 +10,8 @@ set -euo pipefail
 # The node first (its pods, network and mounts), then the images' engine and registry.
 bash "$LAB_ROOT/scripts/lab/node.sh" stop
 bash "$LAB_ROOT/scripts/lab/images.sh" stop
-# Argo CD first (it writes to the API server), the control plane last.
-order=(argocd-applicationset-controller argocd-server argocd-application-controller argocd-repo-server redis
+# policy-controller and Argo CD first (they talk to the API server), the control plane last.
+order=(policy-controller argocd-applicationset-controller argocd-server argocd-application-controller argocd-repo-server redis
   git-daemon kube-scheduler kube-controller-manager kube-apiserver etcd)
 for name in "${order[@]}"; do stop_process "$name"; done
 # Anything recorded that the list above does not name (a later stage's process).
