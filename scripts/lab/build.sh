@@ -99,6 +99,12 @@ argocd_ui() {
   local tarball="${ARGO_UI_TARBALL:-$LAB_ROOT/../shared/data/argo-ui-c089d1d2d84df87f3712ae661273a5ab0d1ef3b0.tgz}"
   [ -f "$tarball" ] || { echo "argo-ui tarball not found: $tarball (set ARGO_UI_TARBALL)"; return 1; }
   [ -x "$pnpm_dir/node_modules/.bin/pnpm" ] || npm install --no-save --prefix "$pnpm_dir" "pnpm@$LAB_PNPM_VERSION"
+  # Which argo-ui commit the UI needs and which one it is built with: lab/test/ui.test.ts reports
+  # the UI tests as skipped, naming both, when they differ (the applications list crashes then).
+  local required used
+  required="$(grep -o 'argo-ui.git#[0-9a-f]*' "$dir/package.json" | cut -d'#' -f2 || true)"
+  used="$(basename "$tarball" | sed -nE 's/^argo-ui-([0-9a-f]+)\.tgz$/\1/p')"
+  printf 'required=%s\nused=%s\n' "$required" "${used:-unknown}" >"$dir/argo-ui-commits"
   cp "$tarball" "$dir/argo-ui.tgz"
   sed -i 's#"argo-ui": "git+https://github.com/argoproj/argo-ui.git\#[0-9a-f]*"#"argo-ui": "file:./argo-ui.tgz"#' "$dir/package.json"
   grep -q '"argo-ui": "file:./argo-ui.tgz"' "$dir/package.json"
@@ -128,6 +134,7 @@ build_argocd() {
     ln -sf argocd "$ARGOCD_BIN.partial/$name"
   done
   install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$ARGOCD_BIN.partial/git-verify-wrapper.sh"
+  install -m 0644 "$dir/ui/argo-ui-commits" "$ARGOCD_BIN.partial/argo-ui-commits"
   rm -rf "$ARGOCD_BIN" && mv "$ARGOCD_BIN.partial" "$ARGOCD_BIN"
 }
 
