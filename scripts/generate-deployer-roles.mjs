@@ -25,6 +25,8 @@ const RESOURCES = {
   'policy/PodDisruptionBudget': 'poddisruptionbudgets',
   'networking.k8s.io/Ingress': 'ingresses',
   'batch/CronJob': 'cronjobs',
+  'monitoring.coreos.com/ServiceMonitor': 'servicemonitors',
+  'monitoring.coreos.com/PrometheusRule': 'prometheusrules',
 };
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // Read-only views Argo CD needs to report health: what the shipped kinds create.

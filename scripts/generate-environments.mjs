@@ -104,8 +104,8 @@ const teams = catalogue.teamNames();
 files.set(
   'deploy/platform/kustomization.yaml',
   yamlText(
-    'Everything the platform team owns, for every environment: what the Argo CD "platform"\nApplications sync (one per environment, deploy/platform/<env>).',
-    { ...KUSTOMIZATION, resources: envs },
+    'Everything the platform team owns, for every environment: what the Argo CD "platform"\nApplications sync (one per environment, deploy/platform/<env>, and the monitoring CRDs\nthey all share, deploy/platform/monitoring-crds).',
+    { ...KUSTOMIZATION, resources: [...envs, 'monitoring-crds'] },
   ),
 );
 for (const env of envs) {

@@ -95,6 +95,35 @@ else
   log "redis-server present"
 fi
 
+# promtool checks and unit-tests the PrometheusRules; Debian's prometheus package ships it.
+promtool_version() {
+  "$1" --version 2>/dev/null | awk 'NR == 1 { sub(/\+.*/, "", $3); print $3 }'
+}
+# The promtool on PATH outside .tools/bin, where its link lives once made.
+system_promtool() {
+  local dir IFS=:
+  for dir in $PATH; do
+    if [ "$dir" != "$BIN" ] && [ -x "$dir/promtool" ]; then
+      echo "$dir/promtool"
+      return 0
+    fi
+  done
+}
+if [ -z "$(system_promtool)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "promtool: apt-get install prometheus"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } ||
+      fail "promtool: apt-get install prometheus failed"
+  else
+    fail "promtool is missing: install promtool $PROMTOOL_VERSION (Debian bookworm: sudo apt-get install prometheus)"
+  fi
+fi
+promtool_path="$(system_promtool)"
+[ "$(promtool_version "$promtool_path")" = "$PROMTOOL_VERSION" ] ||
+  fail "promtool: $promtool_path is version $(promtool_version "$promtool_path"), not $PROMTOOL_VERSION (scripts/tools.versions)"
+[ "$(readlink "$BIN/promtool" 2>/dev/null)" = "$promtool_path" ] || ln -sfn "$promtool_path" "$BIN/promtool"
+log "promtool $PROMTOOL_VERSION present"
+
 # Kubernetes schemas from the kubernetes-validate wheel, made resolvable offline.
 kubernetes_schemas="$SCHEMAS/kubernetes/v$KUBERNETES_SCHEMA_VERSION-strict"
 kubernetes_stamp="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
@@ -108,11 +137,13 @@ else
   printf '%s' "$kubernetes_stamp" >"$kubernetes_schemas/.source"
 fi
 
-# CRD schemas (Argo CD; Sigstore policy-controller's ClusterImagePolicy), converted from the
-# CRDs shipped inside the pinned Go modules.
+# CRD schemas (Argo CD; Sigstore policy-controller's ClusterImagePolicy; the Prometheus
+# Operator's ServiceMonitor and PrometheusRule), converted from the CRDs shipped inside the pinned
+# Go modules.
 crd_schemas="$SCHEMAS/crds"
 argocd_stamp="$ARGO_CD_MODULE@$ARGO_CD_VERSION"
 policy_stamp="$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
+monitoring_stamp="$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION"
 # The directory of a downloaded Go module (from the module cache; downloaded when missing).
 module_dir() {
   local module_json dir
@@ -123,21 +154,25 @@ module_dir() {
     fail "CRD schemas: go mod download printed no module directory: $module_json"
   echo "$dir"
 }
-if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp" ]; then
+if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp $monitoring_stamp" ]; then
   log "Argo CD $ARGO_CD_VERSION CRD schemas present"
   log "policy-controller $POLICY_CONTROLLER_VERSION CRD schemas present"
+  log "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRD schemas present"
 else
-  log "CRD schemas: go mod download $argocd_stamp $policy_stamp"
+  log "CRD schemas: go mod download $argocd_stamp $policy_stamp $monitoring_stamp"
   argocd_dir="$(module_dir "$argocd_stamp")"
   policy_dir="$(module_dir "$policy_stamp")"
+  monitoring_dir="$(module_dir "$monitoring_stamp")"
   rm -rf "$crd_schemas"
   "$VENV/bin/python" "$ROOT/scripts/schemas/crd_schemas.py" "$crd_schemas" \
     "$argocd_dir/manifests/crds/application-crd.yaml" \
     "$argocd_dir/manifests/crds/applicationset-crd.yaml" \
     "$argocd_dir/manifests/crds/appproject-crd.yaml" \
-    "$policy_dir/config/300-clusterimagepolicy.yaml" ||
+    "$policy_dir/config/300-clusterimagepolicy.yaml" \
+    "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
+    "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" ||
     fail "CRD schemas: conversion failed"
-  printf '%s' "$argocd_stamp $policy_stamp" >"$crd_schemas/.source"
+  printf '%s' "$argocd_stamp $policy_stamp $monitoring_stamp" >"$crd_schemas/.source"
 fi
 
 log "done: tools in $BIN, schemas in $SCHEMAS"

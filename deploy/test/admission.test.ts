@@ -4,6 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import {
   ENVIRONMENTS,
+  DELIVERY_CLI,
   ROOT,
   imageRegistryPath,
   podTemplates,
@@ -63,7 +64,7 @@ const matching = (image: string) =>
 
 describe('image admission policy (deploy/platform/admission)', () => {
   it('passes kubeconform -strict against the policy-controller CRD schema', () => {
-    const result = spawnSync('bash', [path.join(ROOT, 'scripts/kubeconform.sh'), '-'], {
+    const result = spawnSync(process.execPath, [DELIVERY_CLI, 'kubeconform', '-'], {
       input: renderYaml(ADMISSION),
       encoding: 'utf8',
     });
@@ -75,7 +76,7 @@ describe('image admission policy (deploy/platform/admission)', () => {
 
   it('the schema catches a misspelt field, so the strict pass above means something', () => {
     const misspelt = renderYaml(ADMISSION).replace('identities:', 'identity:');
-    const result = spawnSync('bash', [path.join(ROOT, 'scripts/kubeconform.sh'), '-'], {
+    const result = spawnSync(process.execPath, [DELIVERY_CLI, 'kubeconform', '-'], {
       input: misspelt,
       encoding: 'utf8',
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { tool } from '@internal/test-kit';
 import {
+  DELIVERY_CLI,
   DEPLOY_DIR,
   ENVIRONMENTS,
   ROOT,
@@ -12,14 +13,13 @@ import {
   readSettings,
 } from './support/manifests';
 
-// scripts/check-manifests.mjs is what `npm run check:manifests` and CI run on the manifests; these
+// `delivery check-manifests` is what `npm run check:manifests` and CI run on the manifests; these
 // tests run its static checks (kustomize, kubeconform, kube-score, image digests, scope) on every
 // target, for real.
 
-const SCRIPT = path.join(ROOT, 'scripts', 'check-manifests.mjs');
 
 function checkManifests(...args: string[]) {
-  const result = spawnSync(process.execPath, [SCRIPT, ...args], {
+  const result = spawnSync(process.execPath, [DELIVERY_CLI, 'check-manifests', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
@@ -29,7 +29,7 @@ function checkManifests(...args: string[]) {
 
 const targets = checkManifests('--targets').output.trim().split('\n');
 
-describe('the targets of scripts/check-manifests.mjs', () => {
+describe('the targets of delivery check-manifests', () => {
   it('are every environment of catalogue.yaml and the platform layer', () => {
     expect(targets).toEqual([...ENVIRONMENTS.map((env) => `deploy/envs/${env}`), 'deploy/platform']);
   });
@@ -40,7 +40,7 @@ describe('the targets of scripts/check-manifests.mjs', () => {
         scripts: Record<string, string>;
       }
     ).scripts;
-    expect(scripts['check:manifests']).toBe('node scripts/check-manifests.mjs');
+    expect(scripts['check:manifests']).toBe('delivery check-manifests');
     const ci = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'ci.yml'), 'utf8');
     expect(ci).toMatch(/^\s+run: npm run check:manifests$/m);
   });
@@ -57,7 +57,7 @@ describe.each(targets)('%s', (target) => {
   });
 });
 
-describe('scripts/check-manifests.mjs --static on a broken kustomization', () => {
+describe('delivery check-manifests --static on a broken kustomization', () => {
   let dir: string;
   const write = (objects: object[]) => {
     fs.writeFileSync(

@@ -3,13 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { DEPLOY_DIR, ROOT } from './support/manifests';
+import { DELIVERY_CLI, DEPLOY_DIR, ROOT } from './support/manifests';
 
-// The platform layer may reach nothing outside catalogue.yaml's namespaces: scripts/check-manifests.mjs
+// The platform layer may reach nothing outside catalogue.yaml's namespaces: `delivery check-manifests`
 // (its "scope" check, run on every target by kube-score.test.ts) refuses it. Here it is run on a
 // temporary copy of deploy/platform with one object added, which must be refused by name.
 
-const SCRIPT = path.join(ROOT, 'scripts', 'check-manifests.mjs');
 
 let copy: string;
 beforeAll(() => {
@@ -18,14 +17,14 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(path.dirname(copy), { recursive: true, force: true }));
 
-/** The scope verdict of check-manifests.mjs --static on the copy, with `extra` added to it. */
+/** The scope verdict of `delivery check-manifests --static` on the copy, with `extra` added to it. */
 function scopeOf(extra: object[]): string {
   const kustomization = path.join(copy, 'kustomization.yaml');
   const original = fs.readFileSync(kustomization, 'utf8');
   fs.writeFileSync(path.join(copy, 'extra.yaml'), extra.map((o) => YAML.stringify(o)).join('---\n'));
   fs.writeFileSync(kustomization, extra.length > 0 ? `${original}  - extra.yaml\n` : original);
   try {
-    const result = spawnSync(process.execPath, [SCRIPT, '--static', copy], {
+    const result = spawnSync(process.execPath, [DELIVERY_CLI, 'check-manifests', '--static', copy], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 120_000,

@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import YAML from 'yaml';
 import { tool } from '@internal/test-kit';
-import { DEPLOY_DIR, KUSTOMIZATIONS, ROOT, render, renderYaml } from './support/manifests';
+import { DELIVERY_CLI, DEPLOY_DIR, KUSTOMIZATIONS, ROOT, render, renderYaml } from './support/manifests';
 
-const KUBECONFORM = path.join(ROOT, 'scripts/kubeconform.sh');
-
-/** Runs scripts/kubeconform.sh on YAML given on stdin. */
+/** Runs `delivery kubeconform` on YAML given on stdin. */
 function kubeconform(yaml: string) {
-  const result = spawnSync('bash', [KUBECONFORM, '-'], { input: yaml, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [DELIVERY_CLI, 'kubeconform', '-'], {
+    input: yaml,
+    encoding: 'utf8',
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -50,7 +51,7 @@ describe.each(KUSTOMIZATIONS)('deploy/%s', (dir) => {
   });
 });
 
-describe('kubeconform setup (scripts/kubeconform.sh)', () => {
+describe('kubeconform setup (delivery kubeconform)', () => {
   it('rejects a field the Kubernetes schema does not define', () => {
     const { status, output } = kubeconform(
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  colour: blue\ndata: {}\n',

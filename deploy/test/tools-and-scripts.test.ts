@@ -3,12 +3,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tool, toolsDir } from '@internal/test-kit';
-import { CATALOGUE, ROOT, readSettings } from './support/manifests';
+import { CATALOGUE, DELIVERY_CLI, ROOT, readSettings } from './support/manifests';
 
-const OUR_SCRIPTS = ['install-tools.sh', 'kubeconform.sh', 'deploy.sh', 'create-secrets.sh', 'smoke.sh'];
+const OUR_SCRIPTS = ['install-tools.sh', 'create-secrets.sh'];
 
 function bash(script: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync('bash', [path.join(ROOT, 'scripts', script), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function delivery(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [DELIVERY_CLI, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     timeout: 120_000,
@@ -27,21 +36,25 @@ describe('shell scripts', () => {
   });
 });
 
-describe('scripts/deploy.sh', () => {
+describe('delivery deploy', () => {
+  const [first = '', second = ''] = CATALOGUE.environmentNames();
   it.each([
-    [[], /expected 1 environment, got 0/],
-    [['qa'], /unknown environment 'qa' \(known: dev staging prod\)/],
-    [['dev', 'prod'], /expected 1 environment, got 2/],
-    [['--force', 'dev'], /unknown option '--force'/],
+    [[], /missing required argument 'env'/],
+    [
+      ['qa'],
+      new RegExp(`unknown environment 'qa' \\(known: ${CATALOGUE.environmentNames().join(' ')}\\)`),
+    ],
+    [[first, second], /too many arguments for 'deploy'/],
+    [['--force', first], /unknown option '--force'/],
   ])('rejects %j with usage and exit 2', (args, message) => {
-    const { status, stderr } = bash('deploy.sh', args);
+    const { status, stderr } = delivery(['deploy', ...args]);
     expect(status).toBe(2);
     expect(stderr).toMatch(message);
-    expect(stderr).toMatch(/usage: scripts\/deploy.sh/);
+    expect(stderr).toMatch(/usage: delivery deploy \[options\] <env>/);
   });
 
   it('explains that kubectl is missing instead of half-deploying', () => {
-    const { status, stderr } = bash('deploy.sh', ['dev'], {
+    const { status, stderr } = delivery(['deploy', first], {
       KUBECTL: 'kubectl-that-does-not-exist',
     });
     expect(status).toBe(1);
@@ -51,7 +64,7 @@ describe('scripts/deploy.sh', () => {
   it.each(CATALOGUE.environmentNames())(
     'in a dry run renders %s and prints the plan without secret values',
     (env) => {
-      const { status, stdout, stderr } = bash('deploy.sh', ['--dry-run', env]);
+      const { status, stdout, stderr } = delivery(['deploy', '--dry-run', env]);
       if (status !== 0) throw new Error(stderr);
       expect(stdout).toMatch(new RegExp(`deploy/envs/${env} renders \\d+ objects`));
       const commands = stdout.split('\n').filter((line) => line.startsWith('+ '));
@@ -71,18 +84,27 @@ describe('scripts/deploy.sh', () => {
           c.includes(`-n billing-${env} create secret generic antaeus-api-tokens `),
         ),
       ).toBe(true);
-      // Every Secret value goes to kubectl on stdin, none on a command line.
+      // Every Secret value goes to kubectl through a pipe, none on a command line.
+      expect(
+        commands.some((c) =>
+          c.includes(
+            `-n payments-${env} create secret generic payment-redis --from-file=password=`,
+          ),
+        ),
+      ).toBe(true);
       const creates = commands.filter((c) => c.includes('create secret'));
-      expect(creates).toHaveLength(3);
+      expect(creates).toHaveLength(4);
       for (const create of creates) {
-        expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin$/);
+        expect(create).toMatch(/( --from-file=[a-z-]+=\/dev\/fd\/\d+)+$/);
         expect(create).not.toMatch(/--from-literal/);
       }
       // payment's Redis, then every service of the catalogue in its team's namespace.
       expect(commands.filter((c) => c.includes('rollout status'))).toEqual([
         expect.stringContaining(`-n payments-${env} rollout status statefulset/payment-redis`),
         ...CATALOGUE.services.map(({ name, team }) =>
-          expect.stringContaining(`-n ${CATALOGUE.namespace(team, env)} rollout status deployment/${name}`),
+          expect.stringContaining(
+            `-n ${CATALOGUE.namespace(team, env)} rollout status deployment/${name}`,
+          ),
         ),
       ]);
       expect(stdout).toMatch(env === 'dev' ? /NodePort 30080/ : /behind the Ingress/);
@@ -90,12 +112,13 @@ describe('scripts/deploy.sh', () => {
   );
 });
 
-describe('scripts/deploy.sh against a recording kubectl', () => {
-  // A stand-in kubectl on PATH: it records every command line it is given and what it reads on
-  // stdin, knows no Secret yet (so deploy.sh generates them), and succeeds at everything else.
+describe('delivery deploy against a recording kubectl', () => {
+  // A stand-in kubectl on PATH: it records every command line it is given and the Secret values
+  // it reads from the files they name, knows no Secret yet (so the Secrets are generated), and
+  // succeeds at everything else.
   const FAKE_KUBECTL = `#!/usr/bin/env bash
 log="$KUBECTL_LOG"
-# One write per line: deploy.sh pipes create into apply, so two of these run at once and
+# One write per line: create-secrets.sh pipes create into apply, so two of these run at once and
 # separate writes would interleave in the log.
 line="ARGV$(printf ' %q' "$@")"
 printf '%s\\n' "$line" >>"$log"
@@ -103,9 +126,17 @@ args=" $* "
 case "$args" in
   *" get secret "*) exit 1 ;;
   *" create secret generic "*)
-    value="$(cat)"
-    printf 'STDIN %s\\n' "$value" >>"$log"
-    printf 'apiVersion: v1\\nkind: Secret\\ndata:\\n  k: %s\\n' "$(printf '%s' "$value" | base64 -w0)"
+    values=""
+    for arg in "$@"; do
+      case "$arg" in
+        --from-file=*)
+          file="\${arg#--from-file=}"
+          values+="VALUE \${file%%=*} $(cat "\${file#*=}")"$'\\n'
+          ;;
+      esac
+    done
+    printf '%s' "$values" >>"$log"
+    printf 'apiVersion: v1\\nkind: Secret\\n'
     ;;
   *" apply -f - "*) cat >/dev/null ;;
   *" get ingress "*) echo antaeus.example.com ;;
@@ -113,20 +144,22 @@ esac
 exit 0
 `;
 
-  it('creates the three Secrets with generated tokens that never appear on a command line', () => {
+  it('creates the four Secrets with generated tokens that never appear on a command line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-kubectl-'));
     const kubectl = path.join(dir, 'kubectl');
     const log = path.join(dir, 'calls.log');
     fs.writeFileSync(kubectl, FAKE_KUBECTL, { mode: 0o755 });
     try {
-      const { status, stdout, stderr } = bash('deploy.sh', ['dev'], {
+      const { status, stdout, stderr } = delivery(['deploy', 'dev'], {
         KUBECTL: kubectl,
         KUBECTL_LOG: log,
       });
       if (status !== 0) throw new Error(`${stdout}${stderr}`);
       const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
       const argv = lines.filter((l) => l.startsWith('ARGV '));
-      const values = lines.filter((l) => l.startsWith('STDIN ')).map((l) => l.slice(6));
+      const values = lines
+        .filter((l) => l.startsWith('VALUE '))
+        .map((l) => l.slice(6).split(' ') as [string, string]);
       const creates = argv.filter((l) => l.includes('create secret generic'));
       expect(
         creates.map((l) => / -n (\S+) create secret generic (\S+) /.exec(l)?.slice(1)),
@@ -134,16 +167,28 @@ exit 0
         ['payments-dev', 'payment-api-tokens'],
         ['billing-dev', 'payment-api-token'],
         ['billing-dev', 'antaeus-api-tokens'],
+        ['payments-dev', 'payment-redis'],
       ]);
-      for (const create of creates) expect(create).toMatch(/--from-file=[a-z]+=\/dev\/stdin /);
+      for (const create of creates)
+        expect(create).toMatch(/( --from-file=[a-z-]+=\/dev\/fd\/\d+)+ /);
       // payment accepts the token Antaeus sends, named as Antaeus's (its caller identity, kept
-      // across a rotation); Antaeus's own callers get another one.
-      expect(values).toHaveLength(3);
-      expect(values[0]).toBe(`antaeus:${values[1]}`);
-      for (const value of values.slice(1)) expect(value).toMatch(/^[0-9a-f]{64}$/);
-      expect(values[2]).not.toBe(values[1]);
+      // across a rotation); Antaeus's own callers get another one; each service's Secret holds
+      // a token of Prometheus's of its own, for /metrics only; payment's Redis a password that
+      // Redis and payment both read from payment-redis.
+      const hex = '[0-9a-f]{64}';
+      expect(values).toEqual([
+        ['tokens', expect.stringMatching(new RegExp(`^antaeus:${hex}$`))],
+        ['metrics-token', expect.stringMatching(new RegExp(`^${hex}$`))],
+        ['token', expect.stringMatching(new RegExp(`^${hex}$`))],
+        ['tokens', expect.stringMatching(new RegExp(`^${hex}$`))],
+        ['metrics-token', expect.stringMatching(new RegExp(`^${hex}$`))],
+        ['password', expect.stringMatching(new RegExp(`^${hex}$`))],
+      ]);
+      const [paymentTokens, ...tokens] = values.map(([, value]) => value) as string[];
+      expect(paymentTokens).toBe(`antaeus:${tokens[1]}`);
+      expect(new Set(tokens).size).toBe(5);
       const everything = `${argv.join('\n')}${stdout}${stderr}`;
-      for (const value of values.slice(1)) expect(everything).not.toContain(value);
+      for (const token of tokens) expect(everything).not.toContain(token);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -163,19 +208,28 @@ describe('scripts/create-secrets.sh', () => {
   });
 });
 
-describe('scripts/smoke.sh', () => {
+describe('delivery smoke', () => {
   it.each([
-    [[], /expected 1 argument, got 0/],
+    [[], /missing required argument 'url'/],
     [['localhost:8000'], /'localhost:8000' is not an http:\/\/ or https:\/\/ URL/],
-    [['http://a', 'http://b'], /expected 1 argument, got 2/],
+    [['http://a', 'http://b'], /too many arguments for 'smoke'/],
   ])('rejects %j with usage and exit 2', (args, message) => {
-    const { status, stderr } = bash('smoke.sh', args);
+    const { status, stderr } = delivery(['smoke', ...args]);
     expect(status).toBe(2);
     expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/usage: delivery smoke \[options\] <url>/);
+  });
+
+  it('refuses a timeout that is not a positive number of seconds, naming the variable', () => {
+    const { status, stderr } = delivery(['smoke', 'http://127.0.0.1:9'], {
+      SMOKE_TIMEOUT_SECONDS: '0',
+    });
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/SMOKE_TIMEOUT_SECONDS must be a positive integer, got '0'/);
   });
 
   it('fails when nothing answers at the URL', () => {
-    const { status, stderr } = bash('smoke.sh', ['http://127.0.0.1:9'], {
+    const { status, stderr } = delivery(['smoke', 'http://127.0.0.1:9'], {
       SMOKE_TIMEOUT_SECONDS: '2',
     });
     expect(status).toBe(1);

@@ -1,18 +1,14 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, sleep, startProcess, type ManagedProcess } from '@internal/test-kit';
 import {
-  freePort,
-  sleep,
-  startProcess,
-  startRedis,
-  type ManagedProcess,
-  type RedisServer,
-} from '@internal/test-kit';
-import {
+  DELIVERY_CLI,
   ROOT,
+  containerCommand,
   containerEnv,
   find,
   podTemplate,
@@ -22,12 +18,13 @@ import {
 } from './support/manifests';
 
 /**
- * Runs the dev environment's two services as local processes with the environment their
- * manifests give them, and checks the wiring end to end. What a cluster would provide is mapped
- * onto this machine: each Service DNS name to the loopback port its pod listens on, each
- * container port to a free loopback port (PORT follows), each volume mount to a temporary
- * directory, each Secret to a test value. PAYMENT_RANDOM_SEED, which the manifests leave unset,
- * makes the approvals reproducible so the assertions on the paid share cannot flake.
+ * Runs the dev environment's two services and payment's Redis as local processes with the
+ * environment and arguments their manifests give them, and checks the wiring end to end. What a
+ * cluster would provide is mapped onto this machine: each Service DNS name to the loopback port
+ * its pod listens on, each container port to a free loopback port (PORT follows), each volume
+ * mount to a temporary directory, each Secret to a test value, and `$(VAR)` in env values and
+ * args expanded as the kubelet does. PAYMENT_RANDOM_SEED, which the manifests leave unset, makes
+ * the approvals reproducible so the assertions on the paid share cannot flake.
  */
 
 const objects = () => renderEnv('dev');
@@ -121,13 +118,7 @@ async function startPod(
 ): Promise<RunningPod> {
   const { spec } = podTemplate(objects(), 'Deployment', deployment);
   const container = spec.containers[0]!;
-  const { values, secrets } = containerEnv(objects(), namespace, container);
-  for (const [variable, ref] of Object.entries(secrets)) {
-    const value = secretValues[`${ref.name}/${ref.key}`];
-    if (value === undefined)
-      throw new Error(`no test value for Secret ${namespace}/${ref.name} key ${ref.key}`);
-    values[variable] = value;
-  }
+  const { values } = containerEnv(objects(), namespace, container, secretValues);
   // A mounted volume is a fresh directory; a variable naming a path under it is rewritten.
   const original = { ...values };
   for (const mount of container.volumeMounts ?? []) {
@@ -160,28 +151,117 @@ async function startPod(
   return pod;
 }
 
+/** Sends Redis inline commands over one connection; resolves once `lines` answer lines came. */
+async function redisInline(port: number, commands: string[], lines: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    const received = () => answer.split('\r\n').length - 1;
+    socket.setTimeout(2_000, () => socket.destroy(new Error(`redis: no answer (got ${answer})`)));
+    socket.once('connect', () => socket.write(commands.map((c) => `${c}\r\n`).join('')));
+    socket.on('data', (data) => {
+      answer += data.toString();
+      if (received() >= lines) {
+        socket.destroy();
+        resolve(answer);
+      }
+    });
+    socket.once('error', reject);
+  });
+}
+
+interface RedisPod {
+  process: ManagedProcess;
+  container: Container;
+  env: Record<string, string>;
+  localPort: number;
+  /** A directory whose `redis-cli` talks to this Redis: the pod's loopback port 6379 is localPort. */
+  cliDir: string;
+}
+
+/**
+ * The kubelet's view of an exec probe (exit 0 passes), run with the container's environment
+ * (`env` overrides a variable) and `redis-cli` pointed at the local Redis.
+ */
+function execProbe(probe: Probe, pod: RedisPod, env: Record<string, string> = {}): boolean {
+  const { exec } = probe;
+  if (!exec) throw new Error(`${pod.container.name}: only exec probes are exercised here`);
+  const [command, ...args] = exec.command;
+  const result = spawnSync(command!, args, {
+    env: { PATH: `${pod.cliDir}:${process.env.PATH}`, ...pod.env, ...env },
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
+  return result.status === 0;
+}
+
+/**
+ * Starts a StatefulSet's redis container as a local redis-server with the arguments its manifest
+ * gives it. The container sets no command, so the image's entrypoint runs redis-server with the
+ * args; the image's working directory is the data volume's mount, here a temporary directory;
+ * `--port` and `--bind` come last, so they win, and map its port to a free loopback one.
+ */
+async function startRedisPod(
+  namespace: string,
+  statefulSet: string,
+  secretValues: Record<string, string>,
+  scratch: string,
+): Promise<RedisPod> {
+  const { spec } = podTemplate(objects(), 'StatefulSet', statefulSet);
+  const container = spec.containers[0]!;
+  const { values: env } = containerEnv(objects(), namespace, container, secretValues);
+  const { command, args } = containerCommand(container, env);
+  expect(command).toBeUndefined();
+  expect(args[0]).toMatch(/^--/);
+  const [mount] = container.volumeMounts ?? [];
+  expect(mount?.mountPath).toBe('/data');
+  const dataDir = fs.mkdtempSync(path.join(scratch, `${statefulSet}-${mount!.name}-`));
+  const localPort = await freePort();
+  const server = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+  const cliDir = fs.mkdtempSync(path.join(scratch, `${statefulSet}-cli-`));
+  const cli = execFileSync('sh', ['-c', 'command -v redis-cli'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(
+    path.join(cliDir, 'redis-cli'),
+    `#!/bin/sh\nexec '${cli}' -p ${localPort} "$@"\n`,
+    { mode: 0o755 },
+  );
+  const started = await startProcess({
+    command: server,
+    args: [...args, '--port', String(localPort), '--bind', '127.0.0.1'],
+    cwd: dataDir,
+    env,
+  });
+  const pod = { process: started, container, env, localPort, cliDir };
+  const probe = container.startupProbe!;
+  for (let attempt = 1; !execProbe(probe, pod); attempt += 1) {
+    if (attempt >= (probe.failureThreshold ?? 3))
+      throw new Error(`${statefulSet}: startup probe failed\n${started.output()}`);
+    await sleep(200);
+  }
+  return pod;
+}
+
 describe('the dev environment wired as its manifests describe it', () => {
   let scratch: string;
-  let redis: RedisServer;
+  let redis: RedisPod;
   let payment: RunningPod;
   let antaeus: RunningPod;
   const token = randomBytes(24).toString('hex');
   const antaeusToken = randomBytes(24).toString('hex');
+  const redisPassword = randomBytes(32).toString('hex');
   const secrets = {
     'payment-api-tokens/tokens': `antaeus:${token}`,
+    'payment-api-tokens/metrics-token': randomBytes(24).toString('hex'),
     'payment-api-token/token': token,
     'antaeus-api-tokens/tokens': antaeusToken,
+    'antaeus-api-tokens/metrics-token': randomBytes(24).toString('hex'),
+    'payment-redis/password': redisPassword,
   };
 
   beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-wiring-'));
-    redis = await startRedis();
-    publish(
-      'payments-dev',
-      'payment-redis',
-      podTemplate(objects(), 'StatefulSet', 'payment-redis').spec.containers[0]!,
-      redis.port,
-    );
+    redis = await startRedisPod('payments-dev', 'payment-redis', secrets, scratch);
+    publish('payments-dev', 'payment-redis', redis.container, redis.localPort);
 
     payment = await startPod(
       'payments-dev',
@@ -210,7 +290,7 @@ describe('the dev environment wired as its manifests describe it', () => {
 
   afterAll(async () => {
     await Promise.all([payment?.process.stop(), antaeus?.process.stop()]);
-    await redis?.stop();
+    await redis?.process.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -224,6 +304,17 @@ describe('the dev environment wired as its manifests describe it', () => {
     expect(payment.process.output()).toMatch(/"store":"redis"/);
   });
 
+  it('Redis refuses a client without the password, and its probes pass only with it', async () => {
+    expect(await redisInline(redis.localPort, ['PING'], 1)).toMatch(/^-NOAUTH /);
+    expect(await redisInline(redis.localPort, [`AUTH ${redisPassword}`, 'PING'], 2)).toBe(
+      '+OK\r\n+PONG\r\n',
+    );
+    for (const probe of [redis.container.startupProbe!, redis.container.readinessProbe!]) {
+      expect(execProbe(probe, redis)).toBe(true);
+      expect(execProbe(probe, redis, { REDIS_PASSWORD: 'not-the-password' })).toBe(false);
+    }
+  });
+
   it('payment refuses a charge without the token Antaeus is given', async () => {
     const response = await fetch(`http://127.0.0.1:${payment.localPort}/v1/charges`, {
       method: 'POST',
@@ -233,10 +324,10 @@ describe('the dev environment wired as its manifests describe it', () => {
     expect(response.status).toBe(401);
   });
 
-  it('Antaeus refuses the pay call without one of its tokens, and smoke.sh says which to set', () => {
+  it('Antaeus refuses the pay call without one of its tokens, and delivery smoke says which to set', () => {
     const smoke = spawnSync(
-      'bash',
-      [path.join(ROOT, 'scripts/smoke.sh'), `http://127.0.0.1:${antaeus.localPort}`],
+      process.execPath,
+      [DELIVERY_CLI, 'smoke', `http://127.0.0.1:${antaeus.localPort}`],
       { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ANTAEUS_TOKEN: '' } },
     );
     expect(smoke.status).toBe(1);
@@ -245,10 +336,10 @@ describe('the dev environment wired as its manifests describe it', () => {
     );
   });
 
-  it('passes scripts/smoke.sh: 2 of 10 invoices PAID before, a plausible share after one pay call', () => {
+  it('passes delivery smoke: 2 of 10 invoices PAID before, a plausible share after one pay call', () => {
     const smoke = spawnSync(
-      'bash',
-      [path.join(ROOT, 'scripts/smoke.sh'), `http://127.0.0.1:${antaeus.localPort}`],
+      process.execPath,
+      [DELIVERY_CLI, 'smoke', `http://127.0.0.1:${antaeus.localPort}`],
       {
         encoding: 'utf8',
         timeout: 120_000,
@@ -258,11 +349,11 @@ describe('the dev environment wired as its manifests describe it', () => {
     const output = `${smoke.stdout}${smoke.stderr}`;
     if (smoke.status !== 0) {
       throw new Error(
-        `smoke.sh exited ${smoke.status}:\n${output}\n--- antaeus ---\n${antaeus.process.output()}\n--- payment ---\n${payment.process.output()}`,
+        `delivery smoke exited ${smoke.status}:\n${output}\n--- antaeus ---\n${antaeus.process.output()}\n--- payment ---\n${payment.process.output()}`,
       );
     }
     expect(output).toMatch(/^before: PAID 2, PENDING 8 of 10 invoices$/m);
-    // The token reached curl through a file descriptor: smoke.sh never prints it.
+    // The token goes in a request header only: delivery smoke never prints it.
     expect(output).not.toContain(antaeusToken);
     const paidAfter = Number(
       /^after: PAID (\d+), PENDING (\d+) of 10 invoices$/m.exec(output)?.[1],
@@ -272,6 +363,19 @@ describe('the dev environment wired as its manifests describe it', () => {
     expect(paidAfter).toBeGreaterThanOrEqual(3);
     expect(paidAfter).toBeLessThanOrEqual(9);
   }, 130_000);
+
+  it('payment stored the charges in the password-protected Redis, and never logged its password', async () => {
+    const answer = await redisInline(
+      redis.localPort,
+      [`AUTH ${redisPassword}`, 'KEYS payment:charge:*'],
+      2,
+    );
+    const [auth, count] = answer.split('\r\n');
+    expect(auth).toBe('+OK');
+    // 8 pay attempts, each decision kept under its own charge key.
+    expect(Number(/^\*(\d+)$/.exec(count ?? '')?.[1])).toBeGreaterThanOrEqual(8);
+    expect(payment.process.output()).not.toContain(redisPassword);
+  });
 
   it.each(['antaeus', 'payment'])(
     '%s drains and exits cleanly within its terminationGracePeriodSeconds after SIGTERM',

@@ -196,17 +196,69 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     expect(containerEnv(objects(), `payments-${env}`, payment.spec.containers[0]!).secrets).toEqual(
       {
         PAYMENT_API_TOKENS: { name: 'payment-api-tokens', key: 'tokens' },
+        PAYMENT_METRICS_TOKENS: { name: 'payment-api-tokens', key: 'metrics-token' },
+        REDIS_PASSWORD: { name: 'payment-redis', key: 'password' },
       },
     );
+    const redis = podTemplate(objects(), 'StatefulSet', 'payment-redis');
+    expect(containerEnv(objects(), `payments-${env}`, redis.spec.containers[0]!).secrets).toEqual({
+      REDIS_PASSWORD: { name: 'payment-redis', key: 'password' },
+    });
     const antaeus = podTemplate(objects(), 'Deployment', 'antaeus');
     expect(containerEnv(objects(), `billing-${env}`, antaeus.spec.containers[0]!).secrets).toEqual({
       PAYMENT_API_TOKEN: { name: 'payment-api-token', key: 'token' },
       ANTAEUS_API_TOKENS: { name: 'antaeus-api-tokens', key: 'tokens' },
+      ANTAEUS_METRICS_TOKENS: { name: 'antaeus-api-tokens', key: 'metrics-token' },
     });
     const job = podTemplate(objects(), 'CronJob', 'antaeus-monthly-billing');
     expect(containerEnv(objects(), `billing-${env}`, job.spec.containers[0]!).secrets).toEqual({
       ANTAEUS_API_TOKENS: { name: 'antaeus-api-tokens', key: 'tokens' },
     });
+  });
+
+  it('makes Redis require the password of the Secret payment-redis, and payment send it', () => {
+    const namespace = `payments-${env}`;
+    const redis = podTemplate(objects(), 'StatefulSet', 'payment-redis').spec.containers[0]!;
+    // The kubelet substitutes the password into the args; the durable options stay.
+    expect(redis.command).toBeUndefined();
+    expect(redis.args?.slice(0, 2)).toEqual(['--requirepass', '$(REDIS_PASSWORD)']);
+    const options = Object.fromEntries(
+      (redis.args ?? []).flatMap((arg, i, all) =>
+        arg.startsWith('--') ? [[arg, all[i + 1]]] : [],
+      ),
+    );
+    expect(options).toMatchObject({
+      '--appendonly': 'yes',
+      '--appendfsync': 'always',
+      '--maxmemory-policy': 'noeviction',
+    });
+    // The probes authenticate through the environment, never with the password in argv, and
+    // count only a PONG (redis-cli exits 0 on NOAUTH too).
+    for (const probe of [redis.startupProbe, redis.readinessProbe]) {
+      const command = probe?.exec?.command ?? [];
+      expect(command.slice(0, 2)).toEqual(['sh', '-c']);
+      expect(command[2]).toMatch(/REDISCLI_AUTH="\$REDIS_PASSWORD" redis-cli ping \| grep -q PONG/);
+      expect(command[2]).not.toMatch(/-a\b|--pass|\$\(/);
+    }
+
+    const payment = podTemplate(objects(), 'Deployment', 'payment').spec.containers[0]!;
+    const names = (payment.env ?? []).map((v) => v.name);
+    // A dependent variable is expanded only from those declared before it.
+    expect(names.indexOf('REDIS_PASSWORD')).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
+    const configMap = payment.envFrom?.[0]?.configMapRef?.name ?? '';
+    expect(find(objects(), 'ConfigMap', configMap, namespace).data).not.toHaveProperty('REDIS_URL');
+    const { values } = containerEnv(objects(), namespace, payment, {
+      'payment-api-tokens/tokens': 'antaeus:t',
+      'payment-api-tokens/metrics-token': 'm',
+      'payment-redis/password': 'the-password',
+    });
+    const url = new URL(values.REDIS_URL ?? 'missing:');
+    expect([url.protocol, url.username, url.password]).toEqual(['redis:', '', 'the-password']);
+    const service = find(objects(), 'Service', url.hostname, namespace).spec as {
+      ports: { port: number }[];
+    };
+    expect(service.ports.map((p) => p.port)).toContain(Number(url.port));
   });
 
   it('lets the HPA own payment replicas, and keeps Antaeus a single SQLite writer', () => {
@@ -305,8 +357,9 @@ describe('image tags', () => {
     for (const [service, team] of Object.entries(OUR_SERVICES)) {
       const serviceDir = path.join(DEPLOY_DIR, 'teams', team, service);
       const baseText = fs
-        .readdirSync(path.join(serviceDir, 'base'))
-        .map((f) => fs.readFileSync(path.join(serviceDir, 'base', f), 'utf8'));
+        .readdirSync(path.join(serviceDir, 'base'), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'));
       expect(baseText.join('\n')).not.toMatch(new RegExp(`${registry}/${service}:`));
       for (const env of ENVIRONMENTS) {
         const kustomization = YAML.parse(

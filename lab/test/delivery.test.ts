@@ -93,9 +93,22 @@ const tagOf = (image: string) => {
 };
 
 const bump = (tag: string, digest: string) =>
-  must('bash', ['scripts/bump-image.sh', '--push', '--digest', digest, 'payment', 'dev', tag], {
-    cwd: LAB_REPO,
-  });
+  must(
+    process.execPath,
+    [
+      `${repoRoot()}/packages/delivery/bin/delivery.js`,
+      'bump',
+      '--push',
+      '--digest',
+      digest,
+      'payment',
+      'dev',
+      tag,
+    ],
+    {
+      cwd: LAB_REPO,
+    },
+  );
 
 describe('merge-to-deploy against the lab repository', () => {
   // Tagged like CI tags a merge: the commit it was built from, and bumped with the digest the
@@ -108,7 +121,7 @@ describe('merge-to-deploy against the lab repository', () => {
   beforeAll(async () => {
     tag = labHead().slice(0, 12);
     // The image CI would have pushed for that commit, so the node can run what gets deployed.
-    must('bash', ['scripts/lab/images.sh', '--checkout', LAB_REPO, 'payment'], {
+    must('bash', ['lab/scripts/images.sh', '--checkout', LAB_REPO, 'payment'], {
       cwd: repoRoot(),
       timeoutMs: 900_000,
     });
@@ -118,7 +131,7 @@ describe('merge-to-deploy against the lab repository', () => {
     previousImage = deploymentImage('payments-dev', 'payment');
   });
 
-  test('scripts/bump-image.sh + git push changes payment-dev alone', async () => {
+  test('delivery bump --push changes payment-dev alone', async () => {
     bump(tag, digest);
     await settle(labHead());
     await eventually('payment-dev runs the new tag', () =>
@@ -138,11 +151,15 @@ describe('merge-to-deploy against the lab repository', () => {
     );
   });
 
-  test('scripts/promote.sh to staging changes staging only', async () => {
+  test('delivery promote to staging changes staging only', async () => {
     bump(tag, digest);
     await settle(labHead());
     const beforePromotion = liveState();
-    must('bash', ['scripts/promote.sh', 'payment', 'dev', 'staging'], { cwd: LAB_REPO });
+    must(
+      process.execPath,
+      [`${repoRoot()}/packages/delivery/bin/delivery.js`, 'promote', 'payment', 'dev', 'staging'],
+      { cwd: LAB_REPO },
+    );
     const head = commitAndPush(`promote(staging): payment ${tag}`);
     await settle(head);
     await eventually('payment-staging runs the promoted tag', () =>

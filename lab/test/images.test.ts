@@ -10,7 +10,7 @@ import {
   waitForOk,
 } from './support/images';
 
-// Both services' images built from this checkout's HEAD by scripts/lab/images.sh (the Dockerfiles
+// Both services' images built from this checkout's HEAD by lab/scripts/images.sh (the Dockerfiles
 // as committed, less their `# syntax=` line), pushed to the lab's registry on loopback, and run.
 const revision = execFileSync('git', ['-C', repoRoot(), 'rev-parse', 'HEAD'], {
   encoding: 'utf8',

@@ -21,7 +21,7 @@ import {
 } from './support/node';
 
 // Prod in the lab: lab:up built both images, bumped dev to them with their registry digest,
-// promoted them dev -> staging -> prod with scripts/promote.sh (the promotion workflow's script)
+// promoted them dev -> staging -> prod with `delivery promote` (the promotion workflow's command)
 // and synced prod by hand, as a release-group member may at any hour. Prod must run the very
 // image that was built and promoted, and bill through prod payment.
 

@@ -8,7 +8,7 @@ import { kubectl, must, run } from './support/lab';
 import { deploymentImage } from './support/node';
 
 // Signatures verified at admission on the real API server: lab:up runs Sigstore's
-// policy-controller webhook (scripts/lab/sigstore.sh), signs every image it pushes with the lab's
+// policy-controller webhook (lab/scripts/sigstore.sh), signs every image it pushes with the lab's
 // key, and applies the ClusterImagePolicy lab-registry-signed: in an opted-in team namespace, an
 // image of the lab registry is admitted only with a signature by that key, checked on the digest
 // the pod will run.
@@ -80,7 +80,7 @@ function pushProbe(tag: string, label: string): string {
 }
 
 const signWithLabKey = (imageByDigest: string) =>
-  must('bash', ['scripts/lab/sigstore.sh', 'sign', imageByDigest], { cwd: repoRoot() });
+  must('bash', ['lab/scripts/sigstore.sh', 'sign', imageByDigest], { cwd: repoRoot() });
 
 describe('signature admission (policy-controller) on the real API server', () => {
   test(`${NAMESPACE} is opted in and ${POLICY} is compiled into the webhook's configuration`, () => {

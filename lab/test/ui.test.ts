@@ -11,7 +11,7 @@ const SCREENSHOT = path.join(repoRoot(), 'docs', 'images', 'argocd-applications.
 
 /**
  * The argo-ui commit Argo CD's UI requires and the one the lab built it with
- * (scripts/lab/build.sh writes both), when they differ. The UI's argo-ui dependency is a GitHub
+ * (lab/scripts/build.sh writes both), when they differ. The UI's argo-ui dependency is a GitHub
  * commit; GitHub is unreachable here, so the lab builds with the copy it has (../shared/data or
  * ARGO_UI_TARBALL), and with another commit the applications list crashes in the browser.
  */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSandbox, git, run, type Sandbox } from './support/git-sandbox';
+import { createSandbox, delivery, git, type Sandbox } from './support/git-sandbox';
 
 // Which images the release workflow rebuilds for a push, decided by Turborepo's package graph.
 
@@ -19,17 +19,12 @@ async function selectedFor(...files: string[]): Promise<string[]> {
   }
   git(sandbox.repo, 'add', '--', ...files);
   git(sandbox.repo, 'commit', '--quiet', '--message', `touch ${files.join(' ')}`);
-  const result = await run(sandbox.repo, 'bash', [
-    'scripts/affected-services.sh',
-    '--json',
-    'HEAD~1',
-    'HEAD',
-  ]);
+  const result = await delivery(sandbox.repo, ['affected', '--json', 'HEAD~1', 'HEAD']);
   expect(result).toMatchObject({ code: 0, stderr: '' });
   return JSON.parse(result.stdout) as string[];
 }
 
-describe('scripts/affected-services.sh', () => {
+describe('delivery affected', () => {
   it.each([
     // antaeus declares payment as a dependency (its tests run against the real payment service),
     // so Turborepo counts a payment change as affecting it and both images are rebuilt.
@@ -50,18 +45,20 @@ describe('scripts/affected-services.sh', () => {
 
   it('selects every service when the base is unknown, as on a branch first push', async () => {
     const zero = '0'.repeat(40);
-    const result = await run(sandbox.repo, 'bash', ['scripts/affected-services.sh', zero]);
+    const result = await delivery(sandbox.repo, ['affected', zero]);
     expect(result).toMatchObject({ code: 0, stdout: 'antaeus\npayment\n' });
     expect(result.stderr).toContain('selecting every service');
   });
 
   it('refuses a head that is not a commit', async () => {
-    const result = await run(sandbox.repo, 'bash', [
-      'scripts/affected-services.sh',
-      'HEAD',
-      'no-such-ref',
-    ]);
+    const result = await delivery(sandbox.repo, ['affected', 'HEAD', 'no-such-ref']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("head 'no-such-ref' is not a commit");
+  });
+
+  it('refuses a call without a base, naming the argument', async () => {
+    const result = await delivery(sandbox.repo, ['affected']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("missing required argument 'base'");
   });
 });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { kustomizeBuild } from '@internal/test-kit';
-import { changedPaths, createSandbox, git, run, type Sandbox } from './support/git-sandbox';
+import { changedPaths, createSandbox, delivery, git, type Sandbox } from './support/git-sandbox';
 
 const OVERLAYS = {
   payment: (env: string) => `deploy/teams/payments/payment/overlays/${env}/kustomization.yaml`,
@@ -12,18 +12,14 @@ const NO_WAIT = { BUMP_BACKOFF_SECONDS: '0' };
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const OTHER_DIGEST = `sha256:${'0c'.repeat(32)}`;
 
-const bump = (cwd: string, ...args: string[]) =>
-  run(cwd, 'bash', ['scripts/bump-image.sh', ...args], NO_WAIT);
-const promote = (cwd: string, ...args: string[]) =>
-  run(cwd, 'bash', ['scripts/promote.sh', ...args]);
+const bump = (cwd: string, ...args: string[]) => delivery(cwd, ['bump', ...args], NO_WAIT);
+const promote = (cwd: string, ...args: string[]) => delivery(cwd, ['promote', ...args]);
 
-/** promote.sh as the workflow runs it, with what it wrote to GITHUB_OUTPUT. */
+/** `delivery promote` as the workflow runs it, with what it wrote to GITHUB_OUTPUT. */
 async function promoteForWorkflow(cwd: string, ...args: string[]) {
   const outputFile = path.join(path.dirname(cwd), `github-output-${args.join('-')}`);
   fs.rmSync(outputFile, { force: true });
-  const result = await run(cwd, 'bash', ['scripts/promote.sh', ...args], {
-    GITHUB_OUTPUT: outputFile,
-  });
+  const result = await delivery(cwd, ['promote', ...args], { GITHUB_OUTPUT: outputFile });
   return { result, output: fs.existsSync(outputFile) ? fs.readFileSync(outputFile, 'utf8') : '' };
 }
 
@@ -53,7 +49,7 @@ afterEach(() => {
   git(sandbox.repo, 'reset', '--quiet', '--hard', 'origin/main');
 });
 
-describe('scripts/bump-image.sh', () => {
+describe('delivery bump', () => {
   it.each([
     ['payment', 'dev', '3f9c2ab'],
     ['antaeus', 'staging', '0123456789abcdef0123456789abcdef01234567'],
@@ -135,36 +131,33 @@ describe('scripts/bump-image.sh', () => {
   );
 
   it('BUMP_REQUIRE_DIGEST=true (the release workflow) refuses a bump without --digest', async () => {
-    const result = await run(
-      sandbox.repo,
-      'bash',
-      ['scripts/bump-image.sh', 'payment', 'dev', 'fedcba9'],
-      {
-        ...NO_WAIT,
-        BUMP_REQUIRE_DIGEST: 'true',
-      },
-    );
+    const result = await delivery(sandbox.repo, ['bump', 'payment', 'dev', 'fedcba9'], {
+      ...NO_WAIT,
+      BUMP_REQUIRE_DIGEST: 'true',
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/BUMP_REQUIRE_DIGEST=true: pass the pushed image's --digest/);
     expect(changedPaths(sandbox.repo)).toEqual([]);
   });
 
   it.each([
-    [['billing', 'dev', 'abcdef1'], /unknown service 'billing'/],
+    [['billing', 'dev', 'abcdef1'], /unknown service 'billing' \(known: payment antaeus\)/],
     [['payment', 'qa', 'abcdef1'], /unknown environment 'qa'/],
     [['payment', 'dev', 'latest'], /invalid image tag 'latest'/],
     [['payment', 'dev', 'ABCDEF1'], /invalid image tag 'ABCDEF1'/],
     [['payment', 'dev', 'abc12'], /invalid image tag 'abc12'/],
     [['payment', 'dev', '1.2'], /invalid image tag '1.2'/],
     [['payment', 'dev', 'abcdef1;rm'], /invalid image tag/],
-    [['payment', 'dev'], /expected 3 arguments, got 2/],
+    [['payment', 'dev'], /missing required argument 'tag'/],
+    [['payment', 'dev', 'abcdef1', 'extra'], /too many arguments for 'bump'/],
+    [['--digest'], /option '--digest <digest>' argument missing/],
     [['--force', 'payment', 'dev', 'abcdef1'], /unknown option '--force'/],
     [['--digest', 'md5:abc', 'payment', 'dev', 'abcdef1'], /invalid digest 'md5:abc'/],
   ])('refuses %j with a usage error and changes nothing', async (args, message) => {
     const result = await bump(sandbox.repo, ...args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
-    expect(result.stderr).toMatch(/usage: scripts\/bump-image.sh/);
+    expect(result.stderr).toMatch(/usage: delivery bump \[options\] <service> <env> <tag>/);
     expect(changedPaths(sandbox.repo)).toEqual([]);
   });
 
@@ -216,7 +209,7 @@ describe('scripts/bump-image.sh', () => {
   });
 });
 
-describe('bump-image.sh --push against a shared remote', () => {
+describe('delivery bump --push against a shared remote', () => {
   it('lands two concurrent bumps of different services through the rebase retry', async () => {
     const first = sandbox.clone('writer-payment');
     const second = sandbox.clone('writer-antaeus');
@@ -256,7 +249,7 @@ describe('bump-image.sh --push against a shared remote', () => {
   }, 60_000);
 });
 
-describe('scripts/promote.sh', () => {
+describe('delivery promote', () => {
   it('copies the dev image to staging, changing only the staging overlay', async () => {
     await bump(sandbox.repo, '--commit', '--digest', DIGEST, 'antaeus', 'dev', '5555555');
     const { result, output } = await promoteForWorkflow(sandbox.repo, 'antaeus', 'dev', 'staging');
@@ -314,9 +307,7 @@ describe('scripts/promote.sh', () => {
       expect(result.stderr).toContain(
         `error: ${OVERLAYS.antaeus('dev')} pins antaeus in dev by tag only (7654321, no digest): refusing to promote it to staging.`,
       );
-      expect(result.stderr).toContain(
-        'scripts/bump-image.sh --digest sha256:<digest> antaeus dev 7654321',
-      );
+      expect(result.stderr).toContain('delivery bump --digest sha256:<digest> antaeus dev 7654321');
       expect(fs.readFileSync(staging, 'utf8')).toBe(before);
       expect(changedPaths(sandbox.repo)).toEqual([]);
       expect(output).toBe('');
@@ -329,7 +320,7 @@ describe('scripts/promote.sh', () => {
     [['payment', 'prod', 'dev'], /prod is the last environment/],
     [['payment', 'dev', 'qa'], /unknown environment 'qa'/],
     [['antaeus-v2', 'dev', 'staging'], /unknown service 'antaeus-v2'/],
-    [['payment', 'dev'], /expected 3 arguments/],
+    [['payment', 'dev'], /missing required argument 'to'/],
   ])('refuses %j and changes nothing', async (args, message) => {
     const result = await promote(sandbox.repo, ...args);
     expect(result.code).toBe(2);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CatalogueError, parseCatalogue, readCatalogue } from '@internal/catalogue';
 import { repoRoot } from '@internal/test-kit';
 import YAML from 'yaml';
+import { DELIVERY_CLI } from './support/git-sandbox';
 
 // From this file, not the test kit, so that the test checks the checkout it is in (also a clone
 // whose node_modules is linked in, scripts/test/new-service.test.ts).
@@ -28,12 +29,13 @@ function problemsAfter(edit: (data: Data) => void): string[] {
 }
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(root, 'scripts', 'catalogue.mjs'), ...args], {
+  spawnSync(process.execPath, [DELIVERY_CLI, 'catalogue', ...args], {
+    cwd: root,
     encoding: 'utf8',
   });
 
 describe('catalogue.yaml', () => {
-  test('is valid, and node scripts/catalogue.mjs check says so', () => {
+  test('is valid, and delivery catalogue check says so', () => {
     const result = cli('check');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -81,18 +83,15 @@ describe('catalogue.yaml', () => {
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
   });
 
-  test('the delivery scripts list exactly its services and environments, in order', () => {
-    const result = spawnSync(
-      'bash',
-      [
-        '-c',
-        `source scripts/lib/delivery.sh && echo "\${DELIVERY_SERVICES[*]}" && echo "\${DELIVERY_ENVIRONMENTS[*]}" && next_environment ${catalogue.environmentNames()[0]}`,
-      ],
-      { cwd: root, encoding: 'utf8' },
-    );
-    expect(result.stdout.trim().split('\n')).toEqual([
-      catalogue.serviceNames().join(' '),
-      catalogue.environmentNames().join(' '),
+  test('the delivery tool lists exactly its services, teams and environments, in order', () => {
+    const lines = (...args: string[]) =>
+      cli(...args)
+        .stdout.trim()
+        .split('\n');
+    expect(lines('services')).toEqual(catalogue.serviceNames());
+    expect(lines('teams')).toEqual(catalogue.teamNames());
+    expect(lines('environments')).toEqual(catalogue.environmentNames());
+    expect(lines('next-environment', catalogue.environmentNames()[0] ?? '')).toEqual([
       catalogue.environmentNames()[1],
     ]);
   });

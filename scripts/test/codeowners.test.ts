@@ -66,7 +66,7 @@ describe('.github/CODEOWNERS', () => {
     'argocd/README.md',
     '.github/workflows/release.yml',
     '.github/CODEOWNERS',
-    'scripts/bump-image.sh',
+    'packages/delivery/src/bump.ts',
     'package.json',
     'package-lock.json',
     'turbo.json',

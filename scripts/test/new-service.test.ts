@@ -5,6 +5,8 @@ import { freePort, repoRoot, startProcess, tool, toolsDir } from '@internal/test
 import {
   changedPaths,
   createSandbox,
+  delivery,
+  DELIVERY_CLI,
   git,
   run,
   type RunResult,
@@ -43,7 +45,7 @@ function expectSuccess(what: string, result: RunResult): void {
  * and the catalogue, CODEOWNERS, pipeline-lint and manifest policy tests run inside the clone.
  */
 async function expectStaticValidationPasses(repo: string): Promise<void> {
-  expectSuccess('catalogue check', await node(repo, 'scripts/catalogue.mjs', 'check'));
+  expectSuccess('catalogue check', await delivery(repo, ['catalogue', 'check'], TOOLS));
   for (const generator of ['applicationsets', 'environments', 'deployer-roles', 'dockerfiles'])
     expectSuccess(generator, await node(repo, `scripts/generate-${generator}.mjs`, '--check'));
   expectSuccess('lockfile', await node(repo, 'scripts/complete-lockfile.mjs', '--check'));
@@ -54,7 +56,10 @@ async function expectStaticValidationPasses(repo: string): Promise<void> {
       await run(
         repo,
         'bash',
-        ['-c', `set -o pipefail; "${kustomize}" build ${dir} | scripts/kubeconform.sh -`],
+        [
+          '-c',
+          `set -o pipefail; "${kustomize}" build ${dir} | "${process.execPath}" "${DELIVERY_CLI}" kubeconform -`,
+        ],
         TOOLS,
       ),
     );
@@ -125,7 +130,7 @@ describe('npm run new-service refuses bad input, exit 2, and writes nothing', ()
     [
       'an unknown option',
       [SERVICE, '--team', TEAM, '--colour', 'red'],
-      /Unknown option '--colour'/,
+      /unknown option '--colour'/,
     ],
     [
       'a description with quotes',
@@ -133,17 +138,17 @@ describe('npm run new-service refuses bad input, exit 2, and writes nothing', ()
       /description "say "hi"" must be/,
     ],
   ])('%s', async (_what, args, message) => {
-    const result = await node(sandbox.repo, 'scripts/new-service.mjs', ...args);
+    const result = await delivery(sandbox.repo, ['new-service', ...args], TOOLS);
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(message),
     });
-    expect(result.stderr).toMatch(/^usage: npm run new-service -- <name> --team <team>/m);
+    expect(result.stderr).toMatch(/^usage: delivery new-service <name> --team <team>/m);
     expect(changedPaths(sandbox.repo)).toEqual([]);
   });
 
   it('remove-service refuses an unknown service the same way', async () => {
-    const result = await node(sandbox.repo, 'scripts/remove-service.mjs', SERVICE);
+    const result = await delivery(sandbox.repo, ['remove-service', SERVICE], TOOLS);
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(`unknown service "${SERVICE}"`),
@@ -159,10 +164,10 @@ describe('a step that fails after the generator wrote files', () => {
     const extra = path.join(repo, 'deploy', 'platform', 'components', TEAM, 'per-environment.yaml');
     fs.writeFileSync(extra, 'patches:\n  nowhere: []\n');
     git(repo, 'commit', '--quiet', '--all', '--message', 'a generator input that fails');
-    const result = await node(repo, 'scripts/new-service.mjs', SERVICE, '--team', TEAM);
+    const result = await delivery(repo, ['new-service', SERVICE, '--team', TEAM], TOOLS);
     expect({ code: result.code, stderr: result.stderr }).toEqual({
       code: 1,
-      stderr: expect.stringMatching(/new-service: nothing was added; the repository is as it was/),
+      stderr: expect.stringMatching(/error: nothing was added; the repository is as it was/),
     });
     expect(result.stderr).toMatch(/patches for unknown environment nowhere/);
     expect(changedPaths(repo)).toEqual([]);
@@ -173,9 +178,10 @@ describe(`npm run new-service -- ${SERVICE} --team ${TEAM}, then remove-service`
   const serviceDir = () => path.join(sandbox.repo, 'services', SERVICE);
 
   it('adds a service that passes the static validation, builds, passes its tests and answers /readyz', async () => {
-    const added = await node(sandbox.repo, 'scripts/new-service.mjs', SERVICE, '--team', TEAM);
+    const added = await delivery(sandbox.repo, ['new-service', SERVICE, '--team', TEAM], TOOLS);
     expectSuccess('new-service', added);
     expect(added.stdout).toMatch(new RegExp(`${SERVICE} is added to team ${TEAM}. Next:`));
+    expect(added.stdout).toContain(`Argo CD syncs ${SERVICE}-${catalogue.environmentNames()[0]}.`);
     expect(changedPaths(sandbox.repo)).toEqual(
       expect.arrayContaining([
         'catalogue.yaml',
@@ -207,7 +213,7 @@ describe(`npm run new-service -- ${SERVICE} --team ${TEAM}, then remove-service`
     // What `npm run check:manifests` checks on the rendered manifests of every environment and
     // the platform layer (kubeconform, kube-score with zero critical findings, image digests,
     // cluster-scoped objects): the service's Deployment template must not fail CI.
-    const manifests = await node(sandbox.repo, 'scripts/check-manifests.mjs', '--static');
+    const manifests = await delivery(sandbox.repo, ['check-manifests', '--static'], TOOLS);
     expectSuccess('check-manifests --static', manifests);
     for (const env of catalogue.environmentNames())
       expect(manifests.stdout).toContain(`ok   deploy/envs/${env}: kube-score, 0 critical`);
@@ -243,8 +249,17 @@ describe(`npm run new-service -- ${SERVICE} --team ${TEAM}, then remove-service`
   }, 600_000);
 
   it('removes it again: the static validation passes and git status is clean', async () => {
-    const removed = await node(sandbox.repo, 'scripts/remove-service.mjs', SERVICE);
+    const removed = await delivery(sandbox.repo, ['remove-service', SERVICE], TOOLS);
     expectSuccess('remove-service', removed);
+    // What the merge does: Applications deleted, resources with them only where the env prunes.
+    const says = removed.stdout.replace(/\s+/g, ' ');
+    const envs = (prune: boolean) =>
+      catalogue.environments.filter((env) => env.prune === prune).map((env) => env.name);
+    expect(says).toContain(`the ${TEAM} ApplicationSet deletes ${SERVICE}'s Applications`);
+    expect(says).toContain(
+      `in ${envs(true).join(', ')} their finalizer deletes what they deployed`,
+    );
+    expect(says).toContain(`while in ${envs(false).join(', ')}, which never prune`);
     expect(fs.existsSync(serviceDir())).toBe(false);
     await expectStaticValidationPasses(sandbox.repo);
     expect(changedPaths(sandbox.repo)).toEqual([]);

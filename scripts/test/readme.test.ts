@@ -198,7 +198,9 @@ describe('README.md and docs/', () => {
   });
 
   it('names only scripts that are executable shell scripts or Node scripts', () => {
-    const scripts = new Set([...allText.matchAll(/scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]));
+    const scripts = new Set(
+      [...allText.matchAll(/(?:lab\/)?scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]),
+    );
     expect(scripts.size).toBeGreaterThan(5);
     for (const script of scripts) {
       const text = read(script);
@@ -206,7 +208,7 @@ describe('README.md and docs/', () => {
     }
   });
 
-  it('creates Secrets with the names and keys the Deployments reference', () => {
+  it('creates Secrets with the names and keys the Deployments and ServiceMonitors reference', () => {
     const teams = path.join(root, 'deploy', 'teams');
     const manifests = fs
       .readdirSync(teams, { recursive: true, encoding: 'utf8' })
@@ -214,15 +216,20 @@ describe('README.md and docs/', () => {
       .map((file) => fs.readFileSync(path.join(teams, file), 'utf8'))
       .join('\n');
     const referenced = new Set(
-      [...manifests.matchAll(/secretKeyRef:\s*\n\s*name: (\S+)\s*\n\s*key: (\S+)/g)].map(
-        (m) => `${m[1]}/${m[2]}`,
+      [
+        ...manifests.matchAll(
+          /(?:secretKeyRef|credentials):\s*\n\s*name: (\S+)\s*\n\s*key: (\S+)/g,
+        ),
+      ].map((m) => `${m[1]}/${m[2]}`),
+    );
+    // Every key of a command: a Secret with two keys gets them in one command.
+    const created = [
+      ...allText.matchAll(/create secret generic (\S+)((?:\s+(?:\\\n\s*)?--from-\S+)+)/g),
+    ].flatMap((m) =>
+      [...(m[2] as string).matchAll(/--from-(?:literal|file)=([A-Za-z0-9_.-]+)=/g)].map(
+        (key) => `${m[1]}/${key[1]}`,
       ),
     );
-    const created = [
-      ...allText.matchAll(
-        /create secret generic (\S+) --from-(?:literal|file)=([A-Za-z0-9_.-]+)=/g,
-      ),
-    ].map((m) => `${m[1]}/${m[2]}`);
     expect(created.length).toBeGreaterThan(0);
     expect(created.filter((secret) => !referenced.has(secret))).toEqual([]);
     // Both ways: every Secret a workload needs has its creation command.

@@ -80,7 +80,7 @@ describe(`every place names Node ${pinned} (.nvmrc)`, () => {
   });
 
   it.each(dockerfiles)('%s: ARG NODE_IMAGE', (file) => {
-    // scripts/lab/images.sh builds the lab's base image from exactly this form.
+    // lab/scripts/images.sh builds the lab's base image from exactly this form.
     expect(read(file)).toMatch(
       new RegExp(`^ARG NODE_IMAGE=node:${pinned.replace(/\./g, '\\.')}-bookworm-slim$`, 'm'),
     );

@@ -77,30 +77,43 @@ describe('GitHub Actions workflows', () => {
         .filter(([, job]) => (job.permissions as Record<string, string>).contents === 'write')
         .map(([id]) => `${name}:${id}`),
     );
-    expect(writers.sort()).toEqual(['promote.yml:pull-request', 'release.yml:bump-dev']);
+    expect(writers.sort()).toEqual(['promote.yml:pull-request', 'release.yml:bump']);
   });
 
-  it('serialises the dev bump in one concurrency group that never cancels a bump', () => {
-    expect(load('release.yml').jobs['bump-dev']?.concurrency).toEqual({
-      group: 'release-bump-dev',
+  it("serialises the first environment's bump in one concurrency group that never cancels a bump", () => {
+    expect(load('release.yml').jobs['bump']?.concurrency).toEqual({
+      group: 'release-bump',
       'cancel-in-progress': false,
     });
     for (const name of ['ci.yml', 'promote.yml', 'e2e.yml'])
       expect(load(name).concurrency).toBeDefined();
   });
 
-  it('deploys and tests through the same scripts the local tests exercise', () => {
+  it('deploys and tests through the delivery tool the local tests exercise', () => {
     const runs = (name: string) =>
       Object.values(load(name).jobs)
         .flatMap((job) => job.steps ?? [])
         .map((step) => step.run ?? '')
         .join('\n');
-    expect(runs('release.yml')).toMatch(/scripts\/affected-services\.sh/);
-    expect(runs('release.yml')).toMatch(/scripts\/bump-image\.sh --commit/);
-    expect(runs('release.yml')).toMatch(/scripts\/lib\/push-with-retry\.sh/);
-    expect(runs('promote.yml')).toMatch(/scripts\/promote\.sh/);
-    expect(runs('e2e.yml')).toMatch(/scripts\/deploy\.sh dev/);
-    expect(runs('e2e.yml')).toMatch(/scripts\/smoke\.sh/);
+    expect(runs('release.yml')).toMatch(/npx delivery affected --json/);
+    expect(runs('release.yml')).toMatch(/npx delivery bump --commit/);
+    expect(runs('release.yml')).toMatch(/npx delivery push/);
+    expect(runs('promote.yml')).toMatch(/npx delivery promote/);
+    expect(runs('e2e.yml')).toMatch(/npx delivery deploy "\$FIRST_ENV"/);
+    expect(runs('e2e.yml')).toMatch(/npx delivery smoke/);
+    // npm ci links the tool's bin, but only a build makes it run: every job calling it builds it
+    // first.
+    for (const name of WORKFLOWS)
+      for (const [id, job] of Object.entries(load(name).jobs)) {
+        const steps = (job.steps ?? []).map((step) => step.run ?? '');
+        const firstCall = steps.findIndex((run) => /npx delivery /.test(run));
+        const build = steps.indexOf('npm run build -w @internal/delivery');
+        if (firstCall >= 0)
+          expect({ job: `${name}:${id}`, builtFirst: build >= 0 && build < firstCall }).toEqual({
+            job: `${name}:${id}`,
+            builtFirst: true,
+          });
+      }
   });
 
   it('checks nothing out with stored credentials, and hands the push token to one step only', () => {
@@ -122,21 +135,23 @@ describe('GitHub Actions workflows', () => {
       .map(({ where, step }) => `${where}:${step.name ?? step.uses?.split('@')[0]}`);
     expect(tokenSteps.sort()).toEqual([
       'promote.yml:pull-request:peter-evans/create-pull-request',
-      'release.yml:bump-dev:Push with rebase retries',
+      'release.yml:bump:Push with rebase retries',
       'release.yml:image:docker/login-action',
     ]);
   });
 
-  it('the dev push gives git the token through its environment only, never .git/config', () => {
-    const push = stepNamed(load('release.yml').jobs['bump-dev'], 'Push with rebase retries');
+  it('the release push gives git the token through its environment only, never .git/config', () => {
+    const push = stepNamed(load('release.yml').jobs['bump'], 'Push with rebase retries');
     expect(push.env?.PUSH_TOKEN).toBe('${{ secrets.RELEASE_PUSH_TOKEN || github.token }}');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'push-step-'));
     try {
       spawnSync('git', ['init', '--quiet', dir]);
-      // Stand-in for the push: report the header git would send and the repository's own config.
-      fs.mkdirSync(path.join(dir, 'scripts', 'lib'), { recursive: true });
+      // Stand-in for `npx delivery push`: report the header git would send.
+      const bin = path.join(dir, 'node_modules', '.bin');
+      fs.mkdirSync(bin, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"push-step"}\n');
       fs.writeFileSync(
-        path.join(dir, 'scripts', 'lib', 'push-with-retry.sh'),
+        path.join(bin, 'delivery'),
         '#!/usr/bin/env bash\ngit config --get http.https://github.com/.extraheader\n',
         { mode: 0o755 },
       );
@@ -184,12 +199,12 @@ describe('GitHub Actions workflows', () => {
     expect(oidc).toEqual(['release.yml:image']);
   });
 
-  it('the dev bump writes the pushed digest and is refused without one', () => {
-    const bumpDev = load('release.yml').jobs['bump-dev'];
+  it("the first environment's bump writes the pushed digest and is refused without one", () => {
+    const bumpDev = load('release.yml').jobs['bump'];
     expect(bumpDev?.env?.BUMP_REQUIRE_DIGEST).toBe('true');
     const commit = stepNamed(bumpDev, 'Commit the new tags and digests');
     expect(commit.run).toMatch(
-      /scripts\/bump-image\.sh --commit --if-newer --digest "\$\(cat "digests\/\$service"\)"/,
+      /npx delivery bump --commit --if-newer --digest "\$\(cat "digests\/\$service"\)"/,
     );
   });
 

@@ -1,6 +1,6 @@
 // `turbo gen run new-service`: a new service from the templates beside this file, registered in
 // catalogue.yaml and .github/CODEOWNERS. `npm run new-service -- <name> --team <team>`
-// (scripts/new-service.mjs) runs it, then the generators that derive files from the catalogue,
+// (`delivery new-service`) runs it, then the generators that derive files from the catalogue,
 // and undoes everything if a step fails.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import {
   imageName,
   newServiceProblems,
   serviceDir,
-} from '../../scripts/lib/service-registration.mjs';
+} from '@internal/delivery';
 import {
   DOCKERFILE_TEMPLATE,
   dockerfilePath,

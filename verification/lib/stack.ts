@@ -43,7 +43,9 @@ export class Stack {
   readonly antaeusToken = `stack-${randomBytes(24).toString('hex')}`;
   /** Output of every process that ran, including those already stopped or killed. */
   private readonly finishedOutput: string[] = [];
-  private readonly redisArgs = deployedRedisArgs();
+  /** Redis requires a password as deployed (Secret payment-redis); payment sends it in REDIS_URL. */
+  readonly redisPassword = randomBytes(24).toString('hex');
+  private readonly redisArgs = deployedRedisArgs('dev', { REDIS_PASSWORD: this.redisPassword });
 
   private constructor(
     readonly workDir: string,
@@ -88,7 +90,7 @@ export class Stack {
   }
 
   get redisUrl(): string {
-    return `redis://127.0.0.1:${this.redisPort}`;
+    return `redis://:${this.redisPassword}@127.0.0.1:${this.redisPort}`;
   }
 
   paymentUrl(replica: number): string {

@@ -3,10 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { readCatalogue } from '@internal/catalogue';
-import { repoRoot, tool, type K8sObject } from '@internal/test-kit';
+import { expandVariables, repoRoot, tool, type K8sObject } from '@internal/test-kit';
 
 export const ROOT = repoRoot(__dirname);
 export const DEPLOY_DIR = path.join(ROOT, 'deploy');
+/**
+ * The delivery tool, run with `node` on the checkout it is in. Resolved through node_modules: a
+ * clone that runs these tests (scripts/test/new-service.test.ts) links this checkout's, built.
+ */
+export const DELIVERY_CLI = require.resolve('@internal/delivery/bin/delivery.js');
 
 /** catalogue.yaml: the teams, services and environments (in promotion order). */
 export const CATALOGUE = readCatalogue(ROOT);
@@ -73,6 +78,7 @@ export interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   ports?: { name?: string; containerPort: number; protocol?: string }[];
   env?: {
     name: string;
@@ -151,12 +157,16 @@ export function podTemplate(objects: K8sObject[], kind: string, name: string): P
 
 /**
  * The environment a container starts with: ConfigMap entries (envFrom and configMapKeyRef) and
- * literal values resolved from the rendered objects; Secret references listed by name.
+ * literal values resolved from the rendered objects; Secret references listed by name. With
+ * `secretValues` (test values by `<secret>/<key>`) the Secret variables get theirs too. Each
+ * literal value is expanded as the kubelet does, in order: `$(VAR)` names a variable of envFrom
+ * or one listed before it; a Secret variable without a value here stays `$(VAR)`.
  */
 export function containerEnv(
   objects: K8sObject[],
   namespace: string,
   container: Container,
+  secretValues?: Record<string, string>,
 ): { values: Record<string, string>; secrets: Record<string, { name: string; key: string }> } {
   const configMap = (name: string) =>
     find(objects, 'ConfigMap', name, namespace).data as Record<string, string>;
@@ -168,7 +178,8 @@ export function containerEnv(
       throw new Error(`${container.name}: envFrom secretRef hides which variables are secret`);
   }
   for (const variable of container.env ?? []) {
-    if (variable.value !== undefined) values[variable.name] = variable.value;
+    if (variable.value !== undefined)
+      values[variable.name] = expandVariables(variable.value, values);
     const from = variable.valueFrom;
     if (from?.configMapKeyRef) {
       const { name, key } = from.configMapKeyRef;
@@ -177,9 +188,29 @@ export function containerEnv(
         throw new Error(`${container.name}: ConfigMap ${name} has no key ${key}`);
       values[variable.name] = value;
     }
-    if (from?.secretKeyRef) secrets[variable.name] = from.secretKeyRef;
+    if (from?.secretKeyRef) {
+      const { name, key } = from.secretKeyRef;
+      secrets[variable.name] = from.secretKeyRef;
+      if (secretValues) {
+        const value = secretValues[`${name}/${key}`];
+        if (value === undefined)
+          throw new Error(`no test value for Secret ${namespace}/${name} key ${key}`);
+        values[variable.name] = value;
+      }
+    }
   }
   return { values, secrets };
+}
+
+/** A container's command and args as the kubelet runs them: `$(VAR)` expanded from `env`. */
+export function containerCommand(
+  container: Container,
+  env: Record<string, string>,
+): { command?: string[]; args: string[] } {
+  return {
+    command: container.command?.map((word) => expandVariables(word, env)),
+    args: (container.args ?? []).map((word) => expandVariables(word, env)),
+  };
 }
 
 /** KEY=VALUE lines of a shell-style settings file (comments and blank lines ignored). */

@@ -7,7 +7,7 @@ export type ExpectedApplication = {
     namespace: string;
     labels: Record<string, string>;
     annotations: Record<string, string>;
-    finalizers: string[];
+    finalizers?: string[];
   };
   spec: Record<string, unknown>;
 };
@@ -42,7 +42,10 @@ export function expectedServiceApplications(
               .map((dir) => `/${path.relative(root, dir)}`)
               .join(';'),
           },
-          finalizers: ['resources-finalizer.argocd.argoproj.io/foreground'],
+          // Deleting the Application deletes what it deployed only where the environment prunes.
+          ...(env.prune
+            ? { finalizers: ['resources-finalizer.argocd.argoproj.io/foreground'] }
+            : {}),
         },
         spec: {
           project: team,

@@ -8,5 +8,5 @@ const marker = path.join(root, '.lab', 'started-by-tests');
 
 module.exports = async () => {
   if (!fs.existsSync(marker) || process.env.LAB_KEEP === '1') return;
-  execFileSync('bash', [path.join(root, 'scripts/lab/down.sh')], { stdio: 'inherit' });
+  execFileSync('bash', [path.join(root, 'lab/scripts/down.sh')], { stdio: 'inherit' });
 };

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { repoRoot, sleep } from '@internal/test-kit';
 
 /**
- * The lab's images (scripts/lab/images.sh): its Docker engine, its registry on loopback and the
+ * The lab's images (lab/scripts/images.sh): its Docker engine, its registry on loopback and the
  * images built from this checkout's HEAD. Needs nothing of the Kubernetes part of the lab.
  */
 export function buildImages(...args: string[]): void {
-  execFileSync('bash', [path.join(repoRoot(), 'scripts/lab/images.sh'), ...args], {
+  execFileSync('bash', [path.join(repoRoot(), 'lab/scripts/images.sh'), ...args], {
     stdio: 'inherit',
     timeout: 40 * 60_000,
   });

@@ -174,3 +174,15 @@ const open: Middleware = (ctx, next) => {
 export function authGuard(config: BearerAuthConfig): Middleware {
   return 'tokens' in config ? bearerAuth(config.tokens) : open;
 }
+
+/**
+ * The guard of GET /metrics: the service's own tokens, and `metricsTokens`, which open /metrics
+ * and nothing else (`<SERVICE>_METRICS_TOKENS`), so a scraper's token cannot charge or start
+ * anything. Open when authentication is disabled.
+ */
+export function metricsAuthGuard(
+  config: BearerAuthConfig,
+  metricsTokens: readonly string[],
+): Middleware {
+  return 'tokens' in config ? bearerAuth([...config.tokens, ...metricsTokens]) : open;
+}

@@ -4,6 +4,7 @@ export {
   SHARED_CALLER,
   authGuard,
   authMode,
+  metricsAuthGuard,
   bearerAuth,
   bearerTokenList,
   parseTokenEntry,

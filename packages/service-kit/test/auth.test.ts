@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Joi from 'joi';
-import Koa from 'koa';
+import Koa, { type Context, type Middleware } from 'koa';
 import pino from 'pino';
 import {
   ConfigError,
@@ -11,6 +11,7 @@ import {
   authMode,
   bearerTokenList,
   errorHandler,
+  metricsAuthGuard,
   parseEnv,
   parseTokenEntry,
   requestContext,
@@ -129,6 +130,41 @@ describe('bearerAuth over HTTP', () => {
 
   it('cannot be built with no token (that would refuse everyone silently)', () => {
     expect(() => authGuard({ tokens: [] })).toThrow(/at least one token/);
+  });
+});
+
+describe('metricsAuthGuard', () => {
+  /** Runs a guard on a request with this Authorization header: passed on (with its caller), or thrown. */
+  const guarded = async (guard: Middleware, authorization: string) => {
+    const ctx = { get: () => authorization, set: () => undefined, state: {} };
+    let passed = false;
+    await guard(ctx as unknown as Context, async () => {
+      passed = true;
+    });
+    return { passed, caller: (ctx.state as { caller?: string }).caller };
+  };
+
+  it("opens /metrics to the service's tokens and to metrics tokens, which the service's own guard refuses", async () => {
+    const auth = { tokens: [`antaeus:${GOOD}`] };
+    const guard = metricsAuthGuard(auth, [`prometheus:${OTHER}`]);
+    await expect(guarded(guard, `Bearer ${GOOD}`)).resolves.toEqual({
+      passed: true,
+      caller: 'antaeus',
+    });
+    await expect(guarded(guard, `Bearer ${OTHER}`)).resolves.toEqual({
+      passed: true,
+      caller: 'prometheus',
+    });
+    await expect(guarded(guard, `Bearer ${GOOD}x`)).rejects.toMatchObject({ status: 401 });
+    await expect(guarded(authGuard(auth), `Bearer ${OTHER}`)).rejects.toMatchObject({
+      status: 401,
+    });
+  });
+
+  it('is open when authentication is disabled', async () => {
+    await expect(guarded(metricsAuthGuard({ disabled: true }, []), '')).resolves.toMatchObject({
+      passed: true,
+    });
   });
 });
 

@@ -15,3 +15,4 @@ export { shortBenchRun } from './bench';
 export { createTestCa } from './pki';
 export type { IssueOptions, IssuedFiles, TestCa } from './pki';
 export { pinnedNodeVersion, runtimeMismatch } from './runtime';
+export { expandVariables } from './kubelet-expansion';

@@ -57,6 +57,15 @@ export function run(
   });
 }
 
+/**
+ * The delivery tool (packages/delivery), resolved through node_modules, which a clone links to
+ * this checkout's built one. It works on the repository at its cwd.
+ */
+export const DELIVERY_CLI = require.resolve('@internal/delivery/bin/delivery.js');
+
+export const delivery = (cwd: string, args: string[], env: Record<string, string> = {}) =>
+  run(cwd, process.execPath, [DELIVERY_CLI, ...args], env);
+
 export interface Sandbox {
   base: string;
   /** A repository with one commit holding the working tree, node_modules linked in. */
@@ -86,8 +95,7 @@ export function createSandbox(prefix: string): Sandbox {
   git(repo, 'add', '--all');
   git(repo, 'commit', '--quiet', '--message', 'working tree under test');
   // Linked after the commit and excluded locally: a symlink is no directory to .gitignore's
-  // "node_modules/", and the scripts only need the installed turbo and the catalogue reader
-  // (@internal/catalogue, yaml, ajv) from it. Every clone gets the same link, as after npm ci.
+  // "node_modules/", and the delivery tool only needs the installed turbo from it. Every clone gets the same link, as after npm ci.
   const linkModules = (dir: string) => {
     fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
     fs.appendFileSync(path.join(dir, '.git', 'info', 'exclude'), '/node_modules\n');

@@ -4,9 +4,9 @@ import type { Registry } from 'prom-client';
 import type { Database } from 'better-sqlite3';
 import {
   Lifecycle,
-  authGuard,
   bodyLimit,
   createServiceApp,
+  metricsAuthGuard,
   type BearerAuthConfig,
   type Logger,
 } from '@internal/service-kit';
@@ -30,6 +30,8 @@ export interface AppDependencies {
   registry: Registry;
   /** Bearer tokens for mutating endpoints and /metrics, or explicitly none (ANTAEUS_AUTH=disabled). */
   auth: BearerAuthConfig;
+  /** ANTAEUS_METRICS_TOKENS: accepted on /metrics only. */
+  metricsTokens?: readonly string[];
   /** ANTAEUS_PROTECT_READS: the read endpoints need a token too. */
   protectReads?: boolean;
   /** ANTAEUS_MAX_CONCURRENT_LISTINGS: invoice and customer listings streamed at once. */
@@ -52,6 +54,7 @@ export function createApp({
   lifecycle,
   registry,
   auth,
+  metricsTokens = [],
   protectReads = false,
   maxConcurrentListings = DEFAULT_MAX_CONCURRENT_LISTINGS,
 }: AppDependencies): Koa {
@@ -65,7 +68,7 @@ export function createApp({
     mapError: billingHttpError,
     readiness: { database: () => void db.prepare('SELECT 1').get() },
     // Metrics name runs, outcomes and timings: a token is required even though it is a GET.
-    metricsGuard: authGuard(auth),
+    metricsGuard: metricsAuthGuard(auth, metricsTokens),
     // Paths match case-insensitively, as the original's Javalin routes did.
     routerOptions: { sensitive: false },
     beforeRoutes: [callerAuth({ auth, protectReads }), bodyLimit(MAX_IGNORED_BODY)],

@@ -51,6 +51,8 @@ export interface Config {
 export interface ServerConfig extends Config {
   /** Who may call mutating endpoints and /metrics: bearer tokens, or explicitly anyone. */
   auth: BearerAuthConfig;
+  /** ANTAEUS_METRICS_TOKENS: tokens accepted on /metrics only, for the scraper. */
+  metricsTokens: string[];
   /** Also require a token on the read endpoints (customers, invoices, billing runs). */
   protectReads: boolean;
   /** Invoice and customer listings streamed at once; more are answered 503. */
@@ -84,6 +86,7 @@ interface Env {
   SHUTDOWN_TIMEOUT_MS: number;
   ANTAEUS_API_TOKENS?: string[];
   ANTAEUS_AUTH?: string;
+  ANTAEUS_METRICS_TOKENS?: string[];
   ANTAEUS_PROTECT_READS: boolean;
   ANTAEUS_MAX_CONCURRENT_LISTINGS: number;
   HTTP_HEADERS_TIMEOUT_MS: number;
@@ -124,6 +127,10 @@ const schema = Joi.object<Env>({
   SHUTDOWN_TIMEOUT_MS: envRules.milliseconds(20_000, 600_000),
   ANTAEUS_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
   ANTAEUS_AUTH: authMode('ANTAEUS_AUTH'),
+  ANTAEUS_METRICS_TOKENS: bearerTokenList({
+    tokens: 'ANTAEUS_METRICS_TOKENS',
+    mode: 'ANTAEUS_AUTH',
+  }),
   ANTAEUS_PROTECT_READS: Joi.boolean().truthy('1').falsy('0').default(false),
   ANTAEUS_MAX_CONCURRENT_LISTINGS: Joi.number().integer().min(1).max(1_000).default(4),
   ...serverLimitRules(),
@@ -170,6 +177,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   return {
     ...config,
     auth,
+    metricsTokens: e.ANTAEUS_METRICS_TOKENS ?? [],
     protectReads: e.ANTAEUS_PROTECT_READS,
     maxConcurrentListings: e.ANTAEUS_MAX_CONCURRENT_LISTINGS,
     limits,
@@ -204,7 +212,9 @@ function collectProblems<T>(problems: string[], read: () => T): T | undefined {
 }
 
 function parse(env: NodeJS.ProcessEnv): { config: Config; problems: string[]; e: Env } {
-  const e = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKEN', 'ANTAEUS_API_TOKENS'] });
+  const e = parseEnv(schema, env, {
+    secrets: ['PAYMENT_API_TOKEN', 'ANTAEUS_API_TOKENS', 'ANTAEUS_METRICS_TOKENS'],
+  });
   const problems: string[] = [];
   const paymentTls = collectProblems(problems, () =>
     paymentTlsFiles(e as unknown as Record<string, unknown>, e.PAYMENT_PROVIDER_ENDPOINT),

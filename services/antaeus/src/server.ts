@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     lifecycle,
     registry,
     auth: config.auth,
+    metricsTokens: config.metricsTokens,
     protectReads: config.protectReads,
     maxConcurrentListings: config.maxConcurrentListings,
   });

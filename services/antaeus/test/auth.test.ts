@@ -10,6 +10,7 @@ const assertDocumented = openApiValidator(
 
 const OLD = 'antaeus-old-token-0123456789';
 const NEW = 'antaeus-new-token-9876543210';
+const SCRAPER = 'antaeus-scraper-token-01234567';
 
 describe('Antaeus bearer authentication (ANTAEUS_API_TOKENS)', () => {
   let provider: ScriptedProvider;
@@ -17,7 +18,11 @@ describe('Antaeus bearer authentication (ANTAEUS_API_TOKENS)', () => {
 
   beforeAll(async () => {
     provider = await ScriptedProvider.start(() => ({ kind: 'decide', approve: true }));
-    server = await startAppServer({ endpoint: provider.url, auth: { tokens: [NEW, OLD] } });
+    server = await startAppServer({
+      endpoint: provider.url,
+      auth: { tokens: [NEW, OLD] },
+      metricsTokens: [`prometheus:${SCRAPER}`],
+    });
   });
 
   afterAll(async () => {
@@ -85,6 +90,13 @@ describe('Antaeus bearer authentication (ANTAEUS_API_TOKENS)', () => {
     }
     const metrics = await call('GET', '/metrics', `bearer ${NEW}`);
     expect(metrics.status).toBe(200);
+  });
+
+  it('opens /metrics, and only /metrics, to a token of ANTAEUS_METRICS_TOKENS', async () => {
+    expect((await call('GET', '/metrics', `Bearer ${SCRAPER}`)).status).toBe(200);
+    for (const path of ['/rest/v1/invoices/pay', '/rest/v1/billing-runs']) {
+      expect([path, (await call('POST', path, `Bearer ${SCRAPER}`)).status]).toEqual([path, 401]);
+    }
   });
 
   it('leaves the reads, health checks and the API description open by default', async () => {

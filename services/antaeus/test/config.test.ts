@@ -111,8 +111,15 @@ describe('configuration', () => {
     test('tokens, the explicit opt-out, and protected reads', () => {
       expect(loadServerConfig({ ANTAEUS_API_TOKENS: ` ${TOKEN} ` })).toMatchObject({
         auth: { tokens: [TOKEN] },
+        metricsTokens: [],
         protectReads: false,
       });
+      expect(
+        loadServerConfig({
+          ANTAEUS_API_TOKENS: TOKEN,
+          ANTAEUS_METRICS_TOKENS: `prometheus:${TOKEN}x`,
+        }).metricsTokens,
+      ).toEqual([`prometheus:${TOKEN}x`]);
       expect(loadServerConfig({ ANTAEUS_AUTH: 'disabled' }).auth).toEqual({ disabled: true });
       expect(
         loadServerConfig({ ANTAEUS_API_TOKENS: TOKEN, ANTAEUS_PROTECT_READS: 'true' }).protectReads,

@@ -2,7 +2,13 @@ import path from 'node:path';
 import type Koa from 'koa';
 import type Redis from 'ioredis';
 import type { Registry } from 'prom-client';
-import { Lifecycle, authGuard, createServiceApp, type Logger } from '@internal/service-kit';
+import {
+  Lifecycle,
+  authGuard,
+  createServiceApp,
+  metricsAuthGuard,
+  type Logger,
+} from '@internal/service-kit';
 import type { PaymentConfig } from './config';
 import type { ChargeStore } from './ledger/store';
 import type { RandomSource } from './random/prng';
@@ -16,6 +22,7 @@ export type AppConfig = Pick<
   PaymentConfig,
   | 'successRate'
   | 'auth'
+  | 'metricsTokens'
   | 'idempotencyWaitMs'
   | 'bodyLimitBytes'
   | 'rateLimitPerSecond'
@@ -34,8 +41,9 @@ export interface AppDependencies {
 }
 
 /**
- * The payment provider as a Koa app; server.ts gives it a port. Metrics need the same token
- * as charges: they count decisions and callers' traffic.
+ * The payment provider as a Koa app; server.ts gives it a port. Metrics need a token too (a
+ * caller's, or one of PAYMENT_METRICS_TOKENS, which opens nothing else): they count decisions
+ * and callers' traffic.
  */
 export function createApp(config: AppConfig, deps: AppDependencies): Koa {
   const guard = authGuard(config.auth);
@@ -46,7 +54,7 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
     openApiFile: OPENAPI_FILE,
     mapError: chargeHttpError,
     readiness: { store: () => deps.store.checkWritable() },
-    metricsGuard: guard,
+    metricsGuard: metricsAuthGuard(config.auth, config.metricsTokens),
     routes: (router) =>
       registerChargeRoutes(router, {
         store: deps.store,

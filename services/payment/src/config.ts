@@ -31,6 +31,8 @@ export interface PaymentConfig {
   randomSeed?: string;
   /** Accepted bearer tokens, or explicitly none (PAYMENT_AUTH=disabled). */
   auth: BearerAuthConfig;
+  /** PAYMENT_METRICS_TOKENS: tokens accepted on /metrics only, for the scraper. */
+  metricsTokens: string[];
   redisUrl?: string;
   redisKeyPrefix: string;
   idempotencyTtlSeconds: number;
@@ -62,6 +64,10 @@ const schema = Joi.object({
   PAYMENT_RANDOM_SEED: Joi.string().max(256),
   PAYMENT_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
   PAYMENT_AUTH: authMode('PAYMENT_AUTH'),
+  PAYMENT_METRICS_TOKENS: bearerTokenList({
+    tokens: 'PAYMENT_METRICS_TOKENS',
+    mode: 'PAYMENT_AUTH',
+  }),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }),
   REDIS_KEY_PREFIX: Joi.string()
     .pattern(/^[A-Za-z0-9:_.-]{1,64}$/)
@@ -115,10 +121,9 @@ const schema = Joi.object({
  * PAYMENT_AUTH=disabled.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig {
-  const raw = parseEnv(schema, env, { secrets: ['PAYMENT_API_TOKENS', 'REDIS_URL'] }) as Record<
-    string,
-    unknown
-  >;
+  const raw = parseEnv(schema, env, {
+    secrets: ['PAYMENT_API_TOKENS', 'PAYMENT_METRICS_TOKENS', 'REDIS_URL'],
+  }) as Record<string, unknown>;
   const auth = resolveBearerAuth(AUTH_VARIABLES, raw, env);
   if ('problem' in auth) throw new ConfigError([auth.problem]);
   const tls = readTlsFiles(raw, TLS_VARIABLES, { caNeedsCert: true });
@@ -131,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
     successRate: raw.PAYMENT_SUCCESS_RATE as number,
     randomSeed: raw.PAYMENT_RANDOM_SEED as string | undefined,
     auth,
+    metricsTokens: (raw.PAYMENT_METRICS_TOKENS as string[] | undefined) ?? [],
     redisUrl: raw.REDIS_URL as string | undefined,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX as string,
     idempotencyTtlSeconds: raw.IDEMPOTENCY_TTL_SECONDS as number,

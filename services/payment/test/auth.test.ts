@@ -103,6 +103,22 @@ describe('bearer token authentication', () => {
     expect(scraped.text).toContain('charges_total');
   });
 
+  it('opens /metrics, and only /metrics, to a token of PAYMENT_METRICS_TOKENS', async () => {
+    const scraper = 'scraper-token-0123456789abcdef';
+    const { callback } = testApp({ apiTokens: [NEW], metricsTokens: [`prometheus:${scraper}`] });
+    const bearer = `Bearer ${scraper}`;
+    await request(callback).get('/metrics').set('Authorization', bearer).expect(200);
+    await request(callback)
+      .post('/v1/charges')
+      .set('Authorization', bearer)
+      .send(PATCHED_BODY)
+      .expect(401);
+    await request(callback)
+      .get('/v1/charges?invoice_id=1')
+      .set('Authorization', bearer)
+      .expect(401);
+  });
+
   it('logs the reason for each 401, never the token', async () => {
     const { callback, logLines } = testApp({ apiTokens: [NEW] });
     await request(callback).post('/v1/charges').send(PATCHED_BODY).expect(401);

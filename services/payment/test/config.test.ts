@@ -12,6 +12,7 @@ describe('configuration', () => {
       successRate: 0.5,
       randomSeed: undefined,
       auth: { disabled: true },
+      metricsTokens: [],
       redisUrl: undefined,
       redisKeyPrefix: 'payment:',
       idempotencyTtlSeconds: 86_400,
@@ -43,6 +44,7 @@ describe('configuration', () => {
       PAYMENT_SUCCESS_RATE: '0.25',
       PAYMENT_RANDOM_SEED: 'seed',
       PAYMENT_API_TOKENS: ' aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb,aaaaaaaaaaaaaaaa',
+      PAYMENT_METRICS_TOKENS: 'prometheus:cccccccccccccccc',
       REDIS_URL: 'redis://redis:6379/0',
       REDIS_KEY_PREFIX: 'pay:',
       IDEMPOTENCY_TTL_SECONDS: '60',
@@ -77,6 +79,7 @@ describe('configuration', () => {
       port: 9100,
       successRate: 0.25,
       auth: { tokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'] },
+      metricsTokens: ['prometheus:cccccccccccccccc'],
       redisUrl: 'redis://redis:6379/0',
       idempotencyTtlSeconds: 60,
       idempotencyPendingLeaseMs: 2_500,
@@ -113,6 +116,22 @@ describe('configuration', () => {
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('takes the Redis password in REDIS_URL, as the manifests compose it, and never echoes it', () => {
+    // deploy/teams/payments/payment/base/deployment.yaml: redis://:$(REDIS_PASSWORD)@payment-redis:6379
+    // with a 64-hex password from the Secret payment-redis (scripts/create-secrets.sh).
+    const password = 'f'.repeat(64);
+    const url = `redis://:${password}@payment-redis:6379`;
+    expect(loadConfig({ ...DISABLED, REDIS_URL: url }).redisUrl).toBe(url);
+    let error: Error | undefined;
+    try {
+      loadConfig({ ...DISABLED, REDIS_URL: `redis://:${password}@payment redis:6379` });
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(/REDIS_URL must be a valid uri/);
+    expect(error?.message).not.toContain(password);
   });
 
   it('refuses a short token by its position, never echoing it', () => {

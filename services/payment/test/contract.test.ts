@@ -121,7 +121,7 @@ describe('operations endpoints', () => {
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('counts decisions by outcome, replays, and request durations by route', async () => {
+  it('counts decisions by outcome, replays, and request durations by route, beside the configured approval rate', async () => {
     const { callback } = testApp({ successRate: 1 });
     await request(callback).post('/v1/charges').set('Idempotency-Key', 'm-1').send(PATCHED_BODY);
     await request(callback).post('/v1/charges').set('Idempotency-Key', 'm-1').send(PATCHED_BODY);
@@ -130,6 +130,7 @@ describe('operations endpoints', () => {
     expect(text).toContain('charges_total{outcome="approved"} 2');
     expect(text).toContain('charges_total{outcome="declined"} 0');
     expect(text).toContain('idempotent_replays_total 1');
+    expect(text).toContain('charge_success_rate_configured 1');
     expect(text).toContain(
       'http_request_duration_seconds_count{method="POST",route="/v1/charges",status="200"} 2',
     );

@@ -327,11 +327,11 @@ describe('the Redis store', () => {
     }
   });
 
-  it('reports an unreachable Redis as 503 on charges and readiness, never as a decision', async () => {
+  it('reports an unreachable Redis as 503 on charges and readiness, never as a decision, and counts it', async () => {
     const lonely = await startRedis();
     const store = redisStore(lonely.url, { keyPrefix: 'gone:' });
     redisStores.push(store);
-    const { callback } = testApp({ store });
+    const { callback, registry } = testApp({ store });
     const server = await listen(callback);
     try {
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
@@ -345,6 +345,9 @@ describe('the Redis store', () => {
         },
       });
       assertDocumented('POST', '/v1/charges', 503, charge.body);
+      const metrics = await registry.metrics();
+      expect(metrics).toContain('charge_store_failures_total{reason="unavailable"} 1');
+      expect(metrics).toContain('charges_total{outcome="approved"} 0');
       const ready = await fetch(`${server.url}/readyz`);
       expect(ready.status).toBe(503);
       const body = (await ready.json()) as { failures: Record<string, string> };

@@ -178,8 +178,8 @@ describe('keys written before scoping (Redis, PAYMENT_LEGACY_CALLER)', () => {
 });
 
 describe('a full store (M2) refuses new keys and never forgets an answered one', () => {
-  it('in memory: 503 store_full naming IDEMPOTENCY_MAX_KEYS, replays still answered, readiness 503 until room', async () => {
-    const { url } = await serve({ store: memoryStore(5_000, 5) });
+  it('in memory: 503 store_full naming IDEMPOTENCY_MAX_KEYS, replays still answered, counted as full, readiness 503 until room', async () => {
+    const { url, registry } = await serve({ store: memoryStore(5_000, 5) });
     const keyed = (i: number) => ({ 'Idempotency-Key': `key-${i}` });
     const body = (i: number) => ({ ...PATCHED_BODY, invoice_id: 100 + i });
     const answers = [];
@@ -203,6 +203,9 @@ describe('a full store (M2) refuses new keys and never forgets an answered one',
     expect(
       (await getJson<LedgerListBody>(`${url}/v1/charges?invoice_id=102`)).charges,
     ).toHaveLength(1);
+    const metrics = await registry.metrics();
+    expect(metrics).toContain('charge_store_failures_total{reason="full"} 2');
+    expect(metrics).toContain('charge_store_failures_total{reason="unavailable"} 0');
 
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);

@@ -78,6 +78,7 @@ export function testApp(options: TestAppOptions = {}) {
     {
       successRate: options.successRate ?? 0.5,
       auth: options.apiTokens ? { tokens: options.apiTokens } : { disabled: true },
+      metricsTokens: options.metricsTokens ?? [],
       idempotencyWaitMs: options.idempotencyWaitMs ?? 2_000,
       bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
       // High enough that only the tests of the limit meet it.

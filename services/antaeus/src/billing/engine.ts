@@ -112,6 +112,7 @@ export class BillingEngine {
     const { store, logger, metrics } = this.options;
     const log = logger.child({ billingRunId: run.id });
     const started = process.hrtime.bigint();
+    metrics?.runStarted(run.id, run.startedAt);
     log.info(
       { trigger: run.trigger, pending: invoiceIds.length, concurrency: run.concurrency },
       'billing run started',
@@ -125,7 +126,7 @@ export class BillingEngine {
       Date.now(),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics?.runFinished(finished.status, seconds);
+    metrics?.runFinished(run.id, finished.status, seconds);
     log.info({ ...finished, seconds }, 'billing run finished');
     return finished;
   }

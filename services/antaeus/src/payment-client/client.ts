@@ -14,8 +14,13 @@ export interface ChargeRequest {
   currency: Currency;
 }
 
-/** How one HTTP exchange ended, for the latency histogram. */
-export type ExchangeResult = 'approved' | 'declined' | 'rejected' | 'rate_limited' | 'retryable';
+/**
+ * How one HTTP exchange ended, for the latency histogram. `unreachable`: no answer at all (the
+ * connection failed or broke, or the timeout passed); `retryable`: an answer to retry (5xx,
+ * 408, 409, malformed).
+ */
+export type ExchangeResult =
+  'approved' | 'declined' | 'rejected' | 'rate_limited' | 'retryable' | 'unreachable';
 
 export interface PaymentClientOptions {
   endpoint: string;
@@ -41,7 +46,7 @@ type Exchange =
   | { result: 'approved' | 'declined'; chargeId: string | undefined; reason: string | undefined }
   | { result: 'rejected'; status: number; error: string }
   | { result: 'rate_limited'; retryAfterMs: number | undefined; error: string }
-  | { result: 'retryable'; error: string };
+  | { result: 'retryable' | 'unreachable'; error: string };
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 409]);
@@ -212,6 +217,7 @@ export class PaymentClient {
           waitMs = this.rateLimitWaitMs(exchange.retryAfterMs);
           break;
         case 'retryable':
+        case 'unreachable':
           lastError = exchange.error;
           if (failures === this.options.maxRetries)
             return { kind: 'unknown', error: lastError, requests };
@@ -284,15 +290,15 @@ export class PaymentClient {
           ),
         );
         res.on('error', (err) =>
-          finish({ result: 'retryable', error: `response interrupted: ${err.message}` }),
+          finish({ result: 'unreachable', error: `response interrupted: ${err.message}` }),
         );
       });
       const timer = setTimeout(() => {
-        finish({ result: 'retryable', error: `timed out after ${this.options.timeoutMs} ms` });
+        finish({ result: 'unreachable', error: `timed out after ${this.options.timeoutMs} ms` });
         req.destroy();
       }, this.options.timeoutMs);
       req.on('error', (err: NodeJS.ErrnoException) =>
-        finish({ result: 'retryable', error: `request failed: ${err.code ?? err.message}` }),
+        finish({ result: 'unreachable', error: `request failed: ${err.code ?? err.message}` }),
       );
       req.end(body);
     });

@@ -14,6 +14,7 @@ import { createHarness, type Harness, type HarnessOptions } from './harness';
 export interface AppServerOptions extends HarnessOptions {
   /** Default: authentication disabled, as ANTAEUS_AUTH=disabled. */
   auth?: BearerAuthConfig;
+  metricsTokens?: string[];
   protectReads?: boolean;
 }
 
@@ -39,6 +40,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     lifecycle,
     registry,
     auth: options.auth ?? { disabled: true },
+    metricsTokens: options.metricsTokens,
     protectReads: options.protectReads,
   });
   const server = http.createServer(app.callback());

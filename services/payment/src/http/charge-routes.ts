@@ -8,7 +8,7 @@ import { chargeOnce, type ChargeOutcome } from '../idempotency/charge-once';
 import { IdempotencyConflict } from '../idempotency/errors';
 import { InvoiceChargeLimitReached, StoreFull } from '../ledger/errors';
 import { CHARGE_ID, decide } from '../charges/decision';
-import { chargeMetrics } from './charge-metrics';
+import { chargeMetrics, type ChargeMetrics } from './charge-metrics';
 import { chargeResponse, ledgerEntry } from './charge-responses';
 import { parseChargeRequest, parseIdempotencyKey } from './charge-request';
 import { parseListPage, pageCursor } from './list-page';
@@ -31,11 +31,17 @@ export interface ChargeRoutesOptions {
  * store refuses on purpose (a full store, an idempotency conflict, an invoice's limit) is a
  * domain error that chargeHttpError answers.
  */
-async function fromStore<T>(ctx: Context, operation: () => Promise<T>): Promise<T> {
+async function fromStore<T>(
+  ctx: Context,
+  metrics: ChargeMetrics,
+  operation: () => Promise<T>,
+): Promise<T> {
   try {
     return await operation();
   } catch (err) {
+    if (err instanceof StoreFull) metrics.storeFailed('full');
     if (isRefusal(err)) throw err;
+    metrics.storeFailed('unavailable');
     ctx.state.log.error({ err }, 'charge store failed');
     throw new HttpError(503, 'store_unavailable', 'the decision store is unavailable; retry later');
   }
@@ -53,7 +59,7 @@ const isRefusal = (err: unknown) =>
  */
 export function registerChargeRoutes(router: Router, options: ChargeRoutesOptions): void {
   const { store, guard, limit } = options;
-  const record = chargeMetrics(options.registry);
+  const metrics = chargeMetrics(options.registry, options.successRate);
   const body = jsonBody(options.bodyLimitBytes);
 
   const createCharge = async (ctx: Context): Promise<void> => {
@@ -67,14 +73,14 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
     }
     const caller = ctx.state.caller as string;
     const decideNow = () => decide(request, caller, options.successRate, options.random);
-    const outcome: ChargeOutcome = await fromStore(ctx, async () => {
+    const outcome: ChargeOutcome = await fromStore(ctx, metrics, async () => {
       if (key !== undefined)
         return chargeOnce(store, caller, key, request, options.idempotencyWaitMs, decideNow);
       const decision = decideNow();
       await store.save(decision);
       return { decision, replayed: false };
     });
-    record(outcome);
+    metrics.decided(outcome);
     const { decision, replayed } = outcome;
     ctx.state.accessLog = {
       chargeId: decision.id,
@@ -92,7 +98,7 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
 
   router.get('/v1/charges', guard, async (ctx) => {
     const { invoiceId, offset, limit: pageSize } = parseListPage(ctx.query);
-    const page = await fromStore(ctx, () =>
+    const page = await fromStore(ctx, metrics, () =>
       store.listForInvoice(ctx.state.caller as string, invoiceId, offset, pageSize),
     );
     ctx.body = {
@@ -112,7 +118,7 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
         [{ field: 'id', message: 'must match ^ch_[0-9a-f]{32}$' }],
       );
     }
-    const decision = await fromStore(ctx, () => store.get(ctx.state.caller as string, id));
+    const decision = await fromStore(ctx, metrics, () => store.get(ctx.state.caller as string, id));
     if (!decision) throw new HttpError(404, 'not_found', `no charge ${id}`);
     ctx.body = ledgerEntry(decision);
   });

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Builds the lab's components from the Go module proxy (and the npm registry for Argo CD's UI),
+# each cached by version under .tools/lab: a present version is never rebuilt.
+#
+#   kubernetes-<v>/bin   kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
+#   etcd-<v>/bin         etcd
+#   argocd-<v>/bin       argocd (+ the component names it dispatches on), git-verify-wrapper.sh
+#   node-<versions>/bin  coredns kube-router metrics-server crictl (static), pause
+#   sigstore-<versions>/bin  policy-controller-webhook, cosign
+#
+# Usage: build.sh [component...]   (default: all of them; node and sigstore only unless LAB_NODE=0)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BUILD_LOGS="$LAB_CACHE/logs"
+SRC="$LAB_CACHE/src"
+export GOFLAGS="-mod=mod -buildvcs=false"
+
+# The staging modules k8s.io/kubernetes replaces with ./staging paths, each pinned to v0.<minor>.<patch>.
+kubernetes_wrapper() {
+  local dir="$1" version="$2" module_dir
+  module_dir="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$module_dir" ] || return 1
+  mkdir -p "$dir"
+  {
+    printf 'module lab/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes %s\n\n' "$version"
+    awk -v v="v0${version#v1}" '$2 == "=>" && $3 ~ /^\.\/staging\// { printf "replace %s => %s %s\n", $1, $1, v }' \
+      "$module_dir/go.mod"
+  } >"$dir/go.mod"
+  {
+    printf 'package tools\n\nimport (\n'
+    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "${K8S_COMMANDS[@]}"
+    printf ')\n'
+  } >"$dir/tools.go"
+  (cd "$dir" && go mod tidy)
+}
+
+# The control plane, the node's kubelet and kube-proxy, and the CLI.
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
+
+build_kubernetes() {
+  local version="$LAB_KUBERNETES_VERSION" dir="$SRC/kubernetes-$LAB_KUBERNETES_VERSION" cmd missing=()
+  for cmd in "${K8S_COMMANDS[@]}"; do [ -x "$K8S_BIN/$cmd" ] || missing+=("$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && { lab_log "kubernetes $version present"; return 0; }
+  step "kubernetes $version: wrapper module" "$BUILD_LOGS/kubernetes.log" kubernetes_wrapper "$dir" "$version"
+  # Without the version stamped in, client and server fail to parse "v0.0.0-master".
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/client-go/pkg/version.gitVersion=$version"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
+  mkdir -p "$K8S_BIN.partial"
+  step "kubernetes $version: go build (minutes when cold)" "$BUILD_LOGS/kubernetes.log" \
+    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$K8S_BIN.partial/' ${K8S_COMMANDS[*]/#/k8s.io/kubernetes/cmd/}"
+  rm -rf "$K8S_BIN" && mv "$K8S_BIN.partial" "$K8S_BIN"
+}
+
+etcd_wrapper() {
+  local dir="$1" version="$2"
+  mkdir -p "$dir"
+  printf 'module lab/etcd\n\ngo 1.24.0\n' >"$dir/go.mod"
+  cat >"$dir/main.go" <<'GO'
+// etcd's own entry point, so the server builds from its module alone.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$version" && go mod tidy)
+}
+
+build_etcd() {
+  local version="$LAB_ETCD_VERSION" dir="$SRC/etcd-$LAB_ETCD_VERSION"
+  [ -x "$ETCD_BIN/etcd" ] && { lab_log "etcd $version present"; return 0; }
+  step "etcd $version: wrapper module" "$BUILD_LOGS/etcd.log" etcd_wrapper "$dir" "$version"
+  mkdir -p "$ETCD_BIN"
+  step "etcd $version: go build" "$BUILD_LOGS/etcd.log" bash -c "cd '$dir' && go build -ldflags '-s -w' -o '$ETCD_BIN/etcd' ."
+}
+
+# A writable copy of the module that builds gitops-engine from the proxy: the module's go.mod
+# replaces it with ./gitops-engine, a nested module the argo-cd zip leaves out; the version it
+# requires (the same release, tagged gitops-engine/vX.Y.Z) is the one the proxy serves.
+argocd_source() {
+  local dir="$1"
+  module_copy "$dir" "$ARGO_CD_MODULE@$ARGO_CD_VERSION"
+  (cd "$dir" &&
+    go mod edit -dropreplace github.com/argoproj/argo-cd/gitops-engine/v3 &&
+    go mod tidy)
+}
+
+# The module embeds ui/dist/app, which holds only a placeholder: build the real UI first.
+# Its argo-ui dependency is a GitHub commit; where GitHub is unreachable the same commit comes
+# from the tarball in ../shared/data (ARGO_UI_TARBALL overrides).
+argocd_ui() {
+  local dir="$1/ui" pnpm_dir="$LAB_CACHE/pnpm-$LAB_PNPM_VERSION"
+  local tarball="${ARGO_UI_TARBALL:-$LAB_ROOT/../shared/data/argo-ui-c089d1d2d84df87f3712ae661273a5ab0d1ef3b0.tgz}"
+  [ -f "$tarball" ] || { echo "argo-ui tarball not found: $tarball (set ARGO_UI_TARBALL)"; return 1; }
+  [ -x "$pnpm_dir/node_modules/.bin/pnpm" ] || npm install --no-save --prefix "$pnpm_dir" "pnpm@$LAB_PNPM_VERSION"
+  # Which argo-ui commit the UI needs and which one it is built with: lab/test/ui.test.ts reports
+  # the UI tests as skipped, naming both, when they differ (the applications list crashes then).
+  local required used
+  required="$(grep -o 'argo-ui.git#[0-9a-f]*' "$dir/package.json" | cut -d'#' -f2 || true)"
+  used="$(basename "$tarball" | sed -nE 's/^argo-ui-([0-9a-f]+)\.tgz$/\1/p')"
+  printf 'required=%s\nused=%s\n' "$required" "${used:-unknown}" >"$dir/argo-ui-commits"
+  cp "$tarball" "$dir/argo-ui.tgz"
+  sed -i 's#"argo-ui": "git+https://github.com/argoproj/argo-ui.git\#[0-9a-f]*"#"argo-ui": "file:./argo-ui.tgz"#' "$dir/package.json"
+  grep -q '"argo-ui": "file:./argo-ui.tgz"' "$dir/package.json"
+  # The build's environment as upstream's Dockerfile sets it: without NODE_ENV=production the
+  # webpack config bundles in development mode, React Refresh included, and the UI fails to start
+  # ("$RefreshReg$ is not defined").
+  (cd "$dir" && CI=true "$pnpm_dir/node_modules/.bin/pnpm" install --no-frozen-lockfile &&
+    NODE_ENV=production NODE_ONLINE_ENV=online NODE_OPTIONS=--max-old-space-size=4096 \
+      "$pnpm_dir/node_modules/.bin/pnpm" run build)
+  [ -f "$dir/dist/app/index.html" ]
+}
+
+build_argocd() {
+  local dir="$SRC/argocd-$ARGO_CD_VERSION"
+  # The Go release the module's go.mod requires (the go command downloads it once).
+  local -x GOTOOLCHAIN="$ARGO_CD_GO_TOOLCHAIN"
+  [ -x "$ARGOCD_BIN/argocd" ] && { lab_log "argocd $ARGO_CD_VERSION present"; return 0; }
+  step "argocd $ARGO_CD_VERSION: module source" "$BUILD_LOGS/argocd.log" argocd_source "$dir"
+  step "argocd $ARGO_CD_VERSION: UI (pnpm install + webpack)" "$BUILD_LOGS/argocd-ui.log" argocd_ui "$dir"
+  local pkg="github.com/argoproj/argo-cd/v3/common"
+  local ldflags="-s -w -X $pkg.version=${ARGO_CD_VERSION#v} -X $pkg.gitTag=$ARGO_CD_VERSION -X $pkg.kubectlVersion=$LAB_KUBERNETES_VERSION"
+  mkdir -p "$ARGOCD_BIN.partial"
+  step "argocd $ARGO_CD_VERSION: go build (minutes when cold)" "$BUILD_LOGS/argocd.log" \
+    bash -c "cd '$dir' && go build -ldflags '$ldflags' -o '$ARGOCD_BIN.partial/argocd' ./cmd"
+  local name
+  for name in argocd-server argocd-repo-server argocd-application-controller argocd-applicationset-controller; do
+    ln -sf argocd "$ARGOCD_BIN.partial/$name"
+  done
+  install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$ARGOCD_BIN.partial/git-verify-wrapper.sh"
+  install -m 0644 "$dir/ui/argo-ui-commits" "$ARGOCD_BIN.partial/argo-ui-commits"
+  rm -rf "$ARGOCD_BIN" && mv "$ARGOCD_BIN.partial" "$ARGOCD_BIN"
+}
+
+# The node's add-ons, statically linked so each image is the binary alone, and the pod sandbox
+# program (pause.c), since no registry that has the upstream one is reachable.
+build_node() {
+  [ -x "$NODE_BIN/coredns" ] && [ -x "$NODE_BIN/kube-router" ] && [ -x "$NODE_BIN/metrics-server" ] &&
+    [ -x "$NODE_BIN/pause" ] && [ -x "$NODE_BIN/crictl" ] && { lab_log "node add-ons present"; return 0; }
+  local log="$BUILD_LOGS/node.log" module
+  mkdir -p "$NODE_BIN.partial"
+  for module in "$LAB_COREDNS_MODULE@$LAB_COREDNS_VERSION" \
+    "$LAB_KUBE_ROUTER_MODULE/cmd/kube-router@$LAB_KUBE_ROUTER_VERSION" \
+    "$LAB_METRICS_SERVER_MODULE/cmd/metrics-server@$LAB_METRICS_SERVER_VERSION" \
+    "$LAB_CRI_TOOLS_MODULE/cmd/crictl@$LAB_CRI_TOOLS_VERSION"; do
+    step "node: go install $module" "$log" env CGO_ENABLED=0 GOBIN="$NODE_BIN.partial" go install -ldflags '-s -w' "$module"
+  done
+  step "node: pause (gcc -static)" "$log" gcc -static -Os -s -o "$NODE_BIN.partial/pause" "$LAB_ROOT/lab/scripts/node/pause.c"
+  rm -rf "$NODE_BIN" && mv "$NODE_BIN.partial" "$NODE_BIN"
+}
+
+# Sigstore's policy-controller webhook and cosign. policy-controller's go.mod has replace
+# directives, which `go install mod@version` refuses: it builds inside a writable copy of the
+# module (as Argo CD does), so they apply as upstream meant; cosign installs as it is.
+build_sigstore() {
+  [ -x "$SIGSTORE_BIN/policy-controller-webhook" ] && [ -x "$SIGSTORE_BIN/cosign" ] &&
+    { lab_log "sigstore (policy-controller, cosign) present"; return 0; }
+  local log="$BUILD_LOGS/sigstore.log" dir="$SRC/policy-controller-$POLICY_CONTROLLER_VERSION"
+  mkdir -p "$SIGSTORE_BIN.partial"
+  step "sigstore: policy-controller $POLICY_CONTROLLER_VERSION module source" "$log" module_copy "$dir" "$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
+  step "sigstore: policy-controller webhook go build" "$log" bash -c "cd '$dir' && go build \
+    -ldflags '-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$POLICY_CONTROLLER_VERSION' \
+    -o '$SIGSTORE_BIN.partial/policy-controller-webhook' ./cmd/webhook"
+  step "sigstore: go install $LAB_COSIGN_MODULE/cmd/cosign@$LAB_COSIGN_VERSION" "$log" \
+    env GOBIN="$SIGSTORE_BIN.partial" go install -ldflags "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$LAB_COSIGN_VERSION" \
+    "$LAB_COSIGN_MODULE/cmd/cosign@$LAB_COSIGN_VERSION"
+  rm -rf "$SIGSTORE_BIN" && mv "$SIGSTORE_BIN.partial" "$SIGSTORE_BIN"
+}
+
+# module_copy <dir> <module@version>: a writable copy of a module from the module cache.
+module_copy() {
+  local dir="$1" module_dir
+  module_dir="$(go mod download -json "$2" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$module_dir" ] || return 1
+  rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+  cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
+}
+
+main() {
+  command -v go >/dev/null || lab_fail "go is required to build the lab (Go 1.26 or newer)"
+  mkdir -p "$BUILD_LOGS" "$SRC"
+  local components=("$@")
+  if [ ${#components[@]} -eq 0 ]; then
+    components=(etcd kubernetes argocd)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore)
+  fi
+  local c pids=() failed=0 pid
+  for c in "${components[@]}"; do
+    case "$c" in
+      etcd | kubernetes | argocd | node | sigstore) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore)" ;;
+    esac
+  done
+  # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which
+  # already use every core; each component writes its own log and cache folder.
+  for c in "${components[@]}"; do
+    "build_$c" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" -eq 0 ] || lab_fail "a build failed (see the step above and $BUILD_LOGS)"
+}
+
+main "$@"

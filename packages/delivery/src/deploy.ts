@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DeliveryError } from './errors';
+import { capture, runInherited } from './processes';
+import { exposures, parseRendered, statefulSets, type Exposure } from './rendered';
+import type { Repository } from './repository';
+import { requireInstalled, toolPath } from './tools';
+
+export interface DeployOptions {
+  env: string;
+  dryRun: boolean;
+  kubectl: string;
+  rolloutTimeout: string;
+  log: (line: string) => void;
+}
+
+/** Whether a command name or path can be run, as the shell's `command -v` decides. */
+function onPath(command: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const executable = (file: string) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) return executable(command);
+  return (env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => dir && executable(path.join(dir, command)));
+}
+
+/** A command line as the shell would read it back, for a dry run's plan. */
+const shellQuote = (args: string[]) =>
+  args
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+
+function render(repo: Repository, options: DeployOptions): string {
+  const dir = repo.path('deploy', 'envs', options.env);
+  const [command, args] = options.dryRun
+    ? [requireInstalled(toolPath(repo, 'kustomize')), ['build', dir]]
+    : [options.kubectl, ['kustomize', dir]];
+  const rendered = capture(command, args);
+  if (rendered.status !== 0)
+    throw new DeliveryError(`cannot render deploy/envs/${options.env}: ${rendered.stderr.trim()}`);
+  return rendered.stdout;
+}
+
+/**
+ * Deploys one whole environment without Argo CD: the platform layer, the Secrets (generated when
+ * missing, by scripts/create-secrets.sh), every service of the catalogue, then waits for the
+ * rollouts and prints how to reach the environment. A dry run renders the environment with the
+ * pinned kustomize and prints the kubectl commands instead of running them.
+ */
+export function deploy(repo: Repository, options: DeployOptions): void {
+  const { env, dryRun, kubectl, log } = options;
+  repo.requireEnvironment(env);
+  if (!dryRun && !onPath(kubectl))
+    throw new DeliveryError(
+      `${kubectl} not found: install kubectl and point it at the cluster (kubectl config use-context ...)`,
+    );
+  const objects = parseRendered(render(repo, options));
+  if (dryRun) log(`deploy: dry run: deploy/envs/${env} renders ${objects.length} objects`);
+
+  const run = (...args: string[]) => {
+    if (dryRun) return log(`+ ${shellQuote([kubectl, ...args])}`);
+    const status = runInherited(kubectl, args);
+    if (status !== 0)
+      throw new DeliveryError(`${kubectl} ${args.join(' ')} failed (exit ${status})`, status);
+  };
+
+  // Namespaces, quotas, network policies and RBAC first: the Secrets need the namespaces.
+  run('apply', '-k', repo.path('deploy', 'platform', env));
+  // The CRDs of the services' ServiceMonitors and PrometheusRules, established before those apply.
+  const crds = repo.path('deploy', 'platform', 'monitoring-crds');
+  run('apply', '-k', crds);
+  run(
+    'wait',
+    '--for',
+    'condition=Established',
+    ...fs
+      .readdirSync(crds)
+      .filter((file) => file !== 'kustomization.yaml')
+      .flatMap((file) => ['-f', path.join(crds, file)]),
+  );
+  const secrets = runInherited(
+    'bash',
+    [repo.path('scripts', 'create-secrets.sh'), ...(dryRun ? ['--dry-run'] : []), env],
+    { env: { ...process.env, KUBECTL: kubectl } },
+  );
+  if (secrets !== 0) throw new DeliveryError('scripts/create-secrets.sh failed', secrets);
+  run('apply', '-k', repo.path('deploy', 'envs', env));
+  const timeout = ['--timeout', options.rolloutTimeout];
+  for (const { namespace, name } of statefulSets(objects))
+    run('-n', namespace, 'rollout', 'status', `statefulset/${name}`, ...timeout);
+  for (const { name, team } of repo.catalogue.services)
+    run(
+      '-n',
+      repo.catalogue.namespace(team, env),
+      'rollout',
+      'status',
+      `deployment/${name}`,
+      ...timeout,
+    );
+
+  log('');
+  for (const exposure of exposures(objects)) log(howToReach(exposure, options).join('\n'));
+}
+
+function howToReach(exposure: Exposure, { kubectl, dryRun }: DeployOptions): string[] {
+  const { service, namespace, port, nodePort, ingress, tokens } = exposure;
+  const portForward = `  ${kubectl} -n ${namespace} port-forward service/${service} ${port}:${port} &`;
+  const reach =
+    nodePort !== undefined
+      ? [
+          `${service} is on NodePort ${nodePort} of every node:`,
+          `  curl http://<node-ip>:${nodePort}/rest/health`,
+          `  (kind: create the cluster with deploy/kind-cluster.yaml, then use http://localhost:${nodePort})`,
+          'Or, from any machine with kubectl:',
+          portForward,
+        ]
+      : [
+          `${service} is behind the Ingress at https://${ingressHost(namespace, ingress ?? '', kubectl, dryRun)} (point DNS at the ingress controller).`,
+          'Without DNS:',
+          portForward,
+        ];
+  const token = tokens
+    ? [
+        `${service}'s mutating endpoints need a token of the Secret ${namespace}/${tokens.secret}:`,
+        `  export ANTAEUS_TOKEN="$(${kubectl} -n ${namespace} get secret ${tokens.secret} -o jsonpath='{.data.${tokens.key}}' | base64 -d | cut -d, -f1)"`,
+      ]
+    : [];
+  return [...reach, ...token, `  npx delivery smoke http://localhost:${port}`];
+}
+
+function ingressHost(namespace: string, ingress: string, kubectl: string, dryRun: boolean): string {
+  if (dryRun) return '<ingress host>';
+  const host = capture(kubectl, [
+    '-n',
+    namespace,
+    'get',
+    'ingress',
+    ingress,
+    '-o',
+    'jsonpath={.spec.rules[0].host}',
+  ]);
+  return host.status === 0 && host.stdout.trim() ? host.stdout.trim() : '<ingress host>';
+}

@@ -1,0 +1,160 @@
+import type { RenderedObject } from './rendered';
+
+// Two checks check-manifests runs on every rendered target, besides the schemas and kube-score.
+// Each returns findings, one line per offending object, naming the object and field.
+//
+//   imageFindings:  every container image is pinned by digest (`repo:tag@sha256:<64 hex>`), but
+//                   the project's own images, whose digest the release writes into the overlays;
+//   scopeFindings:  nothing reaches outside the catalogue's namespaces: no cluster-scoped object
+//                   but the platform's own (by name), no object in another namespace, no
+//                   admission binding that could select another namespace.
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+
+export interface ManifestObject extends RenderedObject {
+  subjects?: { kind?: string; name?: string; namespace?: string }[];
+}
+interface Container {
+  name?: string;
+  image?: string;
+}
+type PodSpec = Partial<Record<(typeof CONTAINER_FIELDS)[number], Container[]>>;
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** kind/namespace/name, as kube-score and kubectl name an object. */
+export function objectName(object: ManifestObject): string {
+  const { namespace, name } = object.metadata ?? {};
+  return [object.kind, namespace, name].filter(Boolean).join('/');
+}
+
+/** The pod spec a workload object runs, if it runs one. */
+function podSpec(object: ManifestObject): PodSpec | undefined {
+  const spec = object.spec as Record<string, unknown> | undefined;
+  if (object.kind === 'Pod') return spec as PodSpec;
+  const template = (
+    object.kind === 'CronJob'
+      ? (spec?.jobTemplate as { spec?: { template?: { spec?: PodSpec } } } | undefined)?.spec
+          ?.template
+      : (spec?.template as { spec?: PodSpec } | undefined)
+  ) as { spec?: PodSpec } | undefined;
+  return template?.spec;
+}
+
+/** An image's repository: the reference without its digest and tag (a registry port stays). */
+export function imageRepository(image: string): string {
+  const [reference = ''] = image.split('@');
+  const slash = reference.lastIndexOf('/');
+  return reference.slice(0, slash + 1) + reference.slice(slash + 1).replace(/:.*$/, '');
+}
+
+/**
+ * Containers, initContainers and ephemeralContainers whose image carries no digest, unless its
+ * repository is one of ownRepositories: those are the services of catalogue.yaml, built by
+ * .github/workflows/release.yml, which writes the pushed digest into the dev overlay
+ * (`delivery bump --digest` under BUMP_REQUIRE_DIGEST=true) and which `delivery promote` copies on
+ * (it refuses a source without one). The committed overlays name the bootstrap tag 1.0.0, which
+ * no registry holds, so there is no true digest to commit for them until a first release; the
+ * deploy tests pin that exception to exactly these repositories.
+ */
+export function imageFindings(objects: ManifestObject[], ownRepositories: string[]): string[] {
+  const findings: string[] = [];
+  for (const object of objects) {
+    const spec = podSpec(object);
+    for (const field of CONTAINER_FIELDS) {
+      for (const container of spec?.[field] ?? []) {
+        const image = container.image ?? '';
+        if (DIGEST.test(image) || ownRepositories.includes(imageRepository(image))) continue;
+        findings.push(
+          `${objectName(object)} ${field} ${container.name}: image ${image} is not pinned by digest (repo:tag@sha256:<64 hex>)`,
+        );
+      }
+    }
+  }
+  return findings;
+}
+
+export interface Scope {
+  namespaces: string[];
+  environments: string[];
+  /** By kind, the names of the cluster-scoped objects the platform may own. */
+  clusterScoped: Record<string, string[]>;
+}
+
+/** Whether a label selector can only select namespaces of the catalogue. */
+function confined(
+  selector: LabelSelector | undefined,
+  { namespaces, environments }: Scope,
+): boolean {
+  // kubernetes.io/metadata.name is set by the API server, so it cannot be forged. `environment`
+  // is the label the platform layer gives its own namespaces (deploy/platform/<env>) and, as this
+  // check refuses every other Namespace object, to no other namespace.
+  const allowed: Record<string, string[]> = {
+    'kubernetes.io/metadata.name': namespaces,
+    environment: environments,
+  };
+  const byLabel = Object.entries(selector?.matchLabels ?? {}).some(([key, value]) =>
+    allowed[key]?.includes(value),
+  );
+  const byExpression = (selector?.matchExpressions ?? []).some(
+    ({ key, operator, values = [] }) =>
+      operator === 'In' && values.length > 0 && values.every((v) => allowed[key]?.includes(v)),
+  );
+  return byLabel || byExpression;
+}
+
+/**
+ * What in a rendered target reaches outside the catalogue's namespaces: Namespaces must be the
+ * catalogue's, cluster-scoped objects of the kinds in `allowed.clusterScoped` (the deployer-token
+ * guard of each environment, the image policies, the monitoring CRDs) the platform's own by
+ * name, and every other object must name a catalogue namespace.
+ */
+export function scopeFindings(objects: ManifestObject[], allowed: Scope): string[] {
+  const findings: string[] = [];
+  const { namespaces, clusterScoped } = allowed;
+  for (const object of objects) {
+    const where = objectName(object);
+    const { name = '', namespace } = object.metadata ?? {};
+    const kind = object.kind ?? '';
+    const ownNames = Object.hasOwn(clusterScoped, kind) ? clusterScoped[kind] : undefined;
+    if (kind === 'Namespace') {
+      if (!namespaces.includes(name))
+        findings.push(
+          `${where}: a Namespace catalogue.yaml does not list (it lists ${namespaces.join(', ')})`,
+        );
+    } else if (ownNames) {
+      if (!ownNames.includes(name))
+        findings.push(
+          `${where}: not one of the platform's own ${kind} objects (${ownNames.join(', ')})`,
+        );
+      if (kind === 'ValidatingAdmissionPolicyBinding') {
+        const spec = object.spec as
+          | { policyName?: string; matchResources?: { namespaceSelector?: LabelSelector } }
+          | undefined;
+        if (!(clusterScoped.ValidatingAdmissionPolicy ?? []).includes(spec?.policyName ?? ''))
+          findings.push(`${where}: spec.policyName ${spec?.policyName} is not the platform's`);
+        if (!confined(spec?.matchResources?.namespaceSelector, allowed))
+          findings.push(
+            `${where}: spec.matchResources.namespaceSelector could select namespaces outside catalogue.yaml (argocd, kube-system, ...): require kubernetes.io/metadata.name or environment of the catalogue`,
+          );
+      }
+    } else if (namespace === undefined || !namespaces.includes(namespace)) {
+      findings.push(
+        namespace === undefined
+          ? `${where}: names no namespace (cluster-scoped, or applied wherever the app points); only catalogue namespaces are allowed`
+          : `${where}: metadata.namespace ${namespace} is not a namespace of catalogue.yaml`,
+      );
+    }
+    for (const subject of object.subjects ?? []) {
+      const subjectNamespace = subject.namespace ?? namespace ?? '';
+      if (subject.kind === 'ServiceAccount' && !namespaces.includes(subjectNamespace))
+        findings.push(
+          `${where}: subjects names ServiceAccount ${subject.namespace}/${subject.name}, outside catalogue.yaml's namespaces`,
+        );
+    }
+  }
+  return findings;
+}
