@@ -1,6 +1,6 @@
 // Reads catalogue.yaml (the teams, their services and the environments) and validates it against
 // catalogue.schema.json plus the rules a schema cannot say (unique names, name lengths). Plain
-// CommonJS with no build step, so shell scripts, .mjs generators and TypeScript tests all load
+// CommonJS with no build step, so shell scripts, the delivery tool and TypeScript tests all load
 // the same code. A problem is reported as `<file>: <entry> > <field>: <what is wrong>`.
 const fs = require('node:fs');
 const path = require('node:path');

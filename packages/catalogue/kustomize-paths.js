@@ -1,5 +1,6 @@
 // Every local directory whose contents can change what `kustomize build <dir>` renders. Used by
-// the ApplicationSet generator (manifest-generate-paths) and by the Argo CD tests that check it.
+// `delivery generate` for the ApplicationSets' manifest-generate-paths, and by the Argo CD tests
+// that check them (through @internal/delivery) and the lab's.
 const fs = require('node:fs');
 const path = require('node:path');
 const YAML = require('yaml');

@@ -46,8 +46,7 @@ function expectSuccess(what: string, result: RunResult): void {
  */
 async function expectStaticValidationPasses(repo: string): Promise<void> {
   expectSuccess('catalogue check', await delivery(repo, ['catalogue', 'check'], TOOLS));
-  for (const generator of ['applicationsets', 'environments', 'deployer-roles', 'dockerfiles'])
-    expectSuccess(generator, await node(repo, `scripts/generate-${generator}.mjs`, '--check'));
+  expectSuccess('generated files', await delivery(repo, ['generate', '--check'], TOOLS));
   expectSuccess('lockfile', await node(repo, 'scripts/complete-lockfile.mjs', '--check'));
   const kustomize = tool('kustomize');
   for (const dir of [...catalogue.environmentNames().map((env) => `deploy/envs/${env}`), 'argocd'])

@@ -201,7 +201,8 @@ describe('README.md and docs/', () => {
     const scripts = new Set(
       [...allText.matchAll(/(?:lab\/)?scripts\/[\w-]+\.(?:sh|mjs)/g)].map((m) => m[0]),
     );
-    expect(scripts.size).toBeGreaterThan(5);
+    // The generators are `npx delivery generate` now: a few scripts are left to name.
+    expect(scripts.size).toBeGreaterThan(2);
     for (const script of scripts) {
       const text = read(script);
       expect(text.startsWith('#!') || script.endsWith('.mjs')).toBe(true);

@@ -65,21 +65,3 @@ describe('static checks of the delivery pipeline', () => {
     });
   });
 });
-
-/** Runs a generator in --check mode; it must report no drift. */
-function expectGenerated(script: string): void {
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', script), '--check'], {
-    encoding: 'utf8',
-  });
-  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-}
-
-describe('files generated from the sources of truth are what their generators write', () => {
-  it("each team's argocd-deployer Role is generated from its AppProject", () => {
-    expectGenerated('generate-deployer-roles.mjs');
-  });
-
-  it("each environment's kustomizations (deploy/envs, deploy/platform/<env>) come from catalogue.yaml", () => {
-    expectGenerated('generate-environments.mjs');
-  });
-});

@@ -1,25 +1,23 @@
 // `turbo gen run new-service`: a new service from the templates beside this file, registered in
 // catalogue.yaml and .github/CODEOWNERS. `npm run new-service -- <name> --team <team>`
-// (`delivery new-service`) runs it, then the generators that derive files from the catalogue,
-// and undoes everything if a step fails.
+// (`delivery new-service`) runs it, then `delivery generate` for the files derived from the
+// catalogue, and undoes everything if a step fails.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PlopTypes } from '@turbo/gen';
 import catalogueModule from '@internal/catalogue';
 import {
   DEFAULT_PORT,
+  DOCKERFILE_TEMPLATE,
   addCodeowners,
   addToCatalogue,
   deployDir,
+  dockerfilePath,
   imageName,
   newServiceProblems,
+  renderDockerfile,
   serviceDir,
 } from '@internal/delivery';
-import {
-  DOCKERFILE_TEMPLATE,
-  dockerfilePath,
-  renderDockerfile,
-} from '../../scripts/lib/service-dockerfile.mjs';
 
 // The tag an overlay names until the release workflow builds the first image and bumps dev.
 const UNRELEASED_TAG = '0.0.0-unreleased';
@@ -78,8 +76,8 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
           data: common,
           abortOnFail: true,
         },
-        // Rendered as scripts/generate-dockerfiles.mjs renders every service's, from the files
-        // written above (package.json, src/config.ts), so it passes that generator's --check.
+        // Rendered as `delivery generate` renders every service's, from the files written above
+        // (package.json, src/config.ts), so it passes `delivery generate --check`.
         () => {
           fs.writeFileSync(path.join(root, dockerfilePath(name)), renderDockerfile(root, name));
           return `${dockerfilePath(name)} rendered from ${DOCKERFILE_TEMPLATE}`;

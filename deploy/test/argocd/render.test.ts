@@ -58,11 +58,11 @@ describe('Argo CD objects validate strictly against the pinned Argo CD CRD schem
     );
   });
 
-  test('the committed ApplicationSets are what scripts/generate-applicationsets.mjs writes from catalogue.yaml', () => {
+  test('the committed ApplicationSets are what `delivery generate` writes from catalogue.yaml', () => {
     const result = spawnSync(
       process.execPath,
-      [path.join(root, 'scripts', 'generate-applicationsets.mjs'), '--check'],
-      { encoding: 'utf8' },
+      [DELIVERY_CLI, 'generate', '--check', 'applicationsets'],
+      { cwd: root, encoding: 'utf8' },
     );
     expect(`${result.stdout}${result.stderr}`).toMatch(/files match catalogue.yaml/);
     expect(result.status).toBe(0);

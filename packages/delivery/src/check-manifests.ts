@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { catalogueQueries } from './catalogue-queries';
 import { DeliveryError } from './errors';
+import { driftReport, generate } from './generate';
 import { kubeconformCommand } from './kubeconform';
 import { imageFindings, scopeFindings, type ManifestObject, type Scope } from './manifest-policies';
 import { capture, runInherited } from './processes';
@@ -242,17 +243,30 @@ export function staticChecks(
   return dirs.map((dir) => checkTarget(repo, dir, config, inputs, log)).every(Boolean);
 }
 
-function catalogueValid(repo: Repository, log: (line: string) => void): boolean {
-  log('\n== catalogue.yaml');
+/** One check that reports through `log`; a DeliveryError is its failure, printed. */
+function reported(log: (line: string) => void, title: string, check: () => boolean): boolean {
+  log(`\n== ${title}`);
   try {
-    log(catalogueQueries.check(repo).join('\n'));
-    return true;
+    return check();
   } catch (error) {
     if (!(error instanceof DeliveryError)) throw error;
     log(`error: ${error.message}`);
     return false;
   }
 }
+
+const catalogueValid = (repo: Repository, log: (line: string) => void): boolean =>
+  reported(log, 'catalogue.yaml', () => {
+    log(catalogueQueries.check(repo).join('\n'));
+    return true;
+  });
+
+const generatedFilesMatch = (repo: Repository, log: (line: string) => void): boolean =>
+  reported(log, 'generated files (delivery generate --check)', () => {
+    const drift = generate(repo, { check: true }, log);
+    if (drift.length > 0) log(driftReport(drift));
+    return drift.length === 0;
+  });
 
 /**
  * Every check CI runs on the manifests: the pinned tools, the catalogue, the files generated
@@ -265,21 +279,7 @@ export function checkEverything(repo: Repository, log: (line: string) => void): 
     return runInherited(command, args, { cwd: repo.root }) === 0;
   };
   if (!step('pinned tools', 'bash', ['scripts/install-tools.sh'])) return false;
-  const generated = [
-    ['applicationsets', 'catalogue.yaml'],
-    ['environments', 'catalogue.yaml'],
-    ['deployer-roles', 'catalogue.yaml'],
-    ['dockerfiles', 'the service template'],
-  ];
-  const results = [
-    catalogueValid(repo, log) &&
-      generated.every(([name, source]) =>
-        step(`${name} generated from ${source}`, process.execPath, [
-          `scripts/generate-${name}.mjs`,
-          '--check',
-        ]),
-      ),
-  ];
+  const results = [catalogueValid(repo, log) && generatedFilesMatch(repo, log)];
   log('\n== render, kubeconform, kube-score');
   results.push(staticChecks(repo, manifestTargets(repo), log));
   results.push(

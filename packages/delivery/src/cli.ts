@@ -7,6 +7,7 @@ import { catalogueQueries } from './catalogue-queries';
 import { checkEverything, manifestTargets, staticChecks } from './check-manifests';
 import { deploy } from './deploy';
 import { DeliveryError, UsageError } from './errors';
+import { driftReport, generate, GENERATORS, type GeneratorName } from './generate';
 import { kubeconformCommand } from './kubeconform';
 import { runInherited } from './processes';
 import { promote, workflowOutputs } from './promote';
@@ -23,7 +24,7 @@ const repository = () => Repository.containing();
 export function deliveryProgram(): Command {
   const program = new Command('delivery')
     .description(
-      'Delivery of the services in catalogue.yaml: catalogue queries, affected services, image bump and promotion, deploy, smoke test, manifest validation',
+      'Delivery of the services in catalogue.yaml: catalogue queries, generated files, affected services, image bump and promotion, deploy, smoke test, manifest validation',
     )
     .showSuggestionAfterError(false);
 
@@ -184,23 +185,38 @@ export function deliveryProgram(): Command {
   program
     .command('new-service')
     .description(
-      'add a service: workspace, Dockerfile, Kustomize base and overlays, catalogue entry and CODEOWNERS line, then the generators and the lockfile; all or nothing',
+      'add a service: workspace, Dockerfile, Kustomize base and overlays, catalogue entry and CODEOWNERS line, then `delivery generate` and the lockfile; all or nothing',
     )
     .usage('<name> --team <team> [--description "<one line>"]')
     .argument('[name]', 'a DNS-1123 label of 2-40 characters, not taken')
     .option('--team <team>', 'a team of catalogue.yaml')
     .option('--description <text>', 'one line for its package.json and README')
     .action((name: string | undefined, options: { team?: string; description?: string }) =>
-      print(newService(repository(), { name, ...options })),
+      print(newService(repository(), { name, ...options }, print)),
     );
 
   program
     .command('remove-service')
     .description(
-      'remove what new-service added for a service, then the generators and the lockfile',
+      'remove what new-service added for a service, then `delivery generate` and the lockfile',
     )
     .argument('<name>')
-    .action((name: string) => print(removeService(repository(), name)));
+    .action((name: string) => print(removeService(repository(), name, print)));
+
+  program
+    .command('generate')
+    .description(
+      'write every file derived from catalogue.yaml, the team AppProjects and the Dockerfile template; --check writes nothing and exits 1 naming each file that differs',
+    )
+    .option('--check', 'compare only: name every file that differs, is missing or is stale')
+    .addArgument(new Argument('[generator]', 'only this one').choices(Object.keys(GENERATORS)))
+    .action((only: GeneratorName | undefined, options: { check?: boolean }) => {
+      const drift = generate(repository(), { check: Boolean(options.check), only }, print);
+      if (drift.length > 0) {
+        warn(driftReport(drift));
+        process.exitCode = 1;
+      }
+    });
 
   program
     .command('check-manifests')

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { dockerfilePath } from './dockerfiles';
 import { DeliveryError, UsageError } from './errors';
-import type { Repository } from './repository';
+import { generate } from './generate';
+import { Repository } from './repository';
 import { snapshot } from './repository-snapshot';
 import {
   DEFAULT_PORT,
@@ -13,32 +15,27 @@ import {
   serviceDir,
 } from './service-registration';
 
-// Each generator that derives files from catalogue.yaml or argocd/projects.
-const GENERATORS = [
-  'scripts/generate-applicationsets.mjs',
-  'scripts/generate-environments.mjs',
-  'scripts/generate-deployer-roles.mjs',
-];
-// What the generators and the lockfile update may write, besides the service's own folders.
-const DERIVED = [
+// What `delivery generate` and the lockfile update may write, besides the service's own folders.
+const derived = (repo: Repository) => [
   'catalogue.yaml',
   '.github/CODEOWNERS',
   'package-lock.json',
-  'argocd/applicationsets',
+  'argocd',
   'deploy/envs',
   'deploy/platform',
+  ...repo.catalogue.serviceNames().map(dockerfilePath),
 ];
 
 const step = (root: string, command: string, args: string[]) =>
   execFileSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 
 /**
- * Regenerates what derives from the catalogue and records the new or removed workspace in
- * package-lock.json, as `npm ci` needs, without installing anything: every dependency a
- * generated service uses is in the lockfile already.
+ * Regenerates what derives from the catalogue, as the change left it, and records the new or
+ * removed workspace in package-lock.json, as `npm ci` needs, without installing anything: every
+ * dependency a generated service uses is in the lockfile already.
  */
-function regenerate(root: string): void {
-  for (const generator of GENERATORS) step(root, process.execPath, [generator]);
+function regenerate(root: string, log: (line: string) => void): void {
+  generate(new Repository(root), { check: false }, log);
   step(root, 'npm', [
     'install',
     '--package-lock-only',
@@ -72,6 +69,7 @@ function allOrNothing(root: string, paths: string[], undone: string, steps: () =
 export function newService(
   repo: Repository,
   request: { name?: string; team?: string; description?: string },
+  log: (line: string) => void,
 ): string {
   const { name, team } = request;
   const problems = newServiceProblems(repo.root, request);
@@ -79,7 +77,7 @@ export function newService(
   const description = request.description ?? `The ${name} service of the ${team} team`;
   allOrNothing(
     repo.root,
-    [serviceDir(name), deployDir(team, name), ...DERIVED],
+    [serviceDir(name), deployDir(team, name), ...derived(repo)],
     'nothing was added',
     () => {
       // The @turbo/gen CLI that `turbo gen` would fetch with npx, run from the lockfile instead
@@ -100,7 +98,7 @@ export function newService(
         team,
         description,
       ]);
-      regenerate(repo.root);
+      regenerate(repo.root, log);
     },
   );
   const next = [
@@ -125,7 +123,7 @@ cluster until the platform team allows it in deploy/platform/components/${team}/
  * catalogue and the lockfile. Once merged, the team's ApplicationSet deletes the service's
  * Applications; the message says what that removes where.
  */
-export function removeService(repo: Repository, name: string): string {
+export function removeService(repo: Repository, name: string, log: (line: string) => void): string {
   const { catalogue } = repo;
   const service = catalogue.services.find((candidate) => candidate.name === name);
   if (!service)
@@ -137,11 +135,11 @@ export function removeService(repo: Repository, name: string): string {
       `${name} is the only service of team ${service.team}; a team without services is removed from catalogue.yaml by hand (README.md)`,
     );
   const owned = [serviceDir(name), deployDir(service.team, name)];
-  allOrNothing(repo.root, [...owned, ...DERIVED], 'nothing was removed', () => {
+  allOrNothing(repo.root, [...owned, ...derived(repo)], 'nothing was removed', () => {
     for (const dir of owned) fs.rmSync(path.join(repo.root, dir), { recursive: true, force: true });
     removeFromCatalogue(repo.root, name);
     removeCodeowners(repo.root, name);
-    regenerate(repo.root);
+    regenerate(repo.root, log);
   });
   const pruning = catalogue.environments.filter((env) => env.prune).map((env) => env.name);
   const kept = catalogue.environments.filter((env) => !env.prune).map((env) => env.name);

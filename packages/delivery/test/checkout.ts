@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { copyWorkingTree, repoRoot } from '@internal/test-kit';
 
 /**
  * A throwaway git checkout with a catalogue of invented teams, services and environments, one
@@ -81,6 +82,26 @@ export function createCheckout(): string {
   git(root, 'commit', '--quiet', '--message', 'initial');
   return root;
 }
+
+/**
+ * A throwaway git repository holding this checkout's working tree, committed, for the commands
+ * that read more than the catalogue (the generators read manifests, projects and services).
+ */
+export function copyOfThisCheckout(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-copy-'));
+  copyWorkingTree(repoRoot(__dirname), root);
+  git(root, 'init', '--quiet', '--initial-branch=main');
+  git(root, 'add', '--all');
+  git(root, 'commit', '--quiet', '--message', 'working tree under test');
+  return root;
+}
+
+/** Files that differ from the last commit: modified, deleted or untracked. */
+export const changedPaths = (root: string): string[] =>
+  git(root, 'ls-files', '--modified', '--others', '--exclude-standard')
+    .split('\n')
+    .filter(Boolean)
+    .sort();
 
 const BIN = path.join(__dirname, '..', 'bin', 'delivery.js');
 

@@ -16,3 +16,4 @@ export { createTestCa } from './pki';
 export type { IssueOptions, IssuedFiles, TestCa } from './pki';
 export { pinnedNodeVersion, runtimeMismatch } from './runtime';
 export { expandVariables } from './kubelet-expansion';
+export { copyWorkingTree } from './working-tree';

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '@internal/test-kit';
+import { copyWorkingTree, repoRoot } from '@internal/test-kit';
 
 /**
  * Throwaway git repositories holding the current working tree of this repository (tracked and
@@ -76,21 +76,11 @@ export interface Sandbox {
   cleanup(): void;
 }
 
-function workingTreeFiles(root: string): string[] {
-  return git(root, 'ls-files', '--cached', '--others', '--exclude-standard', '-z')
-    .split('\0')
-    .filter((file) => file !== '' && fs.existsSync(path.join(root, file)));
-}
-
 export function createSandbox(prefix: string): Sandbox {
   const root = repoRoot();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
   const repo = path.join(base, 'repo');
-  for (const file of workingTreeFiles(root)) {
-    const target = path.join(repo, file);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.cpSync(path.join(root, file), target, { verbatimSymlinks: true });
-  }
+  copyWorkingTree(root, repo);
   git(repo, 'init', '--quiet', '--initial-branch=main');
   git(repo, 'add', '--all');
   git(repo, 'commit', '--quiet', '--message', 'working tree under test');

@@ -1,3 +1,3 @@
-// The implementation is shared with scripts/generate-applicationsets.mjs, which writes the
-// manifest-generate-paths these tests check.
-export { renderedDirectories } from '@internal/catalogue';
+// The implementation `delivery generate` writes the manifest-generate-paths with, which these
+// tests check.
+export { renderedDirectories } from '@internal/delivery';

@@ -72,7 +72,7 @@ export type Application = {
   };
 };
 
-/** One list element of a generated ApplicationSet (scripts/generate-applicationsets.mjs). */
+/** One list element of a generated ApplicationSet (`delivery generate`). */
 export type ServiceElement = {
   service: string;
   environment: string;
