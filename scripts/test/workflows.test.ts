@@ -101,12 +101,14 @@ describe('GitHub Actions workflows', () => {
     expect(runs('promote.yml')).toMatch(/npx delivery promote/);
     expect(runs('e2e.yml')).toMatch(/npx delivery deploy "\$FIRST_ENV"/);
     expect(runs('e2e.yml')).toMatch(/npx delivery smoke/);
-    // npm ci links the tool's bin, but only a build makes it run: every job calling it builds it
-    // first.
+    // npm ci links the tool's bin, but only a build makes it run: every job calling it, directly
+    // or through a root npm script that runs it, builds it first.
     for (const name of WORKFLOWS)
       for (const [id, job] of Object.entries(load(name).jobs)) {
         const steps = (job.steps ?? []).map((step) => step.run ?? '');
-        const firstCall = steps.findIndex((run) => /npx delivery /.test(run));
+        const firstCall = steps.findIndex((run) =>
+          /npx delivery |npm run check:manifests/.test(run),
+        );
         const build = steps.indexOf('npm run build -w @internal/delivery');
         if (firstCall >= 0)
           expect({ job: `${name}:${id}`, builtFirst: build >= 0 && build < firstCall }).toEqual({
