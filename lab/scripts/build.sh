@@ -7,8 +7,10 @@
 #   argocd-<v>/bin       argocd (+ the component names it dispatches on), git-verify-wrapper.sh
 #   node-<versions>/bin  coredns kube-router metrics-server crictl (static), pause
 #   sigstore-<versions>/bin  policy-controller-webhook, cosign
+#   sealed-secrets-<v>/bin   sealed-secrets-controller (static)
 #
-# Usage: build.sh [component...]   (default: all of them; node and sigstore only unless LAB_NODE=0)
+# Usage: build.sh [component...]   (default: all of them; node, sigstore and sealed_secrets only
+# unless LAB_NODE=0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -181,6 +183,19 @@ build_sigstore() {
   rm -rf "$SIGSTORE_BIN" && mv "$SIGSTORE_BIN.partial" "$SIGSTORE_BIN"
 }
 
+# The Sealed Secrets controller, run as a pod: its module declares another path than the one it
+# is served under, which `go install mod@version` refuses, so it builds inside a copy. Static, so
+# its image is the binary alone.
+build_sealed_secrets() {
+  [ -x "$SEALED_SECRETS_BIN/sealed-secrets-controller" ] && { lab_log "sealed-secrets controller $SEALED_SECRETS_VERSION present"; return 0; }
+  local log="$BUILD_LOGS/sealed-secrets.log" dir="$SRC/sealed-secrets-$SEALED_SECRETS_VERSION"
+  mkdir -p "$SEALED_SECRETS_BIN.partial"
+  step "sealed-secrets $SEALED_SECRETS_VERSION: module source" "$log" module_copy "$dir" "$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION"
+  step "sealed-secrets: controller go build" "$log" bash -c "cd '$dir' && CGO_ENABLED=0 go build \
+    -ldflags '-s -w -X main.VERSION=$SEALED_SECRETS_VERSION' -o '$SEALED_SECRETS_BIN.partial/sealed-secrets-controller' ./cmd/controller"
+  rm -rf "$SEALED_SECRETS_BIN" && mv "$SEALED_SECRETS_BIN.partial" "$SEALED_SECRETS_BIN"
+}
+
 # module_copy <dir> <module@version>: a writable copy of a module from the module cache.
 module_copy() {
   local dir="$1" module_dir
@@ -196,13 +211,13 @@ main() {
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
-    [ "$LAB_NODE" = 0 ] || components+=(node sigstore)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets)
   fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd | node | sigstore) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore)" ;;
+      etcd | kubernetes | argocd | node | sigstore | sealed_secrets) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

@@ -19,22 +19,23 @@ team_namespaces() {
   done
 }
 
-# The Secrets each environment's services read (never in git), once its namespaces exist.
-create_lab_secrets() {
+# Waits until the platform apps of the given environments have made their team namespaces.
+wait_for_namespaces() {
   local env
-  [ $# -gt 0 ] || { echo "create_lab_secrets: no environment given" >&2; return 1; }
+  [ $# -gt 0 ] || { echo "wait_for_namespaces: no environment given" >&2; return 1; }
   for env in "$@"; do
     # shellcheck disable=SC2046 # one word per namespace
     wait_for "the $env namespaces" 180 kubectl get namespace $(team_namespaces "$env") || {
       echo "the platform-$env app did not create the $env namespaces"
       return 1
     }
-    KUBECTL="$K8S_BIN/kubectl" KUBECONFIG="$ADMIN_KUBECONFIG" "$LAB_ROOT/scripts/create-secrets.sh" "$env"
   done
 }
 
-# Signature admission (sigstore.sh) on every team namespace of the given environments.
+# Signature admission (sigstore.sh) on every team namespace of the given environments, once
+# their platform apps have made them.
 enforce_signatures() {
+  wait_for_namespaces "$@" || return 1
   # shellcheck disable=SC2046 # one word per namespace
   bash "$LAB_ROOT/lab/scripts/sigstore.sh" enforce $(team_namespaces "$@")
 }
@@ -83,7 +84,6 @@ wait_for_workloads() {
 # a manual sync at any hour (manualSync: true); inside the window Argo CD may already be syncing an
 # app, and that operation is as good as ours, hence the wait on the outcome rather than on the call.
 sync_prod() {
-  create_lab_secrets "$(release_environment)"
   enforce_signatures "$(release_environment)"
   local app
   for app in $(prod_applications); do

@@ -20,6 +20,7 @@ ETCD_BIN="$LAB_CACHE/etcd-$LAB_ETCD_VERSION/bin"
 ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
 REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
+SEALED_SECRETS_BIN="$LAB_CACHE/sealed-secrets-$SEALED_SECRETS_VERSION/bin"
 SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
 NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"
@@ -118,3 +119,18 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The delivery tool (packages/delivery) of this checkout, answering about the checkout in the
 # current directory: catalogue queries, bump, promote.
 delivery() { node "$LAB_ROOT/packages/delivery/bin/delivery.js" "$@"; }
+
+# binary_image <file>: an image of one static binary alone, pushed to the lab's registry as
+# lab/<name>:<first 12 hex of its sha256>; prints that reference. Needs .lab/images.env sourced
+# (images.sh engine writes it).
+binary_image() {
+  local file="$1" name context tag
+  name="$(basename "$file")"
+  tag="$LAB_REGISTRY/lab/$name:$(sha256sum "$file" | cut -c1-12)"
+  context="$(mktemp -d)"
+  cp "$file" "$context/$name"
+  printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' "$name" "$name" "$name" >"$context/Dockerfile"
+  "$LAB_DOCKER" build -q -t "$tag" "$context" >/dev/null && "$LAB_DOCKER" push -q "$tag" >/dev/null
+  rm -rf "$context"
+  echo "$tag"
+}

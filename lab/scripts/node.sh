@@ -81,26 +81,14 @@ extendedKeyUsage=serverAuth"
 
 # --- images: the sandbox and the add-ons, each the static binary alone, in the lab's registry ----
 
-# node_image <binary>: builds and pushes <registry>/lab/<binary>:<first 12 hex of its sha256>.
-node_image() {
-  local name="$1" context tag
-  tag="$REGISTRY/lab/$name:$(sha256sum "$NODE_BIN/$name" | cut -c1-12)"
-  context="$(mktemp -d)"
-  cp "$NODE_BIN/$name" "$context/$name"
-  printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' "$name" "$name" "$name" >"$context/Dockerfile"
-  "$LAB_DOCKER" build -q -t "$tag" "$context" >/dev/null && "$LAB_DOCKER" push -q "$tag" >/dev/null
-  rm -rf "$context"
-  echo "$tag"
-}
-
 node_images() {
   bash "$LAB_ROOT/lab/scripts/images.sh" engine
   # shellcheck disable=SC1091 # written by images.sh engine
   . "$LAB_DIR/images.env"
   {
-    echo "PAUSE_IMAGE=$(node_image pause)"
-    echo "COREDNS_IMAGE=$(node_image coredns)"
-    echo "METRICS_SERVER_IMAGE=$(node_image metrics-server)"
+    echo "PAUSE_IMAGE=$(binary_image "$NODE_BIN/pause")"
+    echo "COREDNS_IMAGE=$(binary_image "$NODE_BIN/coredns")"
+    echo "METRICS_SERVER_IMAGE=$(binary_image "$NODE_BIN/metrics-server")"
   } >"$NODE_DIR/images.env"
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prints the lines .lab/env gets for the seed's check on the lab (lab/README.md): Antaeus's
 # NodePort URL and one of its callers' tokens, read from its Secret in the first environment.
-# Prints nothing until that Secret exists. Used by up.sh; about the two seed services by name,
-# like scripts/create-secrets.sh, which makes the Secret.
+# Prints nothing until that Secret exists (its controller unseals it). Used by up.sh; about the
+# two seed services by name.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -79,12 +79,20 @@ main() {
   [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/lab/scripts/node.sh" start
   [ "$LAB_NODE" = 0 ] || step "signature admission: policy-controller, the lab key, its ClusterImagePolicy" \
     "$LAB_LOGS/sigstore.log" bash "$LAB_ROOT/lab/scripts/sigstore.sh" start
+  if [ "$LAB_NODE" = 1 ]; then
+    step "Sealed Secrets: the controller and the lab cluster's certificate" "$LAB_LOGS/sealed-secrets.log" \
+      bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" start
+  else
+    step "Sealed Secrets: the SealedSecret CRD (no node, no controller)" "$LAB_LOGS/sealed-secrets.log" \
+      bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" crd
+  fi
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
+  [ "$LAB_NODE" = 0 ] || step "every environment's Secrets sealed for the lab's controller" "$LAB_LOGS/sealed-secrets.log" \
+    bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" seal
   [ "$LAB_NODE" = 0 ] ||
       step "images of the lab repository's commit: built, signed, bumped in the first environment by digest, promoted to the others" "$LAB_LOGS/bootstrap.log" release_lab_images
   run_readme_block bootstrap
   # shellcheck disable=SC2086 # one word per environment
-  [ "$LAB_NODE" = 0 ] || step "Secrets of $rolling" "$LAB_LOGS/bootstrap.log" create_lab_secrets $rolling
   # shellcheck disable=SC2086 # one word per environment
   [ "$LAB_NODE" = 0 ] || step "signature admission in the $rolling namespaces" "$LAB_LOGS/sigstore.log" \
     enforce_signatures $rolling
@@ -98,7 +106,7 @@ main() {
   fi
   run_readme_block first-release-sync
   if [ "$LAB_NODE" = 1 ]; then
-    step "$release: Secrets and a manual sync of each service's app" "$LAB_LOGS/release.log" sync_prod
+    step "$release: a manual sync of each service's app" "$LAB_LOGS/release.log" sync_prod
     step "volumes for $release's claims" "$LAB_LOGS/release.log" bind_pending_claims
     step "every $release Deployment Available" "$LAB_LOGS/release.log" wait_for_workloads "$release"
   fi

@@ -50,7 +50,7 @@ const ALLOWED: [string, string][] = [
   ['scripts/local-stack.mjs', '`npm start`: the two seed services wired together'],
   ['scripts/demo.mjs', '`npm run demo`: a billing run through the two seed services'],
   ['scripts/bench-charts.mjs', "charts of the two seed services' benchmark results"],
-  ['scripts/create-secrets.sh', "the two seed services' Secrets, by name"],
+  ['packages/delivery/src/seal.ts', "the one value the two seed services' Secrets share"],
   ['lab/scripts/seed-services.sh', "the lab's URL and token for the seed's check on Antaeus"],
   ['.github/workflows/e2e.yml', "the end-to-end job pays invoices with Antaeus's token Secret"],
   ['deploy/package.json', 'the deploy tests boot both seed services: turbo builds them first'],

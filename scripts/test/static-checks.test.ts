@@ -43,7 +43,7 @@ describe('static checks of the delivery pipeline', () => {
       ),
     );
     expect(shellScripts).toEqual(
-      expect.arrayContaining(['scripts/install-tools.sh', 'scripts/create-secrets.sh']),
+      expect.arrayContaining(['scripts/install-tools.sh', 'lab/scripts/up.sh']),
     );
     expect(workflows.map((w) => path.basename(w)).sort()).toEqual(
       expect.arrayContaining(['ci.yml', 'e2e.yml', 'promote.yml', 'release.yml']),

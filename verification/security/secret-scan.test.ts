@@ -43,6 +43,17 @@ function scanHistory(repo: string): Finding[] {
   return JSON.parse(fs.readFileSync(report, 'utf8')) as Finding[];
 }
 
+/** A new git repository in a temporary folder, and git run in it as a throwaway committer. */
+function scratchRepository(prefix: string) {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=canary', '-c', 'user.email=canary@test', ...args], {
+      cwd: repo,
+    });
+  git('init', '-q');
+  return { repo, git };
+}
+
 describe('secret scan (gitleaks, pinned)', () => {
   it('finds no secret anywhere in the history of this repository', () => {
     const findings = scanHistory(root);
@@ -53,17 +64,31 @@ describe('secret scan (gitleaks, pinned)', () => {
   });
 
   it('would catch a committed credential, with the project configuration in force', () => {
-    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'gitleaks-canary-'));
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=canary', '-c', 'user.email=canary@test', ...args], {
-        cwd: repo,
-      });
-    git('init', '-q');
+    const { repo, git } = scratchRepository('gitleaks-canary-');
     // A well-formed but never-issued GitHub token, made up here so no real secret is committed.
     const token = `ghp_${randomBytes(27).toString('base64url').replace(/[-_]/g, 'x').slice(0, 36)}`;
     fs.writeFileSync(path.join(repo, 'deploy.env'), `GITHUB_TOKEN=${token}\n`);
     git('add', 'deploy.env');
     git('commit', '-q', '-m', 'canary');
     expect(scanHistory(repo).map((f) => f.File)).toEqual(['deploy.env']);
+  });
+
+  it("lets a SealedSecret's ciphertext through (.gitleaks.toml) and still reports a plain token beside it", () => {
+    const { repo, git } = scratchRepository('gitleaks-sealed-');
+    // The shape kubeseal writes: version bytes, then hundreds of base64 characters.
+    const ciphertext = `Ag${randomBytes(540).toString('base64').replace(/=+$/, '')}`;
+    const plain = randomBytes(20).toString('hex');
+    const file = 'sealed-secrets/payment-api-tokens.yaml';
+    fs.mkdirSync(path.join(repo, 'sealed-secrets'));
+    fs.writeFileSync(
+      path.join(repo, file),
+      `kind: SealedSecret\nspec:\n  encryptedData:\n    tokens: ${ciphertext}\n`,
+    );
+    git('add', '--all');
+    git('commit', '-q', '-m', 'sealed');
+    expect(scanHistory(repo)).toEqual([]);
+    fs.appendFileSync(path.join(repo, file), `    api_token: "${plain}"\n`);
+    git('commit', '-q', '-am', 'plain');
+    expect(scanHistory(repo).map((f) => [f.File, f.StartLine])).toEqual([[file, 5]]);
   });
 });

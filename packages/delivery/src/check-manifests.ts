@@ -5,7 +5,13 @@ import { catalogueQueries } from './catalogue-queries';
 import { DeliveryError } from './errors';
 import { driftReport, generate } from './generate';
 import { kubeconformCommand } from './kubeconform';
-import { imageFindings, scopeFindings, type ManifestObject, type Scope } from './manifest-policies';
+import {
+  imageFindings,
+  scopeFindings,
+  secretFindings,
+  type ManifestObject,
+  type Scope,
+} from './manifest-policies';
 import { capture, runInherited } from './processes';
 import type { Repository } from './repository';
 import { toolPath, toolVersions } from './tools';
@@ -190,6 +196,8 @@ function checkTarget(
     images,
     'every one pinned by digest but the own services',
   );
+  const secrets = secretFindings(objects);
+  passed = printFindings(log, target, 'secrets', secrets, 'none in plain text') && passed;
   const scope = scopeFindings(objects, inputs.scope);
   const scopeText = "only catalogue namespaces and the platform's own cluster-scoped objects";
   passed = printFindings(log, target, 'scope', scope, scopeText) && passed;

@@ -13,12 +13,19 @@ import { runInherited } from './processes';
 import { promote, workflowOutputs } from './promote';
 import { pushSettings, pushWithRetry } from './push';
 import { Repository } from './repository';
+import { seal, sealEnvironment } from './seal';
 import { newService, removeService } from './services';
 import { smoke, smokeOptions } from './smoke';
 
 const print = (line: string) => console.log(line);
 const warn = (line: string) => console.error(line);
 const repository = () => Repository.containing();
+
+/** A secret value from standard input, without the newline `echo` or a terminal adds. */
+function readValue(): string {
+  if (process.stdin.isTTY) console.error('value (end with Ctrl-D):');
+  return fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+}
 
 /** The delivery tool's commands, parsed by main(). */
 export function deliveryProgram(): Command {
@@ -217,6 +224,29 @@ export function deliveryProgram(): Command {
         process.exitCode = 1;
       }
     });
+
+  program
+    .command('seal')
+    .description(
+      "encrypt one new value of one key of a Secret for an environment's Sealed Secrets controller (npm run seal), into the service's overlay; the value is read from standard input",
+    )
+    .argument('<environment>')
+    .argument('<secret>', 'a Secret a service of that environment reads')
+    .argument('<key>', 'a key of it the service reads')
+    .action((env: string, secret: string, key: string) =>
+      seal(repository(), { env, secret, key, value: readValue() }, print),
+    );
+
+  program
+    .command('seal-environment')
+    .description(
+      "seal every Secret an environment's services read with new random values (a new environment, or a cluster with another controller key); --cert first makes that certificate the environment's",
+    )
+    .argument('<environment>')
+    .option('--cert <file>', "the controller's certificate (kubeseal --fetch-cert)")
+    .action((env: string, options: { cert?: string }) =>
+      sealEnvironment(repository(), { env, certificate: options.cert }, print),
+    );
 
   program
     .command('check-manifests')

@@ -47,10 +47,13 @@ function render(repo: Repository, options: DeployOptions): string {
   return rendered.stdout;
 }
 
+const SEALED_SECRETS_CRD = 'sealedsecrets.bitnami.com';
+
 /**
- * Deploys one whole environment without Argo CD: the platform layer, the Secrets (generated when
- * missing, by scripts/create-secrets.sh), every service of the catalogue, then waits for the
- * rollouts and prints how to reach the environment. A dry run renders the environment with the
+ * Deploys one whole environment without Argo CD: the platform layer, then every service of the
+ * catalogue with its SealedSecrets (the cluster's Sealed Secrets controller decrypts them; the
+ * environment must be sealed for its key: `delivery seal-environment <env> --cert <file>`), then
+ * waits for the rollouts and prints how to reach the environment. A dry run renders the environment with the
  * pinned kustomize and prints the kubectl commands instead of running them.
  */
 export function deploy(repo: Repository, options: DeployOptions): void {
@@ -70,7 +73,13 @@ export function deploy(repo: Repository, options: DeployOptions): void {
       throw new DeliveryError(`${kubectl} ${args.join(' ')} failed (exit ${status})`, status);
   };
 
-  // Namespaces, quotas, network policies and RBAC first: the Secrets need the namespaces.
+  // The services' Secrets arrive sealed: without the controller they never become Secrets and
+  // the rollouts would only time out. Asked before anything changes.
+  if (!dryRun && capture(kubectl, ['get', 'crd', SEALED_SECRETS_CRD]).status !== 0)
+    throw new DeliveryError(
+      `the cluster has no Sealed Secrets controller (CRD ${SEALED_SECRETS_CRD}): install it, then seal ${env} for its key: delivery seal-environment ${env} --cert <(kubeseal --fetch-cert)`,
+    );
+  // Namespaces, quotas, network policies and RBAC first.
   run('apply', '-k', repo.path('deploy', 'platform', env));
   // The CRDs of the services' ServiceMonitors and PrometheusRules, established before those apply.
   const crds = repo.path('deploy', 'platform', 'monitoring-crds');
@@ -84,12 +93,6 @@ export function deploy(repo: Repository, options: DeployOptions): void {
       .filter((file) => file !== 'kustomization.yaml')
       .flatMap((file) => ['-f', path.join(crds, file)]),
   );
-  const secrets = runInherited(
-    'bash',
-    [repo.path('scripts', 'create-secrets.sh'), ...(dryRun ? ['--dry-run'] : []), env],
-    { env: { ...process.env, KUBECTL: kubectl } },
-  );
-  if (secrets !== 0) throw new DeliveryError('scripts/create-secrets.sh failed', secrets);
   run('apply', '-k', repo.path('deploy', 'envs', env));
   const timeout = ['--timeout', options.rolloutTimeout];
   for (const { namespace, name } of statefulSets(objects))

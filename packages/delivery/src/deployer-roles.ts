@@ -25,6 +25,7 @@ const RESOURCES: Record<string, string> = {
   'batch/CronJob': 'cronjobs',
   'monitoring.coreos.com/ServiceMonitor': 'servicemonitors',
   'monitoring.coreos.com/PrometheusRule': 'prometheusrules',
+  'bitnami.com/SealedSecret': 'sealedsecrets',
 };
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // Read-only views Argo CD needs to report health: what the shipped kinds create.

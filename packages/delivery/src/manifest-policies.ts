@@ -1,8 +1,9 @@
 import type { RenderedObject } from './rendered';
 
-// Two checks check-manifests runs on every rendered target, besides the schemas and kube-score.
+// Three checks check-manifests runs on every rendered target, besides the schemas and kube-score.
 // Each returns findings, one line per offending object, naming the object and field.
 //
+//   secretFindings: no Secret in plain text: Secrets reach Git only sealed (SealedSecret);
 //   imageFindings:  every container image is pinned by digest (`repo:tag@sha256:<64 hex>`), but
 //                   the project's own images, whose digest the release writes into the overlays;
 //   scopeFindings:  nothing reaches outside the catalogue's namespaces: no cluster-scoped object
@@ -75,6 +76,20 @@ export function imageFindings(objects: ManifestObject[], ownRepositories: string
     }
   }
   return findings;
+}
+
+/**
+ * Secret objects in a rendered target: their data would be committed in plain text (base64 is
+ * not encryption). A Secret reaches Git only as a SealedSecret, which the cluster's controller
+ * decrypts (`npm run seal`).
+ */
+export function secretFindings(objects: ManifestObject[]): string[] {
+  return objects
+    .filter((object) => object.kind === 'Secret')
+    .map(
+      (object) =>
+        `${objectName(object)}: a plain Secret is committed; seal it instead (npm run seal -- <env> <secret> <key>)`,
+    );
 }
 
 export interface Scope {

@@ -4,6 +4,7 @@ import {
   imageRepository,
   objectName,
   scopeFindings,
+  secretFindings,
   type Scope,
 } from '../src/manifest-policies';
 
@@ -43,6 +44,19 @@ describe('images', () => {
     expect(imageFindings(objects, ['ghcr.io/org/own'])).toEqual([
       'Deployment/ns/web containers c2: image docker.io/other:1 is not pinned by digest (repo:tag@sha256:<64 hex>)',
       'CronJob/ns/job initContainers init: image busybox is not pinned by digest (repo:tag@sha256:<64 hex>)',
+    ]);
+  });
+});
+
+describe('secrets', () => {
+  it('names every plain Secret and lets SealedSecrets through', () => {
+    const objects = [
+      { kind: 'Secret', metadata: { name: 'tokens', namespace: 'ns' } },
+      { kind: 'SealedSecret', metadata: { name: 'tokens', namespace: 'ns' } },
+      { kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'ns' } },
+    ];
+    expect(secretFindings(objects)).toEqual([
+      'Secret/ns/tokens: a plain Secret is committed; seal it instead (npm run seal -- <env> <secret> <key>)',
     ]);
   });
 });

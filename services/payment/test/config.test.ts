@@ -120,7 +120,7 @@ describe('configuration', () => {
 
   it('takes the Redis password in REDIS_URL, as the manifests compose it, and never echoes it', () => {
     // deploy/teams/payments/payment/base/deployment.yaml: redis://:$(REDIS_PASSWORD)@payment-redis:6379
-    // with a 64-hex password from the Secret payment-redis (scripts/create-secrets.sh).
+    // with a 64-hex password from the Secret payment-redis (delivery seal-environment).
     const password = 'f'.repeat(64);
     const url = `redis://:${password}@payment-redis:6379`;
     expect(loadConfig({ ...DISABLED, REDIS_URL: url }).redisUrl).toBe(url);
