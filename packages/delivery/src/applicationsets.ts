@@ -312,7 +312,7 @@ ${destinations}  # The platform's own syncs create namespaces and RBAC, so they 
       defaultServiceAccount: argocd:argocd-application-controller
   # Cluster-scoped objects by name too (Argo CD v3.5 and later; a glob, Go's filepath.Match), so
   # the platform apps cannot create or delete a namespace outside catalogue.yaml's (argocd,
-  # kube-system) or an admission policy of another owner. scripts/check-manifests.mjs refuses the
+  # kube-system) or an admission policy of another owner. npm run check:manifests refuses the
   # same in the rendered layer; deploy/test/argocd/consistency.test.ts keeps the two in step.
   clusterResourceWhitelist:
 ${namespaceObjects}    # The deployer guards, one per environment (deploy/platform/deployer-guard, named -<env>).

@@ -144,7 +144,7 @@ export function environments(repo: Repository): Generated {
     files.set(
       `deploy/envs/${env}/kustomization.yaml`,
       yamlText(
-        `The whole ${env} environment for \`kubectl apply -k\` on a cluster without Argo CD\n(scripts/deploy.sh ${env}): the platform's namespaces and policies, then every service.`,
+        `The whole ${env} environment for \`kubectl apply -k\` on a cluster without Argo CD\n(npx delivery deploy ${env}): the platform's namespaces and policies, then every service.`,
         {
           ...KUSTOMIZATION,
           resources: [
