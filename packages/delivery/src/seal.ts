@@ -22,11 +22,7 @@ export const certificateFile = (env: string): string =>
 
 /** Where the sealed copy of a Secret lives: in its service's overlay for that environment. */
 export const sealedFile = (repo: Repository, use: SecretUse, env: string): string =>
-  path.posix.join(
-    repo.catalogue.overlayPath(use.service, env),
-    'sealed-secrets',
-    `${use.secret}.yaml`,
-  );
+  path.posix.join(repo.catalogue.overlayPath(use.service, env), COMPONENT, `${use.secret}.yaml`);
 
 /** The certificate to seal with, refused when missing, not a certificate, or expired. */
 function requireCertificate(repo: Repository, env: string): string {
@@ -109,18 +105,20 @@ function writeComponent(repo: Repository, service: string, env: string, uses: Se
           },
         ]),
       },
-      ...[...annotations].sort().map(([id, values]) => {
-        const [kind = '', name = ''] = id.split('/');
-        return {
-          target: { kind, name },
-          patch: YAML.stringify({
-            apiVersion: 'apps/v1',
-            kind,
-            metadata: { name },
-            spec: { template: { metadata: { annotations: values } } },
-          }),
-        };
-      }),
+      ...[...annotations]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([id, values]) => {
+          const [kind = '', name = ''] = id.split('/');
+          return {
+            target: { kind, name },
+            patch: YAML.stringify({
+              apiVersion: 'apps/v1',
+              kind,
+              metadata: { name },
+              spec: { template: { metadata: { annotations: values } } },
+            }),
+          };
+        }),
     ],
   };
   fs.writeFileSync(
