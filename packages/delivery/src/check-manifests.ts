@@ -13,6 +13,7 @@ import {
   type Scope,
 } from './manifest-policies';
 import { capture, runInherited } from './processes';
+import { kustomizeBuild } from './rendered';
 import type { Repository } from './repository';
 import { toolPath, toolVersions } from './tools';
 
@@ -52,16 +53,8 @@ export const manifestTargets = (repo: Repository): string[] => [
 ];
 
 function render(repo: Repository, dir: string) {
-  const rendered = capture(tool(repo, 'kustomize'), ['build', path.resolve(repo.root, dir)], {
-    cwd: repo.root,
-  });
-  const objects =
-    rendered.status === 0
-      ? YAML.parseAllDocuments(rendered.stdout)
-          .map((doc) => doc.toJS() as ManifestObject | null)
-          .filter((object): object is ManifestObject => object !== null)
-      : [];
-  return { ...rendered, objects };
+  const rendered = kustomizeBuild(tool(repo, 'kustomize'), repo.root, dir);
+  return { ...rendered, objects: rendered.objects as ManifestObject[] };
 }
 
 /**

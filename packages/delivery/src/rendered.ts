@@ -1,4 +1,6 @@
+import path from 'node:path';
 import YAML from 'yaml';
+import { capture, type Finished } from './processes';
 
 /** One object of `kustomize build` output, with just the fields the delivery tool reads. */
 export interface RenderedObject {
@@ -11,6 +13,16 @@ export const parseRendered = (text: string): RenderedObject[] =>
   YAML.parseAllDocuments(text)
     .map((doc) => doc.toJS() as RenderedObject | null)
     .filter((object): object is RenderedObject => object !== null && typeof object === 'object');
+
+/** `kustomize build` of a directory (relative to root), with its objects when it succeeded. */
+export function kustomizeBuild(
+  kustomize: string,
+  root: string,
+  dir: string,
+): Finished & { objects: RenderedObject[] } {
+  const rendered = capture(kustomize, ['build', path.resolve(root, dir)], { cwd: root });
+  return { ...rendered, objects: rendered.status === 0 ? parseRendered(rendered.stdout) : [] };
+}
 
 interface ServicePort {
   port?: number;

@@ -254,7 +254,11 @@ export function sealEnvironment(
     checkCertificate(pem, options.certificate);
     fs.writeFileSync(repo.path(certificateFile(env)), pem);
   }
-  const certificate = requireCertificate(repo, env);
+  // Checked above when just given; the committed one is checked as `seal` checks it.
+  const certificate =
+    options.certificate !== undefined
+      ? repo.path(certificateFile(env))
+      : requireCertificate(repo, env);
   const uses = secretUses(repo, env);
   for (const shared of SHARED_VALUES) {
     const use = uses.find((candidate) => candidate.secret === shared.secret);

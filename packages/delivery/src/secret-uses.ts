@@ -1,6 +1,5 @@
-import { capture } from './processes';
-import { parseRendered } from './rendered';
 import { DeliveryError } from './errors';
+import { kustomizeBuild } from './rendered';
 import type { Repository } from './repository';
 import { requireInstalled, toolPath } from './tools';
 
@@ -50,12 +49,12 @@ function references(node: Node, found: { secret: string; key?: string }[] = []) 
 }
 
 /** The rendered overlay of one service in one environment, with the pinned kustomize. */
-function renderOverlay(repo: Repository, service: string, env: string): string {
-  const dir = repo.path(repo.catalogue.overlayPath(service, env));
+function renderOverlay(repo: Repository, service: string, env: string) {
+  const dir = repo.catalogue.overlayPath(service, env);
   const kustomize = requireInstalled(toolPath(repo, 'kustomize'));
-  const { status, stdout, stderr } = capture(kustomize, ['build', dir]);
+  const { status, stderr, objects } = kustomizeBuild(kustomize, repo.root, dir);
   if (status !== 0) throw new DeliveryError(`kustomize build ${dir} failed\n${stderr}`);
-  return stdout;
+  return objects;
 }
 
 /**
@@ -66,7 +65,7 @@ export function secretUses(repo: Repository, env: string): SecretUse[] {
   const uses = new Map<string, SecretUse>();
   for (const service of repo.catalogue.serviceNames()) {
     const namespace = repo.catalogue.namespace(repo.catalogue.teamOf(service), env);
-    for (const object of parseRendered(renderOverlay(repo, service, env))) {
+    for (const object of renderOverlay(repo, service, env)) {
       if (object.kind === 'SealedSecret') continue;
       for (const { secret, key } of references(object)) {
         const id = `${namespace}/${secret}`;
