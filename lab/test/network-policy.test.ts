@@ -3,7 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { repoRoot } from '@internal/test-kit';
 import { eventually, kubectl, kubectlJson, must, run } from './support/lab';
-import { catalogue, ENVIRONMENTS } from './support/catalogue';
+import { BILLING, ENVIRONMENTS, PAYMENTS, catalogue } from './support/catalogue';
 import {
   ANTAEUS_SELECTOR,
   PAYMENT_SELECTOR,
@@ -21,9 +21,6 @@ import {
 // kube-router rejects what a policy does not allow (ECONNREFUSED) rather than dropping it.
 const CLOSED = /^closed (ECONNREFUSED|timeout)$/;
 
-const teamOf = (service: string) => catalogue.services.find((s) => s.name === service)!.team;
-const PAYMENTS = teamOf('payment');
-const BILLING = teamOf('antaeus');
 /** The environment that exposes Antaeus to any pod, for the seed's check (deploy/platform/<env>). */
 const OPEN_ENV = ENVIRONMENTS[0]!;
 

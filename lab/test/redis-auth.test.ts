@@ -1,11 +1,9 @@
 import { kubectl } from './support/lab';
-import { catalogue } from './support/catalogue';
+import { PAYMENTS, catalogue } from './support/catalogue';
 import { PAYMENT_SELECTOR, REDIS_SELECTOR, RUNNING_ENVS, nodeIn, runningPod } from './support/node';
 
 // Payment's Redis requires the password of the payment-redis Secret: a client that does not
 // authenticate is refused, payment (which does) is ready, which needs a write to Redis.
-
-const PAYMENTS = catalogue.services.find((service) => service.name === 'payment')!.team;
 
 /** Redis's answers to the RESP commands, sent in order over one connection from a payment pod. */
 function redisAnswers(namespace: string, commands: string[][]): string[] {

@@ -8,20 +8,19 @@ import {
   eventually,
   kubectl,
   kubectlJson,
-  must,
   refresh,
+  sealInLab,
+  secretValue,
+  syncedTo,
 } from './support/lab';
-import { repoRoot } from '@internal/test-kit';
-import { ENVIRONMENTS, catalogue } from './support/catalogue';
-import { PAYMENT_SELECTOR, nodeIn, pods } from './support/node';
+import { BILLING, ENVIRONMENTS, PAYMENTS, catalogue } from './support/catalogue';
+import { PAYMENT_SELECTOR, nodeIn, pods, podsReplaced } from './support/node';
 
 // Secrets from Git: every Secret the services read is committed sealed (lab:up sealed the lab
 // repository for the lab cluster's controller, as a fork on its own cluster does), the
 // controller in the cluster unseals it, and a value sealed with `npm run seal`, committed and
 // pushed, reaches the pods that read it by a sync, with nothing done in the cluster by hand.
 
-const PAYMENTS = catalogue.teamOf('payment');
-const BILLING = catalogue.teamOf('antaeus');
 const SECRETS: [team: string, secret: string][] = [
   [PAYMENTS, 'payment-api-tokens'],
   [PAYMENTS, 'payment-redis'],
@@ -36,12 +35,6 @@ interface Owned {
 interface Sealed {
   status?: { conditions?: { type: string; status: string }[] };
 }
-
-const secretValue = (namespace: string, name: string, key: string) =>
-  Buffer.from(
-    kubectlJson<Owned>('-n', namespace, 'get', 'secret', name).data?.[key] ?? '',
-    'base64',
-  ).toString();
 
 describe.each(ENVIRONMENTS)('%s: every Secret the services read comes from Git', (env) => {
   test.each(SECRETS)('%s: %s is unsealed by the controller from its SealedSecret', (team, name) => {
@@ -76,46 +69,12 @@ describe('a value sealed with npm run seal, committed and pushed', () => {
 
   test('reaches the Secret and rolls the pods that read it; they take the new value', async () => {
     const podsBefore = pods(namespace, PAYMENT_SELECTOR).map((pod) => pod.metadata.name);
-    // As a person runs it in their clone; the lab repository uses this checkout's tools.
-    must(
-      'env',
-      [
-        `TOOLS_DIR=${path.join(repoRoot(), '.tools')}`,
-        'npx',
-        'delivery',
-        'seal',
-        env,
-        'payment-api-tokens',
-        'metrics-token',
-      ],
-      { cwd: LAB_REPO, input: value },
-    );
+    sealInLab(env, 'payment-api-tokens', 'metrics-token', value);
     const head = commitAndPush(`lab test: a new metrics token for payment in ${env}`);
-    refresh(app);
-    await eventually(
-      `${app} synced to ${head.slice(0, 7)} and Healthy`,
-      () => {
-        const status = application(app).status;
-        return status?.sync?.revision === head &&
-          status.sync.status === 'Synced' &&
-          status.health?.status === 'Healthy'
-          ? true
-          : undefined;
-      },
-      300_000,
-    );
+    await syncedTo(app, head);
     expect(secretValue(namespace, 'payment-api-tokens', 'metrics-token')).toBe(value);
     kubectl('-n', namespace, 'rollout', 'status', 'deployment/payment', '--timeout=300s');
-    // The pods that ran before leave (a terminating pod still shows as Running for a while).
-    const podsAfter = await eventually(
-      'no payment pod of before the new value left',
-      () => {
-        const names = pods(namespace, PAYMENT_SELECTOR).map((pod) => pod.metadata.name);
-        return names.some((name) => podsBefore.includes(name)) ? undefined : names;
-      },
-      180_000,
-    );
-    expect(podsAfter.length).toBeGreaterThan(0);
+    const podsAfter = await podsReplaced(namespace, PAYMENT_SELECTOR, podsBefore);
     // The new pods accept the new token on /metrics, and only there.
     const answer = nodeIn(
       namespace,
@@ -143,11 +102,7 @@ describe('a plain Secret in Git', () => {
     fs.rmSync(path.join(path.dirname(overlay), 'plain-secret.yaml'), { force: true });
     fs.writeFileSync(overlay, original);
     const head = commitAndPush(`lab test: ${app} without the plain Secret`);
-    refresh(app);
-    await eventually(`${app} back in sync at ${head.slice(0, 7)}`, () => {
-      const status = application(app).status;
-      return status?.sync?.revision === head && status.sync.status === 'Synced' ? true : undefined;
-    });
+    await syncedTo(app, head, { healthy: false, timeoutMs: 120_000 });
   }, 300_000);
 
   test("is refused by the team's AppProject before anything is applied", async () => {

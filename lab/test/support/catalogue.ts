@@ -13,3 +13,6 @@ export const TEAM_NAMESPACES = ENVIRONMENTS.flatMap((env) =>
 export const SERVICE_APPS = catalogue.services.flatMap(({ name, team }) =>
   ENVIRONMENTS.map((env) => ({ app: `${name}-${env}`, team, env })),
 );
+/** The teams of the seed's two services: the provider's and the biller's. */
+export const PAYMENTS = catalogue.teamOf('payment');
+export const BILLING = catalogue.teamOf('antaeus');

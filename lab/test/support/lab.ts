@@ -128,6 +128,49 @@ export function commitAndPush(message: string): string {
   return labHead();
 }
 
+/**
+ * Waits until Argo CD has synced an Application to `head` (a commit of the lab repository) and,
+ * unless `healthy` is false, found it Healthy.
+ */
+export async function syncedTo(
+  app: string,
+  head: string,
+  { healthy = true, timeoutMs = 300_000 }: { healthy?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
+  refresh(app);
+  await eventually(
+    `${app} synced to ${head.slice(0, 7)}${healthy ? ' and Healthy' : ''}`,
+    () => {
+      const status = application(app).status;
+      return status?.sync?.revision === head &&
+        status.sync.status === 'Synced' &&
+        (!healthy || status.health?.status === 'Healthy')
+        ? true
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * `npm run seal` in the lab repository, as a person runs it in a clone: the value on stdin
+ * becomes key `key` of Secret `secret` in `env`, sealed for the lab cluster's controller.
+ */
+export function sealInLab(env: string, secret: string, key: string, value: string): void {
+  must(
+    'env',
+    [`TOOLS_DIR=${path.join(repoRoot(), '.tools')}`, 'npx', 'delivery', 'seal', env, secret, key],
+    { cwd: LAB_REPO, input: value },
+  );
+}
+
+/** One key of a Secret in the cluster, decoded. */
+export const secretValue = (namespace: string, name: string, key: string) =>
+  Buffer.from(
+    kubectl('-n', namespace, 'get', 'secret', name, '-o', `jsonpath={.data.${key}}`),
+    'base64',
+  ).toString();
+
 /** The argocd CLI against the lab's API server, as the lab's admin unless a token is given. */
 export function argocd(args: string[], token?: string): Result {
   const auth = token ?? adminToken();

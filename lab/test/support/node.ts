@@ -1,5 +1,5 @@
 import { catalogue, ENVIRONMENTS, RELEASE_ENV } from './catalogue';
-import { kubectl, kubectlJson, labEnv, must, run } from './lab';
+import { eventually, kubectl, kubectlJson, labEnv, must, run } from './lab';
 
 /** The environments that sync by themselves, and so run on the lab's node. */
 export const RUNNING_ENVS = ENVIRONMENTS.filter((env) => env !== RELEASE_ENV);
@@ -61,6 +61,27 @@ export function tcpFrom(namespace: string, pod: string, host: string, port: numb
      s.on('timeout', () => { console.log('closed timeout'); process.exit(0); });
      s.on('error', (e) => { console.log('closed ' + e.code); process.exit(0); });`,
   );
+}
+
+/**
+ * Waits until a rollout has replaced every pod of a selector that `before` names (a terminating
+ * pod still shows as Running for a while) and returns the pods that remain.
+ */
+export async function podsReplaced(
+  namespace: string,
+  selector: string,
+  before: string[],
+): Promise<string[]> {
+  const after = await eventually(
+    `no ${selector} pod of before the rollout left in ${namespace}`,
+    () => {
+      const names = pods(namespace, selector).map((pod) => pod.metadata.name);
+      return names.some((name) => before.includes(name)) ? undefined : names;
+    },
+    180_000,
+  );
+  if (after.length === 0) throw new Error(`no ${selector} pod in ${namespace} after the rollout`);
+  return after;
 }
 
 /** The first running pod of a selector. */
