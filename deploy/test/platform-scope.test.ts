@@ -72,6 +72,22 @@ describe('the scope check on a copy of deploy/platform', () => {
     expect(scopeOf([clusterRole])).toContain('ClusterRole/everything: names no namespace');
   });
 
+  it("refuses a ClusterIssuer and a Certificate in cert-manager's namespace that are not an environment's internal CA", () => {
+    const scope = scopeOf([
+      { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'anything-goes' }, spec: { selfSigned: {} } },
+      {
+        apiVersion: 'cert-manager.io/v1',
+        kind: 'Certificate',
+        metadata: { name: 'impostor', namespace: 'cert-manager' },
+        spec: { secretName: 'impostor', issuerRef: { kind: 'ClusterIssuer', name: 'anything-goes' } },
+      },
+    ]);
+    expect(scope).toMatch(/^ {7}ClusterIssuer\/anything-goes: not one of the platform's own ClusterIssuer objects \(internal-ca-dev, /m);
+    expect(scope).toContain(
+      "Certificate/cert-manager/impostor: not one of the platform's own Certificate objects in cert-manager (internal-ca-dev, internal-ca-staging, internal-ca-prod)",
+    );
+  });
+
   it.each([
     ['every namespace', '{}'],
     ['all but one', '{matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [payments-dev]}]}'],

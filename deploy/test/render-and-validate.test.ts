@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import YAML from 'yaml';
 import { tool } from '@internal/test-kit';
-import { DELIVERY_CLI, DEPLOY_DIR, KUSTOMIZATIONS, ROOT, render, renderYaml } from './support/manifests';
+import {
+  DELIVERY_CLI,
+  DEPLOY_DIR,
+  KUSTOMIZATIONS,
+  ROOT,
+  render,
+  renderYaml,
+} from './support/manifests';
 
 /** Runs `delivery kubeconform` on YAML given on stdin. */
 function kubeconform(yaml: string) {
@@ -30,9 +37,15 @@ describe.each(KUSTOMIZATIONS)('deploy/%s', (dir) => {
     for (const object of objects) {
       expect(object.metadata.labels?.['app.kubernetes.io/part-of']).toBe('payments-platform');
       expect(object.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('kustomize');
-      // Cluster-wide platform objects (the deployer-token guard) belong to the platform team.
-      const owners = object.metadata.namespace ? ['payments', 'billing'] : ['payments', 'billing', 'platform'];
-      expect([object.kind, owners]).toEqual([object.kind, expect.arrayContaining([object.metadata.labels?.team])]);
+      // Cluster-wide platform objects (the deployer-token guard, the internal CAs' issuers) and the
+      // CAs' Certificates in cert-manager's namespace belong to the platform team.
+      const platformOwned =
+        !object.metadata.namespace || object.metadata.namespace === 'cert-manager';
+      const owners = platformOwned ? ['payments', 'billing', 'platform'] : ['payments', 'billing'];
+      expect([object.kind, owners]).toEqual([
+        object.kind,
+        expect.arrayContaining([object.metadata.labels?.team]),
+      ]);
     }
   });
 

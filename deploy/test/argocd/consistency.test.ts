@@ -148,7 +148,10 @@ describe('one ApplicationSet per team makes one Application per service per envi
       const { metadata, spec } = appSetNamed(team);
       expect(spec.goTemplate).toBe(true);
       expect(spec.goTemplateOptions).toEqual(['missingkey=error']);
-      expect(spec.syncPolicy).toEqual({ preserveResourcesOnDeletion: true, applicationsSync: 'sync' });
+      expect(spec.syncPolicy).toEqual({
+        preserveResourcesOnDeletion: true,
+        applicationsSync: 'sync',
+      });
       expect(metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe(
         'Prune=false,Delete=false',
       );
@@ -266,14 +269,18 @@ describe('projects confine each team', () => {
     },
   );
 
-  test('only the platform project may create cluster-scoped kinds: namespaces, the deployer guards and the monitoring CRDs', () => {
+  test('only the platform project may create cluster-scoped kinds: namespaces, the deployer guards, the internal CA issuers and the monitoring CRDs', () => {
     const whitelist = projectNamed('platform').spec.clusterResourceWhitelist ?? [];
     expect([...new Set(whitelist.map(({ group, kind }) => `${group}/${kind}`))]).toEqual([
       '/Namespace',
       'admissionregistration.k8s.io/ValidatingAdmissionPolicy',
       'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding',
+      'cert-manager.io/ClusterIssuer',
       'apiextensions.k8s.io/CustomResourceDefinition',
     ]);
+    expect(
+      whitelist.filter(({ kind }) => kind === 'ClusterIssuer').map(({ name }) => name),
+    ).toEqual(['internal-ca-*']);
     expect(
       whitelist.filter(({ kind }) => kind === 'CustomResourceDefinition').map(({ name }) => name),
     ).toEqual(['servicemonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com']);

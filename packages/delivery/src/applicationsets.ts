@@ -22,6 +22,9 @@ import type { Repository } from './repository';
 const OUT_DIR = 'argocd/applicationsets';
 const PLATFORM_APPS_DIR = 'argocd/applications/platform';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
+/** Where cert-manager keeps the CA keys of ClusterIssuers (its cluster resource namespace), as
+ * deploy/platform/internal-ca puts the CAs' Certificates. */
+export const CERT_MANAGER_NAMESPACE = 'cert-manager';
 const GENERATED = generatedHeader('catalogue.yaml');
 
 /** What every generated Argo CD object is made from. */
@@ -305,7 +308,11 @@ spec:
     # and Argo CD still checks each object's namespace against the entries below.
     - server: ${IN_CLUSTER}
       namespace: ''
-${destinations}  # The platform's own syncs create namespaces and RBAC, so they run as Argo CD's controller.
+${destinations}    # Each environment's internal CA Certificate (deploy/platform/internal-ca): cert-manager keeps
+    # the keys of ClusterIssuers in its cluster resource namespace.
+    - server: ${IN_CLUSTER}
+      namespace: ${CERT_MANAGER_NAMESPACE}
+  # The platform's own syncs create namespaces and RBAC, so they run as Argo CD's controller.
   destinationServiceAccounts:
     - server: ${IN_CLUSTER}
       namespace: '*'
@@ -322,6 +329,10 @@ ${namespaceObjects}    # The deployer guards, one per environment (deploy/platfo
     - group: admissionregistration.k8s.io
       kind: ValidatingAdmissionPolicyBinding
       name: deployer-*-guard-*
+    # Each environment's internal CA issuers (deploy/platform/internal-ca, named -<env>).
+    - group: cert-manager.io
+      kind: ClusterIssuer
+      name: internal-ca-*
     # The teams' monitoring kinds (${MONITORING_CRDS_DIR}), and no other CRD.
 ${MONITORING_CRDS.map((name) => `    - group: apiextensions.k8s.io\n      kind: CustomResourceDefinition\n      name: ${name}\n`).join('')}  namespaceResourceWhitelist:
     - group: ''
@@ -336,6 +347,8 @@ ${MONITORING_CRDS.map((name) => `    - group: apiextensions.k8s.io\n      kind: 
       kind: Role
     - group: rbac.authorization.k8s.io
       kind: RoleBinding
+    - group: cert-manager.io
+      kind: Certificate
   # No orphaned-resource monitoring: the platform apps have no destination namespace; each team
   # namespace's orphans are reported by the team project that deploys there.
 ${syncWindows}`;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { catalogueQueries } from './catalogue-queries';
+import { CERT_MANAGER_NAMESPACE } from './applicationsets';
 import { DeliveryError } from './errors';
 import { driftReport, generate } from './generate';
 import { kubeconformCommand } from './kubeconform';
@@ -61,7 +62,8 @@ function render(repo: Repository, dir: string) {
  * What the image and scope checks compare against, from the places that own each fact: the
  * catalogue (services, namespaces, environments), scripts/repository.env (the registry path),
  * and the platform's own cluster-scoped objects as their sources render them. The deployer guard
- * is named per environment by deploy/platform/<env>/deployer-guard (nameSuffix -<env>).
+ * is named per environment by deploy/platform/<env>/deployer-guard (nameSuffix -<env>), the
+ * internal CA by deploy/platform/<env>/internal-ca.
  */
 function policyInputs(repo: Repository): { ownRepositories: string[]; scope: Scope } {
   const { catalogue } = repo;
@@ -73,8 +75,9 @@ function policyInputs(repo: Repository): { ownRepositories: string[]; scope: Sco
     if (status !== 0) throw new DeliveryError(`kustomize build ${dir} failed\n${stderr}`, 2);
     return objects.filter((o) => o.kind === kind).map((o) => o.metadata?.name ?? '');
   };
-  const perEnvironment = (kind: string) =>
-    names('deploy/platform/deployer-guard', kind).flatMap((name) =>
+  // Named -<env> by deploy/platform/<env>/<part> (nameSuffix).
+  const perEnvironment = (part: string, kind: string) =>
+    names(`deploy/platform/${part}`, kind).flatMap((name) =>
       environments.map((e) => `${name}-${e}`),
     );
   return {
@@ -83,13 +86,20 @@ function policyInputs(repo: Repository): { ownRepositories: string[]; scope: Sco
       namespaces: catalogue.teamNames().flatMap((team) => catalogue.namespacesOf(team)),
       environments,
       clusterScoped: {
-        ValidatingAdmissionPolicy: perEnvironment('ValidatingAdmissionPolicy'),
-        ValidatingAdmissionPolicyBinding: perEnvironment('ValidatingAdmissionPolicyBinding'),
+        ValidatingAdmissionPolicy: perEnvironment('deployer-guard', 'ValidatingAdmissionPolicy'),
+        ValidatingAdmissionPolicyBinding: perEnvironment(
+          'deployer-guard',
+          'ValidatingAdmissionPolicyBinding',
+        ),
+        ClusterIssuer: perEnvironment('internal-ca', 'ClusterIssuer'),
         ClusterImagePolicy: names('deploy/platform/admission', 'ClusterImagePolicy'),
         CustomResourceDefinition: names(
           'deploy/platform/monitoring-crds',
           'CustomResourceDefinition',
         ),
+      },
+      elsewhere: {
+        [`Certificate/${CERT_MANAGER_NAMESPACE}`]: perEnvironment('internal-ca', 'Certificate'),
       },
     },
   };

@@ -26,6 +26,7 @@ const RESOURCES: Record<string, string> = {
   'monitoring.coreos.com/ServiceMonitor': 'servicemonitors',
   'monitoring.coreos.com/PrometheusRule': 'prometheusrules',
   'bitnami.com/SealedSecret': 'sealedsecrets',
+  'cert-manager.io/Certificate': 'certificates',
 };
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // Read-only views Argo CD needs to report health: what the shipped kinds create.

@@ -13,6 +13,7 @@ import type { Repository } from './repository';
 //                                                        team's component and its per-environment
 //                                                        additions (components/<team>/per-environment.yaml)
 //   deploy/platform/<env>/deployer-guard/kustomization.yaml
+//   deploy/platform/<env>/internal-ca/kustomization.yaml   the environment's CA (cert-manager)
 //   deploy/envs/<env>/kustomization.yaml                 platform + every service overlay, for kubectl -k
 
 const HEADER = `${generatedHeader('catalogue.yaml')}\n`;
@@ -96,6 +97,35 @@ function deployerGuard(env: string): string {
   });
 }
 
+/**
+ * The environment's internal CA: deploy/platform/internal-ca named -<env>, with the references
+ * between its objects (which nameSuffix does not follow into cert-manager's fields) renamed too.
+ */
+function internalCa(env: string): string {
+  const replace = (path: string, value: string) =>
+    ['- op: replace', `  path: ${path}`, `  value: ${value}`].join('\n');
+  return yamlText(`The ${env} environment's internal CA (cert-manager), named -${env}.`, {
+    ...KUSTOMIZATION,
+    nameSuffix: `-${env}`,
+    resources: ['../../internal-ca'],
+    labels: [{ pairs: { ...PLATFORM_LABELS, team: 'platform', environment: env } }],
+    patches: [
+      {
+        target: { group: 'cert-manager.io', kind: 'Certificate', name: 'internal-ca' },
+        patch: [
+          replace('/spec/issuerRef/name', `internal-ca-root-${env}`),
+          replace('/spec/secretName', `internal-ca-${env}`),
+          replace('/spec/commonName', `payments-platform ${env} internal CA`),
+        ].join('\n'),
+      },
+      {
+        target: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'internal-ca' },
+        patch: replace('/spec/ca/secretName', `internal-ca-${env}`),
+      },
+    ],
+  });
+}
+
 // A kustomization under deploy/envs or an environment's platform folder (one holding a
 // deployer-guard) that the catalogue no longer asks for belongs to a removed environment or team.
 function previousKustomizations(repo: Repository): string[] {
@@ -131,8 +161,8 @@ export function environments(repo: Repository): Generated {
     files.set(
       `deploy/platform/${env}/kustomization.yaml`,
       yamlText(
-        `The platform's part of the ${env} environment: its team namespaces and the deployer-token guard.`,
-        { ...KUSTOMIZATION, resources: [...teams, 'deployer-guard'] },
+        `The platform's part of the ${env} environment: its team namespaces, the deployer-token guard\nand its internal CA.`,
+        { ...KUSTOMIZATION, resources: [...teams, 'deployer-guard', 'internal-ca'] },
       ),
     );
     for (const team of teams)
@@ -141,6 +171,7 @@ export function environments(repo: Repository): Generated {
         teamNamespace(repo, team, env),
       );
     files.set(`deploy/platform/${env}/deployer-guard/kustomization.yaml`, deployerGuard(env));
+    files.set(`deploy/platform/${env}/internal-ca/kustomization.yaml`, internalCa(env));
     files.set(
       `deploy/envs/${env}/kustomization.yaml`,
       yamlText(

@@ -97,6 +97,11 @@ export interface Scope {
   environments: string[];
   /** By kind, the names of the cluster-scoped objects the platform may own. */
   clusterScoped: Record<string, string[]>;
+  /**
+   * By `<kind>/<namespace>`, the names of the platform's own objects in a namespace outside the
+   * catalogue's (the internal CAs' Certificates in cert-manager's namespace).
+   */
+  elsewhere?: Record<string, string[]>;
 }
 
 /** Whether a label selector can only select namespaces of the catalogue. */
@@ -124,8 +129,9 @@ function confined(
 /**
  * What in a rendered target reaches outside the catalogue's namespaces: Namespaces must be the
  * catalogue's, cluster-scoped objects of the kinds in `allowed.clusterScoped` (the deployer-token
- * guard of each environment, the image policies, the monitoring CRDs) the platform's own by
- * name, and every other object must name a catalogue namespace.
+ * guard of each environment, the image policies, the monitoring CRDs, the internal CAs' issuers)
+ * the platform's own by name, the platform's objects `allowed.elsewhere` names are allowed
+ * there, and every other object must name a catalogue namespace.
  */
 export function scopeFindings(objects: ManifestObject[], allowed: Scope): string[] {
   const findings: string[] = [];
@@ -135,6 +141,11 @@ export function scopeFindings(objects: ManifestObject[], allowed: Scope): string
     const { name = '', namespace } = object.metadata ?? {};
     const kind = object.kind ?? '';
     const ownNames = Object.hasOwn(clusterScoped, kind) ? clusterScoped[kind] : undefined;
+    const key = `${kind}/${namespace ?? ''}`;
+    const ownElsewhere =
+      namespace !== undefined && allowed.elsewhere && Object.hasOwn(allowed.elsewhere, key)
+        ? allowed.elsewhere[key]
+        : undefined;
     if (kind === 'Namespace') {
       if (!namespaces.includes(name))
         findings.push(
@@ -156,6 +167,11 @@ export function scopeFindings(objects: ManifestObject[], allowed: Scope): string
             `${where}: spec.matchResources.namespaceSelector could select namespaces outside catalogue.yaml (argocd, kube-system, ...): require kubernetes.io/metadata.name or environment of the catalogue`,
           );
       }
+    } else if (ownElsewhere) {
+      if (!ownElsewhere.includes(name))
+        findings.push(
+          `${where}: not one of the platform's own ${kind} objects in ${namespace} (${ownElsewhere.join(', ')})`,
+        );
     } else if (namespace === undefined || !namespaces.includes(namespace)) {
       findings.push(
         namespace === undefined
