@@ -8,9 +8,10 @@
 #   node-<versions>/bin  coredns kube-router metrics-server crictl (static), pause
 #   sigstore-<versions>/bin  policy-controller-webhook, cosign
 #   sealed-secrets-<v>/bin   sealed-secrets-controller (static)
+#   cert-manager-<v>/bin     cert-manager-controller (static; from a snapshot of its repository)
 #
-# Usage: build.sh [component...]   (default: all of them; node, sigstore and sealed_secrets only
-# unless LAB_NODE=0)
+# Usage: build.sh [component...]   (default: all of them; node, sigstore, sealed_secrets and
+# cert_manager only unless LAB_NODE=0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -196,6 +197,38 @@ build_sealed_secrets() {
   rm -rf "$SEALED_SECRETS_BIN" && mv "$SEALED_SECRETS_BIN.partial" "$SEALED_SECRETS_BIN"
 }
 
+# cert-manager's controller, run as a pod. Its main package is the nested module
+# github.com/cert-manager/cert-manager/controller-binary (cmd/controller), which the Go module
+# proxy does not serve: it comes from a snapshot of the repository at the pinned tag
+# (CERT_MANAGER_SOURCE, a git directory). That module replaces the root module with ../../; the
+# build drops the replace and requires the root module at the same tag from the proxy instead, so
+# only cmd/controller is taken from the snapshot. The webhook and the cainjector are not built:
+# the controller alone issues certificates, and the CRDs serve v1 only, so no conversion webhook
+# is needed.
+cert_manager_source() {
+  local dir="$1" snapshot="$2"
+  rm -rf "$dir" && mkdir -p "$dir"
+  git -C "$snapshot" archive "$CERT_MANAGER_VERSION" cmd/controller | tar -x -C "$dir"
+  (cd "$dir/cmd/controller" &&
+    go mod edit -dropreplace="$CERT_MANAGER_MODULE" -require="$CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION" &&
+    go mod tidy)
+}
+
+build_cert_manager() {
+  [ -x "$CERT_MANAGER_BIN/cert-manager-controller" ] && { lab_log "cert-manager controller $CERT_MANAGER_VERSION present"; return 0; }
+  local log="$BUILD_LOGS/cert-manager.log" dir="$SRC/cert-manager-$CERT_MANAGER_VERSION" commit
+  local snapshot="${CERT_MANAGER_SOURCE:-$(dirname "$LAB_ROOT")/.mirror/cert-manager+cert-manager/repo}"
+  commit="$(git -C "$snapshot" rev-parse -q --verify "refs/tags/$CERT_MANAGER_VERSION^{commit}" 2>/dev/null)" ||
+    lab_fail "no cert-manager $CERT_MANAGER_VERSION in $snapshot: CERT_MANAGER_SOURCE must name a git directory of github.com/cert-manager/cert-manager that has the tag $CERT_MANAGER_VERSION (its controller is a nested module the Go proxy does not serve)"
+  mkdir -p "$CERT_MANAGER_BIN.partial"
+  step "cert-manager $CERT_MANAGER_VERSION: cmd/controller from $snapshot" "$log" cert_manager_source "$dir" "$snapshot"
+  local pkg="$CERT_MANAGER_MODULE/pkg/util"
+  step "cert-manager: controller go build (minutes when cold)" "$log" bash -c "cd '$dir/cmd/controller' && CGO_ENABLED=0 go build \
+    -ldflags '-s -w -X $pkg.AppVersion=$CERT_MANAGER_VERSION -X $pkg.AppGitCommit=$commit' \
+    -o '$CERT_MANAGER_BIN.partial/cert-manager-controller' ."
+  rm -rf "$CERT_MANAGER_BIN" && mv "$CERT_MANAGER_BIN.partial" "$CERT_MANAGER_BIN"
+}
+
 # module_copy <dir> <module@version>: a writable copy of a module from the module cache.
 module_copy() {
   local dir="$1" module_dir
@@ -211,13 +244,13 @@ main() {
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
-    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets cert_manager)
   fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd | node | sigstore | sealed_secrets) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets)" ;;
+      etcd | kubernetes | argocd | node | sigstore | sealed_secrets | cert_manager) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets cert_manager)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

@@ -21,6 +21,7 @@ ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
 REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
 SEALED_SECRETS_BIN="$LAB_CACHE/sealed-secrets-$SEALED_SECRETS_VERSION/bin"
+CERT_MANAGER_BIN="$LAB_CACHE/cert-manager-$CERT_MANAGER_VERSION/bin"
 SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
 NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"

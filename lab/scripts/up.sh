@@ -86,6 +86,14 @@ main() {
     step "Sealed Secrets: the SealedSecret CRD (no node, no controller)" "$LAB_LOGS/sealed-secrets.log" \
       bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" crd
   fi
+  # Before Argo CD's first sync, so the platform's issuers and certificates find their CRDs.
+  if [ "$LAB_NODE" = 1 ]; then
+    step "cert-manager: the controller (no webhook, no cainjector)" "$LAB_LOGS/cert-manager.log" \
+      bash "$LAB_ROOT/lab/scripts/cert-manager.sh" start
+  else
+    step "cert-manager: the CRDs (no node, no controller)" "$LAB_LOGS/cert-manager.log" \
+      bash "$LAB_ROOT/lab/scripts/cert-manager.sh" crd
+  fi
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
   [ "$LAB_NODE" = 0 ] || step "every environment's Secrets sealed for the lab's controller" "$LAB_LOGS/sealed-secrets.log" \
     bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" seal
