@@ -13,7 +13,7 @@ argocd_kubeconfig() {
 
 install_argocd() {
   local module_dir
-  module_dir="$(GOTOOLCHAIN="$ARGO_CD_GO_TOOLCHAIN" GOFLAGS=-mod=mod go mod download -json "$ARGO_CD_MODULE@$ARGO_CD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  module_dir="$(GOTOOLCHAIN="$ARGO_CD_GO_TOOLCHAIN" module_dir "$ARGO_CD_MODULE@$ARGO_CD_VERSION")"
   node "$LAB_ROOT/lab/scripts/argocd-install.mjs" "$module_dir/manifests/install.yaml" >"$LAB_DIR/argocd-install.yaml"
   kubectl get namespace "$ARGOCD_NS" >/dev/null 2>&1 || kubectl create namespace "$ARGOCD_NS"
   kubectl apply -n "$ARGOCD_NS" --server-side --force-conflicts -f "$LAB_DIR/argocd-install.yaml"

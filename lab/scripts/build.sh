@@ -23,8 +23,7 @@ export GOFLAGS="-mod=mod -buildvcs=false"
 # The staging modules k8s.io/kubernetes replaces with ./staging paths, each pinned to v0.<minor>.<patch>.
 kubernetes_wrapper() {
   local dir="$1" version="$2" module_dir
-  module_dir="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-  [ -n "$module_dir" ] || return 1
+  module_dir="$(module_dir "k8s.io/kubernetes@$version")"
   mkdir -p "$dir"
   {
     printf 'module lab/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/kubernetes %s\n\n' "$version"
@@ -232,8 +231,7 @@ build_cert_manager() {
 # module_copy <dir> <module@version>: a writable copy of a module from the module cache.
 module_copy() {
   local dir="$1" module_dir
-  module_dir="$(go mod download -json "$2" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-  [ -n "$module_dir" ] || return 1
+  module_dir="$(module_dir "$2")"
   rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
   cp -r "$module_dir" "$dir" && chmod -R u+w "$dir"
 }

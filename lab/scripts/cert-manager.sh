@@ -19,9 +19,7 @@ kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 # Server-side: three of them are larger than the 256 KiB annotation a client-side apply writes.
 crd() {
   local module_dir
-  module_dir="$(GOFLAGS=-mod=mod go mod download -json "$CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION" |
-    sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-  [ -n "$module_dir" ] || lab_fail "go mod download $CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION failed"
+  module_dir="$(module_dir "$CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION")"
   local crds=("$module_dir"/deploy/crds/*.yaml)
   kubectl apply --server-side --force-conflicts "${crds[@]/#/--filename=}"
   kubectl wait --for condition=Established --timeout 60s "${crds[@]/#/--filename=}"

@@ -80,6 +80,15 @@ _lab_t0=$(date +%s)
 
 lab_log() { printf '[lab %4ss] %s\n' "$(($(date +%s) - _lab_t0))" "$*"; }
 
+# module_dir <module@version>: the module's directory in the Go module cache (downloaded when
+# missing); fails the lab, naming the module, when the proxy has no such version.
+module_dir() {
+  local dir
+  dir="$(GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  [ -n "$dir" ] || lab_fail "go mod download $1 failed"
+  echo "$dir"
+}
+
 lab_fail() {
   printf '[lab] ERROR: %s\n' "$*" >&2
   exit 1

@@ -20,9 +20,7 @@ kubeseal() { "$TOOLS_DIR/bin/kubeseal" --kubeconfig="$LAB_DIR/admin.kubeconfig" 
 
 crd() {
   local module_dir
-  module_dir="$(GOFLAGS=-mod=mod go mod download -json "$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION" |
-    sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-  [ -n "$module_dir" ] || lab_fail "go mod download $SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION failed"
+  module_dir="$(module_dir "$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION")"
   kubectl apply --server-side --force-conflicts -f "$module_dir/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml"
   kubectl wait --for condition=Established --timeout 60s crd/sealedsecrets.bitnami.com
 }

@@ -48,8 +48,7 @@ sign() {
 # webhook runs on the host, so the Service has no selector and its endpoint is the node's IP.
 install_policy_controller() {
   local module_dir config
-  module_dir="$(GOFLAGS=-mod=mod go mod download -json "$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION" |
-    sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  module_dir="$(module_dir "$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION")"
   config="$module_dir/config"
   kubectl apply --server-side --force-conflicts -f "$config/100-namespace.yaml"
   local file
