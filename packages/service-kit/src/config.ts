@@ -47,6 +47,14 @@ export function parseEnv<T>(
 /** Shared variable rules so both services describe them the same way. */
 export const envRules = {
   port: (fallback: number) => Joi.number().integer().min(1).max(65535).default(fallback),
+  /** OPS_PORT: the plain-HTTP port for probes and metrics (serve's opsPort); off when unset. */
+  opsPort: () =>
+    Joi.number()
+      .integer()
+      .min(1)
+      .max(65535)
+      .invalid(Joi.ref('PORT'))
+      .messages({ 'any.invalid': 'OPS_PORT must differ from PORT' }),
   /** The listening address: every interface by default (a container), 127.0.0.1 for local use. */
   host: () => Joi.string().ip().default('0.0.0.0'),
   logLevel: () =>

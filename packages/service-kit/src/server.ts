@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Koa from 'koa';
+import type { ErrorBody } from './errors';
 import type { Logger } from './logger';
 import type { Lifecycle } from './lifecycle';
 import { SERVER_LIMIT_DEFAULTS, createLimitedServer, type ServerLimits } from './server-limits';
@@ -35,6 +36,37 @@ export interface ServeOptions {
    * restart: new handshakes use them, open connections finish on the old ones.
    */
   tls?: ServerTls;
+  /**
+   * A second port, plain HTTP, for the platform: the kubelet's probes and Prometheus's scrape
+   * reach /healthz, /readyz and /metrics (still behind its token) there without a client
+   * certificate, which the main port demands at the handshake under mutual TLS. Every other
+   * path is 404 on it, so no charge can take this way around the handshake.
+   */
+  opsPort?: number;
+}
+
+/** What the ops port serves: the app's own answers for these paths, nothing else. */
+export const OPS_PATHS = ['/healthz', '/readyz', '/metrics'];
+
+/** The ops port's listener: OPS_PATHS to the app, anything else a JSON 404 naming the port. */
+function opsListener(app: Koa): http.RequestListener {
+  const callback = app.callback();
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://ops').pathname;
+    if (OPS_PATHS.includes(path)) {
+      void callback(req, res);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(
+      JSON.stringify({
+        error: {
+          code: 'not_found',
+          message: `the ops port serves only ${OPS_PATHS.join(', ')}; ${path} is on the service port`,
+        },
+      } satisfies ErrorBody),
+    );
+  };
 }
 
 function tlsContext(material: TlsMaterial): https.ServerOptions {
@@ -44,6 +76,8 @@ function tlsContext(material: TlsMaterial): https.ServerOptions {
 export interface RunningServer {
   server: http.Server;
   port: number;
+  /** The ops port bound, when `opsPort` was given. */
+  opsPort?: number;
   /** The shutdown sequence; resolves when everything is closed. */
   shutdown(reason: string): Promise<void>;
 }
@@ -77,13 +111,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       options.tls.reloadIntervalMs,
     );
   logDroppedConnections(server, logger, limits.maxConnections);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', resolve);
-  });
-  const port = (server.address() as { port: number }).port;
+  const opsServer =
+    options.opsPort === undefined ? undefined : createLimitedServer(opsListener(app), limits);
+  const port = await listen(server, options.port, options.host);
+  const opsPort = opsServer && (await listen(opsServer, options.opsPort!, options.host));
   logger.info(
-    { port, tls: tls ? (tls.ca ? 'mutual' : 'server') : 'off', notAfter: tls?.notAfter },
+    { port, opsPort, tls: tls ? (tls.ca ? 'mutual' : 'server') : 'off', notAfter: tls?.notAfter },
     'listening',
   );
 
@@ -109,6 +142,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       server.closeAllConnections();
       stopWatching?.();
       await closed;
+      // Readiness answered 503 here through the drain; the probes stop with the process.
+      if (opsServer) {
+        const opsClosed = new Promise<void>((resolve) => opsServer.close(() => resolve()));
+        opsServer.closeAllConnections();
+        await opsClosed;
+      }
       await options.onClose?.();
       logger.info('stopped');
     })());
@@ -124,7 +163,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       );
     });
   }
-  return { server, port, shutdown };
+  return { server, port, opsPort, shutdown };
+}
+
+/** Listens on host:port (every interface by default) and resolves with the port bound. */
+async function listen(server: http.Server, port: number, host = '0.0.0.0'): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  return (server.address() as { port: number }).port;
 }
 
 const DROP_LOG_INTERVAL_MS = 10_000;

@@ -127,10 +127,11 @@ describe('serve() with mutual TLS', () => {
       drainDelayMs: 0,
       shutdownTimeoutMs: 1_000,
       tls: { files: { ...serverFiles, caFile: ca.certFile }, names: NAMES, reloadIntervalMs: 100 },
+      opsPort: 0,
     });
   });
 
-  afterAll(() => new Promise<void>((resolve) => running.server.close(() => resolve())));
+  afterAll(() => running.shutdown('test over'));
 
   /** One request on a new connection; resolves with the status and the server certificate's serial. */
   function call(path: string, client?: { certFile: string; keyFile: string }, trust = ca.certFile) {
@@ -174,6 +175,32 @@ describe('serve() with mutual TLS', () => {
     const before = handled;
     const foreign = otherCa.issue('impostor');
     await expect(call('/', foreign)).rejects.toThrow(/unknown ca|socket hang up|ECONNRESET/i);
+    expect(handled).toBe(before);
+  });
+
+  it('answers the probes and /metrics on the ops port in plain HTTP, without a client certificate', async () => {
+    expect(running.opsPort).toBeGreaterThan(0);
+    expect(running.opsPort).not.toBe(running.port);
+    for (const path of ['/healthz', '/readyz', '/metrics?x=1']) {
+      const response = await fetch(`http://127.0.0.1:${running.opsPort}${path}`);
+      expect([path, response.status]).toEqual([path, 200]);
+    }
+  });
+
+  it('serves nothing else on the ops port: a charge path is 404 there and never reaches the app', async () => {
+    const before = handled;
+    const response = await fetch(`http://127.0.0.1:${running.opsPort}/v1/charges`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'not_found',
+        message:
+          'the ops port serves only /healthz, /readyz, /metrics; /v1/charges is on the service port',
+      },
+    });
     expect(handled).toBe(before);
   });
 

@@ -50,6 +50,8 @@ export interface PaymentConfig {
   serverLimits: ServerLimits;
   /** HTTPS (TLS_CERT_FILE, TLS_KEY_FILE) and mutual TLS (TLS_CLIENT_CA_FILE); plain HTTP when unset. */
   tls?: TlsFiles;
+  /** OPS_PORT: probes and /metrics in plain HTTP beside a mutual-TLS port; unset: none. */
+  opsPort?: number;
   drainDelayMs: number;
   shutdownTimeoutMs: number;
 }
@@ -58,6 +60,7 @@ const DAY_SECONDS = 86_400;
 const AUTH_VARIABLES = { tokens: 'PAYMENT_API_TOKENS', mode: 'PAYMENT_AUTH' };
 const schema = Joi.object({
   PORT: envRules.port(9000),
+  OPS_PORT: envRules.opsPort(),
   HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_SUCCESS_RATE: Joi.number().min(0).max(1).default(0.5),
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
   if (tls) loadTls(tls, TLS_VARIABLES);
   return {
     port: raw.PORT as number,
+    opsPort: raw.OPS_PORT as number | undefined,
     host: raw.HOST as string,
     logLevel: raw.LOG_LEVEL as string,
     successRate: raw.PAYMENT_SUCCESS_RATE as number,

@@ -73,6 +73,7 @@ runMain(async () => {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     limits: config.serverLimits,
     tls: config.tls && { files: config.tls, names: TLS_VARIABLES },
+    opsPort: config.opsPort,
     onClose: () => store.close(),
   });
 });

@@ -40,6 +40,7 @@ describe('configuration', () => {
   it('reads every variable', () => {
     const config = loadConfig({
       PORT: '9100',
+      OPS_PORT: '9101',
       LOG_LEVEL: 'warn',
       PAYMENT_SUCCESS_RATE: '0.25',
       PAYMENT_RANDOM_SEED: 'seed',
@@ -77,6 +78,7 @@ describe('configuration', () => {
         maxConnections: 64,
       },
       port: 9100,
+      opsPort: 9101,
       successRate: 0.25,
       auth: { tokens: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'] },
       metricsTokens: ['prometheus:cccccccccccccccc'],
@@ -90,6 +92,8 @@ describe('configuration', () => {
 
   it.each([
     ['PORT', '70000', /PORT must be less than or equal to 65535/],
+    ['OPS_PORT', '9000', /OPS_PORT must differ from PORT/],
+    ['OPS_PORT', 'ops', /OPS_PORT must be a number/],
     ['PAYMENT_SUCCESS_RATE', '1.5', /PAYMENT_SUCCESS_RATE must be less than or equal to 1/],
     ['PAYMENT_SUCCESS_RATE', 'half', /PAYMENT_SUCCESS_RATE must be a number/],
     [
