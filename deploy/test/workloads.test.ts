@@ -90,14 +90,20 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     }
   });
 
-  it('probes paths the apps serve, on the port the app listens on, which the Service targets', () => {
+  it('probes paths the apps serve, on the port that answers without a client certificate, which the Service targets', () => {
     for (const [service, team] of Object.entries(OUR_SERVICES)) {
       const namespace = `${team}-${env}`;
       const { spec } = podTemplate(objects(), 'Deployment', service);
       const container = spec.containers[0]!;
       const { values } = containerEnv(objects(), namespace, container);
       const appPort = Number(values.PORT);
-      expect(container.ports?.map((p) => p.containerPort)).toEqual([appPort]);
+      const opsPort = values.OPS_PORT === undefined ? undefined : Number(values.OPS_PORT);
+      const ports = opsPort === undefined ? [appPort] : [appPort, opsPort];
+      expect(container.ports?.map((p) => p.containerPort).sort()).toEqual([...ports].sort());
+      // Under mutual TLS the service port refuses the kubelet (no client certificate) at the
+      // handshake: the probes must use the ops port.
+      const probePort = values.TLS_CLIENT_CA_FILE === undefined ? appPort : opsPort;
+      expect([service, probePort]).toEqual([service, expect.any(Number)]);
       const paths = servedPaths(service);
       for (const probe of [
         container.startupProbe,
@@ -106,15 +112,16 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
       ]) {
         expect(probe?.httpGet).toBeDefined();
         expect(paths).toContain(probe!.httpGet!.path);
-        expect(portNumber(container, probe!.httpGet!.port)).toBe(appPort);
+        expect(portNumber(container, probe!.httpGet!.port)).toBe(probePort);
       }
       expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
       const svc = find(objects(), 'Service', service, namespace).spec as {
         ports: { name: string; port: number; targetPort: number | string }[];
       };
-      expect(svc.ports).toHaveLength(1);
-      expect(portNumber(container, svc.ports[0]!.targetPort)).toBe(appPort);
-      expect(svc.ports[0]!.port).toBe(appPort);
+      expect(svc.ports.map((p) => portNumber(container, p.targetPort)).sort()).toEqual(
+        [...ports].sort(),
+      );
+      for (const port of svc.ports) expect(port.port).toBe(portNumber(container, port.targetPort));
     }
   });
 
@@ -130,6 +137,24 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     };
     expect(payment.ports.map((p) => p.port)).toContain(Number(endpoint.port));
     expect(servedPaths('payment')).toContain(endpoint.pathname);
+  });
+
+  it('speaks mutual TLS between Antaeus and payment exactly where payment serves it, with certificates of the same CA', () => {
+    const paymentContainer = podTemplate(objects(), 'Deployment', 'payment').spec.containers[0]!;
+    const antaeusContainer = podTemplate(objects(), 'Deployment', 'antaeus').spec.containers[0]!;
+    const payment = containerEnv(objects(), `payments-${env}`, paymentContainer).values;
+    const antaeus = containerEnv(objects(), `billing-${env}`, antaeusContainer).values;
+    const mutual = payment.TLS_CLIENT_CA_FILE !== undefined;
+    // The first environment stays plain HTTP: the unmodified Kotlin Antaeus must reach it.
+    expect(mutual).toBe(env !== ENVIRONMENTS[0]);
+    expect(new URL(antaeus.PAYMENT_PROVIDER_ENDPOINT!).protocol).toBe(mutual ? 'https:' : 'http:');
+    expect(antaeus.PAYMENT_TLS_CERT_FILE !== undefined).toBe(mutual);
+    if (!mutual) return;
+    const issuer = (name: string, namespace: string) =>
+      (find(objects(), 'Certificate', name, namespace).spec as { issuerRef: { name: string } })
+        .issuerRef.name;
+    expect(issuer('payment-tls', `payments-${env}`)).toBe(`internal-ca-${env}`);
+    expect(issuer('antaeus-client-tls', `billing-${env}`)).toBe(`internal-ca-${env}`);
   });
 
   it('has Services, PDBs and HPAs that select exactly the pods they mean to', () => {
