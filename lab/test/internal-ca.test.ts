@@ -1,7 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { repoRoot, sleep } from '@internal/test-kit';
-import { LAB_REPO, eventually, kubectl, kubectlJson, must, run } from './support/lab';
+import {
+  LAB_REPO,
+  certificateRevision,
+  eventually,
+  kubectl,
+  kubectlJson,
+  must,
+  renewCertificate,
+  run,
+} from './support/lab';
 import { BILLING, ENVIRONMENTS, PAYMENTS, catalogue } from './support/catalogue';
 
 // An internal CA per environment from Git (deploy/platform/internal-ca): cert-manager, built
@@ -115,38 +124,10 @@ describe.each(MTLS_ENVS)('%s: the services’ certificates', (env) => {
   test('a renewal (as cmctl renew asks it) issues a new certificate and key from the same CA', async () => {
     const before = certificateOf(payments, 'payment-tls');
     const key = secretPem(payments, 'payment-tls', 'tls.key');
-    const revision = kubectlJson<Certificate>('-n', payments, 'get', 'certificate', 'payment-tls')
-      .status!.revision!;
-    kubectl(
-      '-n',
-      payments,
-      'patch',
-      'certificate',
-      'payment-tls',
-      '--subresource=status',
-      '--type=json',
-      '-p',
-      JSON.stringify([
-        {
-          op: 'add',
-          path: '/status/conditions/-',
-          value: {
-            type: 'Issuing',
-            status: 'True',
-            reason: 'ManuallyTriggered',
-            message: 'lab test: renewal',
-            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          },
-        },
-      ]),
-    );
+    const revision = renewCertificate(payments, 'payment-tls', 'renewal');
     await eventually(
       'payment-tls re-issued',
-      () =>
-        (kubectlJson<Certificate>('-n', payments, 'get', 'certificate', 'payment-tls').status
-          ?.revision ?? 0) > revision
-          ? true
-          : undefined,
+      () => (certificateRevision(payments, 'payment-tls') > revision ? true : undefined),
       120_000,
     );
     await ready('certificate/payment-tls', payments);

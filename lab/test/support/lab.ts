@@ -171,6 +171,46 @@ export const secretValue = (namespace: string, name: string, key: string) =>
     'base64',
   ).toString();
 
+interface CertificateStatus {
+  status?: { revision?: number };
+}
+
+/** A cert-manager Certificate's revision: it goes up with every issuance. */
+export const certificateRevision = (namespace: string, name: string): number =>
+  kubectlJson<CertificateStatus>('-n', namespace, 'get', 'certificate', name).status?.revision ?? 0;
+
+/**
+ * Asks cert-manager to re-issue a Certificate now, as `cmctl renew` does (an Issuing condition
+ * on its status), and returns the revision it had.
+ */
+export function renewCertificate(namespace: string, name: string, why: string): number {
+  const revision = certificateRevision(namespace, name);
+  kubectl(
+    '-n',
+    namespace,
+    'patch',
+    'certificate',
+    name,
+    '--subresource=status',
+    '--type=json',
+    '-p',
+    JSON.stringify([
+      {
+        op: 'add',
+        path: '/status/conditions/-',
+        value: {
+          type: 'Issuing',
+          status: 'True',
+          reason: 'ManuallyTriggered',
+          message: `lab test: ${why}`,
+          lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      },
+    ]),
+  );
+  return revision;
+}
+
 /** The argocd CLI against the lab's API server, as the lab's admin unless a token is given. */
 export function argocd(args: string[], token?: string): Result {
   const auth = token ?? adminToken();

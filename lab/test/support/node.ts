@@ -1,8 +1,20 @@
-import { catalogue, ENVIRONMENTS, RELEASE_ENV } from './catalogue';
+import { BILLING, PAYMENTS, catalogue, ENVIRONMENTS, RELEASE_ENV } from './catalogue';
 import { eventually, kubectl, kubectlJson, labEnv, must, run } from './lab';
 
 /** The environments that sync by themselves, and so run on the lab's node. */
 export const RUNNING_ENVS = ENVIRONMENTS.filter((env) => env !== RELEASE_ENV);
+/**
+ * The last environment whose pods the lab runs (staging), with its two namespaces: Antaeus's
+ * database there is on a claim that outlives the pod, and Antaeus reaches payment over mutual TLS.
+ */
+export const STAGE = (() => {
+  const env = RUNNING_ENVS[RUNNING_ENVS.length - 1]!;
+  return {
+    env,
+    payments: catalogue.namespace(PAYMENTS, env),
+    billing: catalogue.namespace(BILLING, env),
+  };
+})();
 export const RUNNING_NAMESPACES = RUNNING_ENVS.flatMap((env) =>
   catalogue.teamNames().map((team) => catalogue.namespace(team, env)),
 );
@@ -98,14 +110,16 @@ export const REDIS_SELECTOR =
 
 /**
  * A payment pod's charges_total for one outcome, read from its own /metrics with the first
- * token of its own PAYMENT_API_TOKENS (metrics need a caller's token, as charges do).
+ * token of its own PAYMENT_API_TOKENS (metrics need a caller's token, as charges do), on its ops
+ * port where it has one (its service port then demands a client certificate).
  */
 function charges(namespace: string, pod: string, outcome: 'approved' | 'declined'): number {
   const metrics = nodeIn(
     namespace,
     pod,
     `const token = process.env.PAYMENT_API_TOKENS.split(',')[0].replace(/^[a-z][a-z0-9-]{0,39}:/, '');
-     fetch('http://127.0.0.1:9000/metrics', { headers: { authorization: 'Bearer ' + token } })
+     const port = process.env.OPS_PORT || process.env.PORT || 9000;
+     fetch('http://127.0.0.1:' + port + '/metrics', { headers: { authorization: 'Bearer ' + token } })
        .then((r) => r.text()).then((t) => console.log(t))`,
   );
   const line = new RegExp(`^charges_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(metrics);
@@ -122,6 +136,40 @@ export function approvedCharges(namespace: string): number {
   return pods(namespace, PAYMENT_SELECTOR)
     .filter((pod) => pod.status.phase === 'Running')
     .reduce((sum, pod) => sum + charges(namespace, pod.metadata.name, 'approved'), 0);
+}
+
+/**
+ * A GET to payment from the Antaeus pod of `billingNamespace`, at the origin of its
+ * PAYMENT_PROVIDER_ENDPOINT, connecting as Antaeus does: over HTTPS with its client certificate
+ * and CA when it has them. `withoutCertificate` leaves the client certificate out (the CA stays);
+ * `protocol` overrides the endpoint's. Answers the status, or "error <code>" when the connection
+ * failed.
+ */
+export function paymentFromAntaeus(
+  billingNamespace: string,
+  path: string,
+  token: string,
+  options: { withoutCertificate?: boolean; protocol?: 'http:' | 'https:' } = {},
+): string {
+  return nodeIn(
+    billingNamespace,
+    runningPod(billingNamespace, ANTAEUS_SELECTOR),
+    `const fs = require('fs');
+     const url = new URL(${JSON.stringify(path)}, process.env.PAYMENT_PROVIDER_ENDPOINT);
+     ${options.protocol ? `url.protocol = '${options.protocol}';` : ''}
+     const file = (name) => process.env[name] && fs.readFileSync(process.env[name]);
+     const tls = url.protocol === 'https:' ? {
+       ca: file('PAYMENT_TLS_CA_FILE'),
+       ${options.withoutCertificate ? '' : "cert: file('PAYMENT_TLS_CERT_FILE'), key: file('PAYMENT_TLS_KEY_FILE'),"}
+     } : {};
+     require(url.protocol.slice(0, -1))
+       .get(url, { headers: { authorization: 'Bearer ${token}' }, timeout: 5000, ...tls }, (r) => {
+         r.resume();
+         console.log(r.statusCode);
+       })
+       .on('timeout', function () { this.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })); })
+       .on('error', (e) => console.log('error ' + (e.code || e.message)));`,
+  );
 }
 
 /** An HTTP call to dev Antaeus from the host, with its callers' token. */
