@@ -89,11 +89,13 @@ describe('delivery deploy', () => {
 
 describe('delivery deploy against a recording kubectl', () => {
   // A stand-in kubectl on PATH: it records every command line it is given, knows the Sealed
-  // Secrets CRD unless KUBECTL_NO_SEALED_SECRETS is set, and succeeds at everything else.
+  // Secrets CRD unless KUBECTL_NO_SEALED_SECRETS is set and cert-manager's unless
+  // KUBECTL_NO_CERT_MANAGER is, and succeeds at everything else.
   const FAKE_KUBECTL = `#!/usr/bin/env bash
 printf 'ARGV%s\\n' "$(printf ' %q' "$@")" >>"$KUBECTL_LOG"
 case " $* " in
   *" get crd sealedsecrets.bitnami.com "*) [ -z "\${KUBECTL_NO_SEALED_SECRETS:-}" ] || exit 1 ;;
+  *" get crd clusterissuers.cert-manager.io "*) [ -z "\${KUBECTL_NO_CERT_MANAGER:-}" ] || exit 1 ;;
   *" get ingress "*) echo antaeus.example.com ;;
 esac
 exit 0
@@ -119,7 +121,10 @@ exit 0
     if (status !== 0) throw new Error(`${stdout}${stderr}`);
     // Rendering (kubectl kustomize) reads only; the first question to the cluster is the CRD.
     const argv = calls().filter((line) => !line.startsWith('ARGV kustomize '));
-    expect(argv[0]).toBe('ARGV get crd sealedsecrets.bitnami.com');
+    expect(argv.slice(0, 2)).toEqual([
+      'ARGV get crd sealedsecrets.bitnami.com',
+      'ARGV get crd clusterissuers.cert-manager.io',
+    ]);
     expect(argv.filter((line) => / apply /.test(line))).toEqual([
       expect.stringMatching(/ apply -k \S+\/deploy\/platform\/dev$/),
       expect.stringMatching(/ apply -k \S+\/deploy\/platform\/monitoring-crds$/),
@@ -140,6 +145,22 @@ exit 0
     );
     expect(calls().filter((line) => !line.startsWith('ARGV kustomize '))).toEqual([
       'ARGV get crd sealedsecrets.bitnami.com',
+    ]);
+  });
+
+  it('refuses a cluster without cert-manager before it changes anything', () => {
+    const { status, stderr } = delivery(['deploy', 'staging'], {
+      KUBECTL: kubectl,
+      KUBECTL_LOG: log,
+      KUBECTL_NO_CERT_MANAGER: '1',
+    });
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      "the cluster has no cert-manager (CRD clusterissuers.cert-manager.io), which issues staging's internal CA and the services' certificates: install cert-manager first",
+    );
+    expect(calls().filter((line) => !line.startsWith('ARGV kustomize '))).toEqual([
+      'ARGV get crd sealedsecrets.bitnami.com',
+      'ARGV get crd clusterissuers.cert-manager.io',
     ]);
   });
 });

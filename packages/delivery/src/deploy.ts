@@ -48,6 +48,7 @@ function render(repo: Repository, options: DeployOptions): string {
 }
 
 const SEALED_SECRETS_CRD = 'sealedsecrets.bitnami.com';
+const CERT_MANAGER_CRD = 'clusterissuers.cert-manager.io';
 
 /**
  * Deploys one whole environment without Argo CD: the platform layer, then every service of the
@@ -78,6 +79,11 @@ export function deploy(repo: Repository, options: DeployOptions): void {
   if (!dryRun && capture(kubectl, ['get', 'crd', SEALED_SECRETS_CRD]).status !== 0)
     throw new DeliveryError(
       `the cluster has no Sealed Secrets controller (CRD ${SEALED_SECRETS_CRD}): install it, then seal ${env} for its key: delivery seal-environment ${env} --cert <(kubeseal --fetch-cert)`,
+    );
+  // Every environment's platform layer has its internal CA, a cert-manager ClusterIssuer.
+  if (!dryRun && capture(kubectl, ['get', 'crd', CERT_MANAGER_CRD]).status !== 0)
+    throw new DeliveryError(
+      `the cluster has no cert-manager (CRD ${CERT_MANAGER_CRD}), which issues ${env}'s internal CA and the services' certificates: install cert-manager first`,
     );
   // Namespaces, quotas, network policies and RBAC first.
   run('apply', '-k', repo.path('deploy', 'platform', env));
