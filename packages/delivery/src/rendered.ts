@@ -4,6 +4,7 @@ import { capture, type Finished } from './processes';
 
 /** One object of `kustomize build` output, with just the fields the delivery tool reads. */
 export interface RenderedObject {
+  apiVersion?: string;
   kind?: string;
   metadata?: { name?: string; namespace?: string };
   spec?: Record<string, unknown>;

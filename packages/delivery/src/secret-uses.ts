@@ -57,17 +57,30 @@ function renderOverlay(repo: Repository, service: string, env: string) {
   return objects;
 }
 
+/** The Secrets cert-manager makes from the Certificates among `objects` (spec.secretName). */
+function issuedSecrets(objects: ReturnType<typeof renderOverlay>): Set<string> {
+  return new Set(
+    objects
+      .filter((o) => o.kind === 'Certificate' && o.apiVersion?.startsWith('cert-manager.io/'))
+      .map((o) => (o.spec as { secretName?: string } | undefined)?.secretName ?? ''),
+  );
+}
+
 /**
  * The Secrets the services of one environment read, found in their rendered manifests: the
  * manifests, not a second list, say which Secrets exist and which service's folder holds each.
+ * A certificate's Secret, which cert-manager makes in the cluster, is not one of them.
  */
 export function secretUses(repo: Repository, env: string): SecretUse[] {
   const uses = new Map<string, SecretUse>();
   for (const service of repo.catalogue.serviceNames()) {
     const namespace = repo.catalogue.namespace(repo.catalogue.teamOf(service), env);
-    for (const object of renderOverlay(repo, service, env)) {
+    const objects = renderOverlay(repo, service, env);
+    const issued = issuedSecrets(objects);
+    for (const object of objects) {
       if (object.kind === 'SealedSecret') continue;
       for (const { secret, key } of references(object)) {
+        if (issued.has(secret)) continue;
         const id = `${namespace}/${secret}`;
         const use = uses.get(id) ?? {
           secret,

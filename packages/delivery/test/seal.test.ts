@@ -255,6 +255,25 @@ describe('delivery seal', () => {
     );
   });
 
+  test("leaves a certificate's Secret to cert-manager: staging's services read payment-tls and antaeus-client-tls, and neither is sealed", () => {
+    expect(() =>
+      seal(repo, { env: 'staging', secret: 'payment-tls', key: 'tls.key', value: 'v' }, log),
+    ).toThrow(
+      new UsageError(
+        "no service in staging reads a Secret 'payment-tls' (they read: antaeus-api-tokens, payment-api-token, payment-api-tokens, payment-redis)",
+      ),
+    );
+    const rendered = fs.readFileSync(
+      path.join(
+        root,
+        repo.catalogue.overlayPath('payment', 'staging'),
+        '../../components/internal-tls/deployment-mutual-tls.yaml',
+      ),
+      'utf8',
+    );
+    expect(rendered).toContain('secretName: payment-tls');
+  });
+
   test('refuses a key the service does not read, naming the keys it reads', () => {
     expect(() =>
       seal(repo, { env: 'staging', secret: 'payment-redis', key: 'pasword', value: 'v' }, log),
