@@ -157,6 +157,15 @@ describe.each(ENVIRONMENTS)('rendered %s environment', (env) => {
     expect(issuer('antaeus-client-tls', `billing-${env}`)).toBe(`internal-ca-${env}`);
   });
 
+  it("has Antaeus's private entrance certified by the environment's internal CA, where it has one", () => {
+    const ingresses = objects().filter((o) => o.kind === 'Ingress');
+    expect(ingresses.length).toBe(env === ENVIRONMENTS[0] ? 0 : 1);
+    for (const ingress of ingresses)
+      expect(ingress.metadata.annotations?.['cert-manager.io/cluster-issuer']).toBe(
+        `internal-ca-${env}`,
+      );
+  });
+
   it('has Services, PDBs and HPAs that select exactly the pods they mean to', () => {
     const pods = templates();
     const selected = (namespace: string, selector: Record<string, string>) =>
