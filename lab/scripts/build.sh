@@ -213,12 +213,24 @@ cert_manager_source() {
     go mod tidy)
 }
 
+# The snapshot: CERT_MANAGER_SOURCE, or else the first that has the tag of the folder of snapshots
+# beside the checkout and the one the machine's fetch tool fills (/work/.mirror).
+cert_manager_snapshot() {
+  local candidates=("${CERT_MANAGER_SOURCE:-}") candidate
+  [ -n "${CERT_MANAGER_SOURCE:-}" ] ||
+    candidates=("$(dirname "$LAB_ROOT")/.mirror/cert-manager+cert-manager/repo" /work/.mirror/cert-manager+cert-manager/repo)
+  for candidate in "${candidates[@]}"; do
+    git -C "$candidate" rev-parse -q --verify "refs/tags/$CERT_MANAGER_VERSION^{commit}" >/dev/null 2>&1 &&
+      { echo "$candidate"; return 0; }
+  done
+  lab_fail "no cert-manager $CERT_MANAGER_VERSION in ${candidates[*]}: CERT_MANAGER_SOURCE must name a git directory of github.com/cert-manager/cert-manager that has the tag $CERT_MANAGER_VERSION (its controller is a nested module the Go proxy does not serve)"
+}
+
 build_cert_manager() {
   [ -x "$CERT_MANAGER_BIN/cert-manager-controller" ] && { lab_log "cert-manager controller $CERT_MANAGER_VERSION present"; return 0; }
-  local log="$BUILD_LOGS/cert-manager.log" dir="$SRC/cert-manager-$CERT_MANAGER_VERSION" commit
-  local snapshot="${CERT_MANAGER_SOURCE:-$(dirname "$LAB_ROOT")/.mirror/cert-manager+cert-manager/repo}"
-  commit="$(git -C "$snapshot" rev-parse -q --verify "refs/tags/$CERT_MANAGER_VERSION^{commit}" 2>/dev/null)" ||
-    lab_fail "no cert-manager $CERT_MANAGER_VERSION in $snapshot: CERT_MANAGER_SOURCE must name a git directory of github.com/cert-manager/cert-manager that has the tag $CERT_MANAGER_VERSION (its controller is a nested module the Go proxy does not serve)"
+  local log="$BUILD_LOGS/cert-manager.log" dir="$SRC/cert-manager-$CERT_MANAGER_VERSION" commit snapshot
+  snapshot="$(cert_manager_snapshot)"
+  commit="$(git -C "$snapshot" rev-parse "refs/tags/$CERT_MANAGER_VERSION^{commit}")"
   mkdir -p "$CERT_MANAGER_BIN.partial"
   step "cert-manager $CERT_MANAGER_VERSION: cmd/controller from $snapshot" "$log" cert_manager_source "$dir" "$snapshot"
   local pkg="$CERT_MANAGER_MODULE/pkg/util"
