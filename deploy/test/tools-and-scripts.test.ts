@@ -133,35 +133,30 @@ exit 0
     expect(argv.join('\n')).not.toMatch(/create secret/);
   });
 
-  it('refuses a cluster without the Sealed Secrets controller before it changes anything', () => {
-    const { status, stderr } = delivery(['deploy', 'dev'], {
-      KUBECTL: kubectl,
-      KUBECTL_LOG: log,
-      KUBECTL_NO_SEALED_SECRETS: '1',
-    });
-    expect(status).toBe(1);
-    expect(stderr).toContain(
+  it.each([
+    [
+      'the Sealed Secrets controller',
+      'dev',
+      'KUBECTL_NO_SEALED_SECRETS',
       'the cluster has no Sealed Secrets controller (CRD sealedsecrets.bitnami.com): install it, then seal dev for its key: delivery seal-environment dev --cert <(kubeseal --fetch-cert)',
-    );
-    expect(calls().filter((line) => !line.startsWith('ARGV kustomize '))).toEqual([
-      'ARGV get crd sealedsecrets.bitnami.com',
-    ]);
-  });
-
-  it('refuses a cluster without cert-manager before it changes anything', () => {
-    const { status, stderr } = delivery(['deploy', 'staging'], {
+      ['ARGV get crd sealedsecrets.bitnami.com'],
+    ],
+    [
+      'cert-manager',
+      'staging',
+      'KUBECTL_NO_CERT_MANAGER',
+      "the cluster has no cert-manager (CRD clusterissuers.cert-manager.io), which issues staging's internal CA and the services' certificates: install cert-manager first",
+      ['ARGV get crd sealedsecrets.bitnami.com', 'ARGV get crd clusterissuers.cert-manager.io'],
+    ],
+  ])('refuses a cluster without %s before it changes anything', (_, env, without, message, asked) => {
+    const { status, stderr } = delivery(['deploy', env], {
       KUBECTL: kubectl,
       KUBECTL_LOG: log,
-      KUBECTL_NO_CERT_MANAGER: '1',
+      [without]: '1',
     });
     expect(status).toBe(1);
-    expect(stderr).toContain(
-      "the cluster has no cert-manager (CRD clusterissuers.cert-manager.io), which issues staging's internal CA and the services' certificates: install cert-manager first",
-    );
-    expect(calls().filter((line) => !line.startsWith('ARGV kustomize '))).toEqual([
-      'ARGV get crd sealedsecrets.bitnami.com',
-      'ARGV get crd clusterissuers.cert-manager.io',
-    ]);
+    expect(stderr).toContain(message);
+    expect(calls().filter((line) => !line.startsWith('ARGV kustomize '))).toEqual(asked);
   });
 });
 

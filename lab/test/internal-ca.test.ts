@@ -5,11 +5,11 @@ import {
   LAB_REPO,
   certificateRevision,
   eventually,
-  kubectl,
   kubectlJson,
   must,
   renewCertificate,
   run,
+  secretValue,
 } from './support/lab';
 import { BILLING, ENVIRONMENTS, PAYMENTS, catalogue } from './support/catalogue';
 
@@ -33,22 +33,8 @@ interface Certificate {
   };
 }
 
-const secretPem = (namespace: string, name: string, key: string) =>
-  Buffer.from(
-    kubectl(
-      '-n',
-      namespace,
-      'get',
-      'secret',
-      name,
-      '-o',
-      `jsonpath={.data.${key.replace('.', '\\.')}}`,
-    ),
-    'base64',
-  ).toString();
-
 const certificateOf = (namespace: string, secret: string) =>
-  new X509Certificate(secretPem(namespace, secret, 'tls.crt'));
+  new X509Certificate(secretValue(namespace, secret, 'tls.crt'));
 
 const ready = (resource: string, namespace?: string) =>
   eventually(
@@ -86,9 +72,9 @@ describe.each(ENVIRONMENTS)('%s: the internal CA', (env) => {
     const ca = certificateOf(CERT_MANAGER, `internal-ca-${env}`);
     expect(ca.ca).toBe(true);
     expect(ca.subject).toContain(`payments-platform ${env} internal CA`);
-    expect(secretPem(CERT_MANAGER, `internal-ca-${env}`, 'tls.key')).toMatch(/PRIVATE KEY/);
+    expect(secretValue(CERT_MANAGER, `internal-ca-${env}`, 'tls.key')).toMatch(/PRIVATE KEY/);
     // Neither the key nor the certificate of this CA is anywhere in the repository Argo CD reads.
-    const body = secretPem(CERT_MANAGER, `internal-ca-${env}`, 'tls.crt').split('\n')[1]!;
+    const body = secretValue(CERT_MANAGER, `internal-ca-${env}`, 'tls.crt').split('\n')[1]!;
     expect(run('git', ['-C', LAB_REPO, 'grep', '-q', '-F', body, 'HEAD']).status).toBe(1);
   });
 });
@@ -96,7 +82,7 @@ describe.each(ENVIRONMENTS)('%s: the internal CA', (env) => {
 describe.each(MTLS_ENVS)('%s: the services’ certificates', (env) => {
   const payments = catalogue.namespace(PAYMENTS, env);
   const billing = catalogue.namespace(BILLING, env);
-  const caPem = () => secretPem(CERT_MANAGER, `internal-ca-${env}`, 'tls.crt');
+  const caPem = () => secretValue(CERT_MANAGER, `internal-ca-${env}`, 'tls.crt');
 
   test.each([
     ['payment', () => payments, 'payment-tls', SERVER_AUTH],
@@ -115,7 +101,7 @@ describe.each(MTLS_ENVS)('%s: the services’ certificates', (env) => {
       const validTo = Date.parse(certificate.validTo);
       expect(validTo - validFrom).toBe(HOUR_MS);
       expect(Date.parse(status.renewalTime!)).toBe(validTo - RENEW_BEFORE_MS);
-      expect(secretPem(namespace(), name, 'ca.crt')).toBe(caPem());
+      expect(secretValue(namespace(), name, 'ca.crt')).toBe(caPem());
       if (purpose === SERVER_AUTH)
         expect(certificate.subjectAltName).toContain(`DNS:payment.${payments}.svc`);
     },
@@ -123,7 +109,7 @@ describe.each(MTLS_ENVS)('%s: the services’ certificates', (env) => {
 
   test('a renewal (as cmctl renew asks it) issues a new certificate and key from the same CA', async () => {
     const before = certificateOf(payments, 'payment-tls');
-    const key = secretPem(payments, 'payment-tls', 'tls.key');
+    const key = secretValue(payments, 'payment-tls', 'tls.key');
     const revision = renewCertificate(payments, 'payment-tls', 'renewal');
     await eventually(
       'payment-tls re-issued',
@@ -135,7 +121,7 @@ describe.each(MTLS_ENVS)('%s: the services’ certificates', (env) => {
     await sleep(1_000);
     const after = certificateOf(payments, 'payment-tls');
     expect(after.serialNumber).not.toBe(before.serialNumber);
-    expect(secretPem(payments, 'payment-tls', 'tls.key')).not.toBe(key);
+    expect(secretValue(payments, 'payment-tls', 'tls.key')).not.toBe(key);
     expect(after.verify(new X509Certificate(caPem()).publicKey)).toBe(true);
     expect(Date.parse(after.validTo)).toBeGreaterThan(Date.parse(before.validTo) - 1_000);
   });

@@ -164,10 +164,18 @@ export function sealInLab(env: string, secret: string, key: string, value: strin
   );
 }
 
-/** One key of a Secret in the cluster, decoded. */
+/** One key of a Secret in the cluster, decoded (a key may hold dots: tls.crt). */
 export const secretValue = (namespace: string, name: string, key: string) =>
   Buffer.from(
-    kubectl('-n', namespace, 'get', 'secret', name, '-o', `jsonpath={.data.${key}}`),
+    kubectl(
+      '-n',
+      namespace,
+      'get',
+      'secret',
+      name,
+      '-o',
+      `jsonpath={.data.${key.replaceAll('.', '\\.')}}`,
+    ),
     'base64',
   ).toString();
 

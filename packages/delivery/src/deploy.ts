@@ -47,8 +47,22 @@ function render(repo: Repository, options: DeployOptions): string {
   return rendered.stdout;
 }
 
-const SEALED_SECRETS_CRD = 'sealedsecrets.bitnami.com';
-const CERT_MANAGER_CRD = 'clusterissuers.cert-manager.io';
+/** The controllers an environment needs, each known by a CRD it installs, in the order asked. */
+const REQUIRED_CONTROLLERS: { crd: string; missing: (env: string) => string }[] = [
+  // The services' Secrets arrive sealed: without the controller they never become Secrets and
+  // the rollouts would only time out.
+  {
+    crd: 'sealedsecrets.bitnami.com',
+    missing: (env) =>
+      `Sealed Secrets controller (CRD sealedsecrets.bitnami.com): install it, then seal ${env} for its key: delivery seal-environment ${env} --cert <(kubeseal --fetch-cert)`,
+  },
+  // Every environment's platform layer has its internal CA, a cert-manager ClusterIssuer.
+  {
+    crd: 'clusterissuers.cert-manager.io',
+    missing: (env) =>
+      `cert-manager (CRD clusterissuers.cert-manager.io), which issues ${env}'s internal CA and the services' certificates: install cert-manager first`,
+  },
+];
 
 /**
  * Deploys one whole environment without Argo CD: the platform layer, then every service of the
@@ -74,17 +88,11 @@ export function deploy(repo: Repository, options: DeployOptions): void {
       throw new DeliveryError(`${kubectl} ${args.join(' ')} failed (exit ${status})`, status);
   };
 
-  // The services' Secrets arrive sealed: without the controller they never become Secrets and
-  // the rollouts would only time out. Asked before anything changes.
-  if (!dryRun && capture(kubectl, ['get', 'crd', SEALED_SECRETS_CRD]).status !== 0)
-    throw new DeliveryError(
-      `the cluster has no Sealed Secrets controller (CRD ${SEALED_SECRETS_CRD}): install it, then seal ${env} for its key: delivery seal-environment ${env} --cert <(kubeseal --fetch-cert)`,
-    );
-  // Every environment's platform layer has its internal CA, a cert-manager ClusterIssuer.
-  if (!dryRun && capture(kubectl, ['get', 'crd', CERT_MANAGER_CRD]).status !== 0)
-    throw new DeliveryError(
-      `the cluster has no cert-manager (CRD ${CERT_MANAGER_CRD}), which issues ${env}'s internal CA and the services' certificates: install cert-manager first`,
-    );
+  // What the environment needs the cluster to run already, asked before anything changes.
+  if (!dryRun)
+    for (const { crd, missing } of REQUIRED_CONTROLLERS)
+      if (capture(kubectl, ['get', 'crd', crd]).status !== 0)
+        throw new DeliveryError(`the cluster has no ${missing(env)}`);
   // Namespaces, quotas, network policies and RBAC first.
   run('apply', '-k', repo.path('deploy', 'platform', env));
   // The CRDs of the services' ServiceMonitors and PrometheusRules, established before those apply.
