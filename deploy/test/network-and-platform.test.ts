@@ -8,8 +8,10 @@ import {
   ofKind,
   podTemplates,
   renderEnv,
+  selects,
   type Environment,
 } from './support/manifests';
+import type { K8sObject } from '@internal/test-kit';
 
 /** The internal ingress controller, as deploy/platform/internal-ingress names it (once). */
 const INTERNAL_INGRESS = YAML.parse(
@@ -100,6 +102,8 @@ describe.each(ENVIRONMENTS)('platform layer in %s', (env: Environment) => {
     for (const role of ofKind(objects(), 'Role')) {
       const rules = (role as unknown as { rules: { resources: string[]; verbs: string[] }[] })
         .rules;
+      // The one exception, by name and checked below: the monitoring operator's scrape tokens.
+      if (role.metadata.name === SCRAPE_CREDENTIALS) continue;
       for (const rule of rules) expect(rule.resources).not.toContain('secrets');
       if (role.metadata.name === 'team-read-only') {
         expect(new Set(rules.flatMap((r) => r.verbs))).toEqual(new Set(['get', 'list', 'watch']));
@@ -108,6 +112,116 @@ describe.each(ENVIRONMENTS)('platform layer in %s', (env: Environment) => {
     expect(ofKind(objects(), 'ClusterRoleBinding')).toEqual([]);
   });
 });
+
+/** The Role by which the platform lets the Prometheus Operator read the scrape tokens. */
+const SCRAPE_CREDENTIALS = 'prometheus-operator-scrape-credentials';
+/** The cluster's monitoring stack, as lab/scripts/monitoring/ runs it. */
+const MONITORING_NAMESPACE = 'monitoring';
+const PROMETHEUS_PODS = {
+  'app.kubernetes.io/name': 'prometheus',
+  'operator.prometheus.io/name': 'prometheus',
+};
+
+type Endpoint = { port: string; authorization?: { credentials?: { name: string; key: string } } };
+type ServiceMonitor = K8sObject & {
+  spec: { selector: { matchLabels: Record<string, string> }; endpoints: Endpoint[] };
+};
+
+// Each team ships its ServiceMonitors (base/monitoring); the platform admits the scrape and lets
+// the operator read the tokens they name. The two must agree in every environment, or the target
+// is down (lab/test/monitoring.test.ts sees that on the lab).
+describe.each(ENVIRONMENTS)(
+  'monitoring in %s: the platform admits what the teams scrape',
+  (env) => {
+    const objects = () => renderEnv(env);
+    const monitors = () => ofKind(objects(), 'ServiceMonitor') as ServiceMonitor[];
+    const namespaces = () => [...new Set(monitors().map((m) => m.metadata.namespace!))].sort();
+
+    it('has a ServiceMonitor in every team namespace with a Service', () => {
+      const withServices = [
+        ...new Set(ofKind(objects(), 'Service').map((s) => s.metadata.namespace!)),
+      ];
+      expect(namespaces()).toEqual(withServices.sort());
+    });
+
+    it("lets the Prometheus pods reach exactly the container port each ServiceMonitor's endpoint names", () => {
+      for (const namespace of namespaces()) {
+        const allowed = ofKind(objects(), 'NetworkPolicy')
+          .filter((p) => p.metadata.namespace === namespace)
+          .flatMap((p) => (p.spec as { ingress?: Rule[] }).ingress ?? [])
+          .filter((rule) =>
+            (rule.from ?? []).some(
+              (peer) =>
+                JSON.stringify(peer) ===
+                JSON.stringify({
+                  namespaceSelector: {
+                    matchLabels: { 'kubernetes.io/metadata.name': MONITORING_NAMESPACE },
+                  },
+                  podSelector: { matchLabels: PROMETHEUS_PODS },
+                }),
+            ),
+          )
+          .flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
+        const scraped = monitors()
+          .filter((m) => m.metadata.namespace === namespace)
+          .flatMap((monitor) => {
+            const service = ofKind(objects(), 'Service').find(
+              (s) =>
+                s.metadata.namespace === namespace &&
+                selects(monitor.spec.selector.matchLabels, s.metadata.labels ?? {}),
+            )!;
+            const pods = podTemplates(objects()).filter(
+              (p) =>
+                p.namespace === namespace &&
+                selects((service.spec as { selector: Record<string, string> }).selector, p.labels),
+            );
+            return monitor.spec.endpoints.map((endpoint) => {
+              const servicePort = (
+                service.spec as { ports: { name: string; targetPort: number | string }[] }
+              ).ports.find((p) => p.name === endpoint.port)!;
+              const container = pods[0]!.spec.containers.flatMap((c) => c.ports ?? []);
+              return typeof servicePort.targetPort === 'number'
+                ? servicePort.targetPort
+                : container.find((p) => p.name === servicePort.targetPort)!.containerPort;
+            });
+          });
+        expect([namespace, [...new Set(allowed)].sort()]).toEqual([
+          namespace,
+          [...new Set(scraped)].sort(),
+        ]);
+      }
+    });
+
+    it('lets the Prometheus Operator get exactly the Secrets the ServiceMonitors name, and nothing else', () => {
+      for (const namespace of namespaces()) {
+        const named = monitors()
+          .filter((m) => m.metadata.namespace === namespace)
+          .flatMap((m) => m.spec.endpoints.map((e) => e.authorization?.credentials?.name))
+          .filter((name): name is string => name !== undefined);
+        expect(find(objects(), 'Role', SCRAPE_CREDENTIALS, namespace)).toMatchObject({
+          rules: [
+            {
+              apiGroups: [''],
+              resources: ['secrets'],
+              resourceNames: [...new Set(named)].sort(),
+              verbs: ['get'],
+            },
+          ],
+        });
+        expect(find(objects(), 'RoleBinding', SCRAPE_CREDENTIALS, namespace)).toMatchObject({
+          roleRef: { kind: 'Role', name: SCRAPE_CREDENTIALS },
+          subjects: [
+            {
+              kind: 'ServiceAccount',
+              name: 'prometheus-operator',
+              namespace: MONITORING_NAMESPACE,
+            },
+          ],
+        });
+      }
+    });
+  },
+);
 
 describe('the internal Ingress and the policy that admits its controller', () => {
   const withIngress = ENVIRONMENTS.filter((env) => ofKind(renderEnv(env), 'Ingress').length > 0);

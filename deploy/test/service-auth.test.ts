@@ -79,7 +79,7 @@ describe.each(ENVIRONMENTS)('deploy/envs/%s', (env) => {
       expect([
         ingress.metadata.name,
         (ingress as { spec?: { ingressClassName?: string } }).spec?.ingressClassName,
-      ]).toEqual([ingress.metadata.name, 'nginx-internal']);
+      ]).toEqual([ingress.metadata.name, 'traefik-internal']);
     }
   });
 });

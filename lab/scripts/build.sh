@@ -9,9 +9,12 @@
 #   sigstore-<versions>/bin  policy-controller-webhook, cosign
 #   sealed-secrets-<v>/bin   sealed-secrets-controller (static)
 #   cert-manager-<v>/bin     cert-manager-controller (static; from a snapshot of its repository)
+#   traefik-<v>/bin          traefik (static; in a wrapper module)
+#   prometheus-operator-<v>/bin  operator, prometheus-config-reloader (static; in a copy of the module)
+#   prometheus-<v>/bin       prometheus (static; in a copy of the module, Kubernetes discovery only)
 #
-# Usage: build.sh [component...]   (default: all of them; node, sigstore, sealed_secrets and
-# cert_manager only unless LAB_NODE=0)
+# Usage: build.sh [component...]   (default: all of them; node, sigstore, sealed_secrets,
+# cert_manager, traefik, prometheus_operator and prometheus only unless LAB_NODE=0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -240,6 +243,132 @@ build_cert_manager() {
   rm -rf "$CERT_MANAGER_BIN" && mv "$CERT_MANAGER_BIN.partial" "$CERT_MANAGER_BIN"
 }
 
+# Traefik, the lab's internal ingress controller, run as a pod. Its go.mod replaces three modules
+# with ones the proxy does not serve, so `go install mod@version` refuses it; the wrapper module
+# here requires it and sets its own replaces instead:
+#   - github.com/traefik/traefik/dynamic/ext, a nested module of Traefik's repository left out of
+#     the zip: the open-source build only names its two extension types (empty structs), so a
+#     local module declares just those;
+#   - abbot/go-http-auth and gorilla/mux, which Traefik replaces with its forks: the same forks,
+#     at commits the proxy serves;
+#   - go-acme/lego (ACME, which an internal CA's controller never uses): a writable copy at
+#     TRAEFIK_LEGO_VERSION without the Akamai and Oracle DNS providers, whose SDKs the proxy
+#     refuses.
+traefik_wrapper() {
+  local dir="$1"
+  rm -rf "$dir" && mkdir -p "$dir/ext"
+  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' >"$dir/ext/go.mod"
+  cat >"$dir/ext/ext.go" <<'GO'
+// Package ext holds the extension points of Traefik's dynamic configuration, empty in its
+// open-source build.
+package ext
+
+// HTTP extends dynamic.HTTP.
+type HTTP struct{}
+
+// Router extends dynamic.Router.
+type Router struct{}
+GO
+  module_copy "$dir/lego" "github.com/go-acme/lego/v5@$TRAEFIK_LEGO_VERSION"
+  sed -i -e '/providers\/dns\/edgedns"/d' -e '/providers\/dns\/oraclecloud"/d' \
+    -e '/^\tcase "edgedns", "fastdns":$/,+1d' -e '/^\tcase "oraclecloud":$/,+1d' \
+    "$dir/lego/providers/dns/zz_gen_dns_providers.go"
+  rm -rf "$dir/lego/providers/dns/edgedns" "$dir/lego/providers/dns/oraclecloud" "$dir/lego/providers/dns/dns_providers_test.go"
+  if grep -q 'edgedns\|oraclecloud' "$dir/lego/providers/dns/zz_gen_dns_providers.go"; then
+    echo "lego $TRAEFIK_LEGO_VERSION: the Akamai and Oracle DNS providers are still registered (zz_gen_dns_providers.go changed)"
+    return 1
+  fi
+  cat >"$dir/go.mod" <<MOD
+module lab/traefik
+
+go 1.26.0
+
+require (
+	$TRAEFIK_MODULE $TRAEFIK_VERSION
+	github.com/go-acme/lego/v5 $TRAEFIK_LEGO_VERSION
+)
+
+replace github.com/traefik/traefik/dynamic/ext => ./ext
+
+replace github.com/go-acme/lego/v5 => ./lego
+
+replace (
+	github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e
+	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
+)
+
+exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
+MOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/traefik"\n' "$TRAEFIK_MODULE" >"$dir/tools.go"
+  (cd "$dir" && go mod tidy)
+}
+
+build_traefik() {
+  [ -x "$TRAEFIK_BIN/traefik" ] && { lab_log "traefik $TRAEFIK_VERSION present"; return 0; }
+  local log="$BUILD_LOGS/traefik.log" dir="$SRC/traefik-$TRAEFIK_VERSION"
+  mkdir -p "$TRAEFIK_BIN.partial"
+  step "traefik $TRAEFIK_VERSION: wrapper module" "$log" traefik_wrapper "$dir"
+  step "traefik: go build (minutes when cold)" "$log" bash -c "cd '$dir' && CGO_ENABLED=0 go build \
+    -ldflags '-s -w -X $TRAEFIK_MODULE/pkg/version.Version=$TRAEFIK_VERSION' \
+    -o '$TRAEFIK_BIN.partial/traefik' $TRAEFIK_MODULE/cmd/traefik"
+  rm -rf "$TRAEFIK_BIN" && mv "$TRAEFIK_BIN.partial" "$TRAEFIK_BIN"
+}
+
+# The Prometheus Operator and its config reloader, run as pods (lab/scripts/monitoring.sh). Its
+# go.mod replaces its two nested modules (pkg/apis/monitoring, pkg/client) with their folders,
+# which the module's zip leaves out, and `go install mod@version` refuses replaces: it builds in a
+# writable copy without those replaces, so the nested modules come from the proxy at the same
+# version (the one the go.mod requires). Static, so each image is the binary alone.
+prometheus_operator_source() {
+  local dir="$1"
+  module_copy "$dir" "$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION"
+  (cd "$dir" &&
+    go mod edit -dropreplace="$PROMETHEUS_OPERATOR_MODULE/pkg/apis/monitoring" \
+      -dropreplace="$PROMETHEUS_OPERATOR_MODULE/pkg/client" &&
+    go mod tidy)
+}
+
+build_prometheus_operator() {
+  [ -x "$PROMETHEUS_OPERATOR_BIN/operator" ] && [ -x "$PROMETHEUS_OPERATOR_BIN/prometheus-config-reloader" ] &&
+    { lab_log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION present"; return 0; }
+  local log="$BUILD_LOGS/prometheus-operator.log" dir="$SRC/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
+  local pkg="github.com/prometheus/common/version"
+  mkdir -p "$PROMETHEUS_OPERATOR_BIN.partial"
+  step "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: module source" "$log" prometheus_operator_source "$dir"
+  step "prometheus-operator: operator and config reloader go build (minutes when cold)" "$log" bash -c "cd '$dir' && \
+    CGO_ENABLED=0 go build -ldflags '-s -w -X $pkg.Version=${PROMETHEUS_OPERATOR_VERSION#v} -X $pkg.Branch=$PROMETHEUS_OPERATOR_VERSION' \
+      -o '$PROMETHEUS_OPERATOR_BIN.partial/' ./cmd/operator ./cmd/prometheus-config-reloader"
+  rm -rf "$PROMETHEUS_OPERATOR_BIN" && mv "$PROMETHEUS_OPERATOR_BIN.partial" "$PROMETHEUS_OPERATOR_BIN"
+}
+
+# The Prometheus server the operator runs (Prometheus v3, the LTS the operator defaults to). Its
+# go.mod has a replace (fsnotify), so it builds in a writable copy; plugins/plugins.go, which
+# upstream generates from plugins.yml, is cut to the Kubernetes service discovery, the only one the
+# operator's configuration uses, as upstream documents for a smaller build: the cloud SDKs of the
+# other twenty-odd mechanisms are not compiled. No web UI: its assets are not in the module (the
+# API, which the tests use, is).
+prometheus_source() {
+  local dir="$1"
+  module_copy "$dir" "$PROMETHEUS_MODULE@$PROMETHEUS_VERSION"
+  grep -q '"github.com/prometheus/prometheus/discovery/kubernetes"' "$dir/plugins/plugins.go" ||
+    { echo "plugins/plugins.go of $PROMETHEUS_VERSION does not register the kubernetes discovery"; return 1; }
+  sed -i -e '/^\t\/\/ Register [a-z]* plugin\.$/d' -e '/^\t_ "github.com\/prometheus\/prometheus\/discovery\//{/discovery\/kubernetes"$/!d}' \
+    "$dir/plugins/plugins.go"
+  (cd "$dir" && go mod tidy)
+}
+
+build_prometheus() {
+  [ -x "$PROMETHEUS_BIN/prometheus" ] && { lab_log "prometheus $PROMETHEUS_VERSION present"; return 0; }
+  local log="$BUILD_LOGS/prometheus.log" dir="$SRC/prometheus-$PROMETHEUS_VERSION" release
+  release="$(cat "$(module_dir "$PROMETHEUS_MODULE@$PROMETHEUS_VERSION")/VERSION")"
+  local pkg="github.com/prometheus/common/version"
+  mkdir -p "$PROMETHEUS_BIN.partial"
+  step "prometheus $release ($PROMETHEUS_VERSION): module source, Kubernetes discovery only" "$log" prometheus_source "$dir"
+  step "prometheus: go build (minutes when cold)" "$log" bash -c "cd '$dir' && CGO_ENABLED=0 go build \
+    -ldflags '-s -w -X $pkg.Version=$release -X $pkg.Branch=v$release' -o '$PROMETHEUS_BIN.partial/prometheus' ./cmd/prometheus"
+  rm -rf "$PROMETHEUS_BIN" && mv "$PROMETHEUS_BIN.partial" "$PROMETHEUS_BIN"
+}
+
 # module_copy <dir> <module@version>: a writable copy of a module from the module cache.
 module_copy() {
   local dir="$1" module_dir
@@ -254,13 +383,13 @@ main() {
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
-    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets cert_manager)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus)
   fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd | node | sigstore | sealed_secrets | cert_manager) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets cert_manager)" ;;
+      etcd | kubernetes | argocd | node | sigstore | sealed_secrets | cert_manager | traefik | prometheus_operator | prometheus) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

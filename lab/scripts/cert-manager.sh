@@ -13,7 +13,6 @@ set -euo pipefail
 
 NAMESPACE=cert-manager
 CONTROLLER="$CERT_MANAGER_BIN/cert-manager-controller"
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 
 # The root module, which the Go proxy serves, carries the CRDs as plain YAML (deploy/crds).
 # Server-side: three of them are larger than the 256 KiB annotation a client-side apply writes.

@@ -11,17 +11,23 @@ LAB_CACHE="$TOOLS_DIR/lab"
 LAB_DIR="${LAB_DIR:-$LAB_ROOT/.lab}"
 LAB_LOGS="$LAB_DIR/logs"
 LAB_PIDS="$LAB_DIR/pids"
+# The lab's platform admin, as every script that talks to the API server signs in.
+ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
 
 # shellcheck source=SCRIPTDIR/../../scripts/tools.versions
 . "$LAB_ROOT/scripts/tools.versions"
 
 K8S_BIN="$LAB_CACHE/kubernetes-$LAB_KUBERNETES_VERSION/bin"
+kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$ADMIN_KUBECONFIG" "$@"; }
 ETCD_BIN="$LAB_CACHE/etcd-$LAB_ETCD_VERSION/bin"
 ARGOCD_HOME="$LAB_CACHE/argocd-$ARGO_CD_VERSION"
 ARGOCD_BIN="$ARGOCD_HOME/bin"
 REGISTRY_BIN="$LAB_CACHE/registry-$LAB_REGISTRY_VERSION/bin"
 SEALED_SECRETS_BIN="$LAB_CACHE/sealed-secrets-$SEALED_SECRETS_VERSION/bin"
 CERT_MANAGER_BIN="$LAB_CACHE/cert-manager-$CERT_MANAGER_VERSION/bin"
+TRAEFIK_BIN="$LAB_CACHE/traefik-$TRAEFIK_VERSION/bin"
+PROMETHEUS_OPERATOR_BIN="$LAB_CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/bin"
+PROMETHEUS_BIN="$LAB_CACHE/prometheus-$PROMETHEUS_VERSION/bin"
 SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
 NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"
@@ -38,6 +44,9 @@ LAB_POD_BRIDGE=labpods0
 LAB_POD_CIDR=10.214.0.0/24
 LAB_SERVICE_CIDR=10.96.0.0/16
 LAB_DNS_IP=10.96.0.10
+# The internal ingress controller's Service (lab/scripts/traefik.sh): the address Antaeus's Ingress
+# reports and the lab's edge tests connect to.
+LAB_INGRESS_IP=10.96.0.20
 if [ "$LAB_NODE" = 1 ]; then LAB_NODE_IP=10.213.0.1; fi
 
 # Loopback ports, away from the services' own 8000/9000 and the usual dev ports. LAB_PORT_OFFSET
@@ -130,16 +139,17 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # current directory: catalogue queries, bump, promote.
 delivery() { node "$LAB_ROOT/packages/delivery/bin/delivery.js" "$@"; }
 
-# binary_image <file>: an image of one static binary alone, pushed to the lab's registry as
-# lab/<name>:<first 12 hex of its sha256>; prints that reference. Needs .lab/images.env sourced
-# (images.sh engine writes it).
+# binary_image <file> [folder]: an image of one static binary alone, at /<name> (or
+# <folder>/<name>, for a program whose pods name that path, e.g. /bin), pushed to the lab's
+# registry as lab/<name>:<first 12 hex of its sha256>; prints that reference. Needs
+# .lab/images.env sourced (images.sh engine writes it).
 binary_image() {
-  local file="$1" name context tag
+  local file="$1" folder="${2:-}" name context tag
   name="$(basename "$file")"
   tag="$LAB_REGISTRY/lab/$name:$(sha256sum "$file" | cut -c1-12)"
   context="$(mktemp -d)"
   cp "$file" "$context/$name"
-  printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' "$name" "$name" "$name" >"$context/Dockerfile"
+  printf 'FROM scratch\nCOPY %s %s/%s\nENTRYPOINT ["%s/%s"]\n' "$name" "$folder" "$name" "$folder" "$name" >"$context/Dockerfile"
   "$LAB_DOCKER" build -q -t "$tag" "$context" >/dev/null && "$LAB_DOCKER" push -q "$tag" >/dev/null
   rm -rf "$context"
   echo "$tag"

@@ -23,9 +23,7 @@ NODE_DIR="$LAB_DIR/node"
 CNI_BIN="${LAB_CNI_BIN:-/usr/lib/cni}"
 CONTAINERD_DIR="$NODE_DIR/containerd"
 CONTAINERD_SOCKET="$CONTAINERD_DIR/containerd.sock"
-ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
 REGISTRY="127.0.0.1:$LAB_REGISTRY_PORT"
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$ADMIN_KUBECONFIG" "$@"; }
 crictl() { "$NODE_BIN/crictl" --runtime-endpoint "unix://$CONTAINERD_SOCKET" --timeout 30s "$@"; }
 
 require_node_tools() {

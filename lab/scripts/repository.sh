@@ -51,15 +51,8 @@ prepare_lab_repository() {
       fi
     fi
     sed -i "s#^  url: .*#  url: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT#; s#^  admin.enabled: 'false'#  admin.enabled: 'true' \# lab only#" "$cm"
-    # No ingress controller builds here, so no Ingress ever gets an address and Argo CD would keep
-    # it Progressing; a sync that waits for health (prod's PruneLast before a prune) would then
-    # never end. Lab only: an Ingress counts as Healthy, saying why.
-    grep -q "^  resource.customizations.health.networking.k8s.io_Ingress:" "$cm" || cat >>"$cm" <<'CM'
-  resource.customizations.health.networking.k8s.io_Ingress: | # lab only
-    return { status = "Healthy", message = "lab: no ingress controller publishes an address (lab/README.md)" }
-CM
     git add -A
-    git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI; Ingress health without a controller"
+    git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI"
     git push -q origin main
   )
 }

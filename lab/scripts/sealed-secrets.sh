@@ -15,7 +15,6 @@ set -euo pipefail
 CERT="$LAB_DIR/sealed-secrets.pem"
 LAB_REPO="$LAB_DIR/repo"
 SEAL_COMMIT="lab: every environment's Secrets sealed for the lab's Sealed Secrets controller"
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 kubeseal() { "$TOOLS_DIR/bin/kubeseal" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 
 crd() {

@@ -7,7 +7,6 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 first_env="$(delivery catalogue environments | head -n 1)"
 namespace="$(delivery catalogue namespace "$(delivery catalogue team-of antaeus)" "$first_env")"
 tokens="$(kubectl -n "$namespace" get secret antaeus-api-tokens -o jsonpath='{.data.tokens}' 2>/dev/null)" || exit 0

@@ -20,7 +20,6 @@ SIGSTORE_DIR="$LAB_DIR/sigstore"
 # policy-controller's own install namespace and the names its webhook reconciles.
 SYSTEM_NS=cosign-system
 POLICY=lab-registry-signed
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$LAB_DIR/admin.kubeconfig" "$@"; }
 
 # cosign with its state (TUF cache, config) inside the lab, never in $HOME.
 cosign() { HOME="$SIGSTORE_DIR/home" TUF_ROOT="$SIGSTORE_DIR/tuf" "$SIGSTORE_BIN/cosign" "$@"; }

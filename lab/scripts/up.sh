@@ -26,8 +26,6 @@ LAB_WAIT_SECONDS="${LAB_WAIT_SECONDS:-240}"
 ARGOCD_NS=argocd
 LAB_GIT_URL="git://127.0.0.1:$LAB_GIT_PORT/payments-gitops.git"
 LAB_REPO="$LAB_DIR/repo"
-ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
-kubectl() { "$K8S_BIN/kubectl" --kubeconfig="$ADMIN_KUBECONFIG" "$@"; }
 
 require_host_tools() {
   local missing=() tool
@@ -48,6 +46,9 @@ export ARGOCD_OPTS=--plaintext
 export ARGOCD_ADMIN_USERNAME=admin
 export ARGOCD_ADMIN_PASSWORD=$(cat "$LAB_DIR/admin-password")
 ENV
+  # The internal ingress controller's address (lab/scripts/traefik.sh), where staging's
+  # https://antaeus.staging.example.com is served: curl --resolve <host>:443:$LAB_INGRESS_IP.
+  [ "$LAB_NODE" = 0 ] || echo "export LAB_INGRESS_IP=$LAB_INGRESS_IP" >>"$LAB_DIR/env"
   [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/lab/scripts/seed-services.sh" >>"$LAB_DIR/env"
 }
 
@@ -94,6 +95,13 @@ main() {
     step "cert-manager: the CRDs (no node, no controller)" "$LAB_LOGS/cert-manager.log" \
       bash "$LAB_ROOT/lab/scripts/cert-manager.sh" crd
   fi
+  # The cluster's monitoring stack, which scrapes and evaluates what the teams' bases ship
+  # (ServiceMonitors, PrometheusRules) as Argo CD syncs them. Without the node nothing runs it: the
+  # platform syncs the teams' two monitoring CRDs itself (platform-monitoring-crds).
+  [ "$LAB_NODE" = 0 ] || step "monitoring: the Prometheus Operator and its Prometheus" "$LAB_LOGS/monitoring.log" \
+    bash "$LAB_ROOT/lab/scripts/monitoring.sh" start
+  [ "$LAB_NODE" = 0 ] || step "Traefik: the internal ingress controller" "$LAB_LOGS/traefik.log" \
+    bash "$LAB_ROOT/lab/scripts/traefik.sh" start
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
   [ "$LAB_NODE" = 0 ] || step "every environment's Secrets sealed for the lab's controller" "$LAB_LOGS/sealed-secrets.log" \
     bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" seal

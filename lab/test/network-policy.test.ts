@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import { repoRoot } from '@internal/test-kit';
 import { eventually, kubectl, kubectlJson, must, run } from './support/lab';
-import { BILLING, ENVIRONMENTS, PAYMENTS, catalogue } from './support/catalogue';
+import { BILLING, ENVIRONMENTS, INTERNAL_INGRESS, PAYMENTS, catalogue } from './support/catalogue';
 import {
   ANTAEUS_SELECTOR,
   PAYMENT_SELECTOR,
@@ -23,16 +19,6 @@ const CLOSED = /^closed (ECONNREFUSED|timeout)$/;
 
 /** The environment that exposes Antaeus to any pod, for the seed's check (deploy/platform/<env>). */
 const OPEN_ENV = ENVIRONMENTS[0]!;
-
-/** The internal ingress controller, as deploy/platform/internal-ingress names it (once). */
-const INTERNAL_INGRESS = (
-  YAML.parse(
-    fs.readFileSync(
-      path.join(repoRoot(), 'deploy/platform/internal-ingress/controller.yaml'),
-      'utf8',
-    ),
-  ) as { spec: { namespace: string; podLabels: Record<string, string> } }
-).spec;
 
 const OUTSIDE = 'lab-netpol-probe';
 const PUBLIC_INGRESS = 'lab-netpol-public-ingress';
@@ -134,23 +120,29 @@ beforeAll(() => {
     '-o',
     'jsonpath={.spec.containers[0].image}',
   );
-  for (const namespace of [OUTSIDE, COPY, PUBLIC_INGRESS, INTERNAL_INGRESS.namespace]) {
+  for (const namespace of [OUTSIDE, COPY, PUBLIC_INGRESS]) {
     // An earlier run's namespaces may still be terminating.
     kubectl('wait', '--for=delete', `namespace/${namespace}`, '--timeout=180s');
-    if (run('kubectl', ['get', 'namespace', namespace]).status !== 0) {
-      must('kubectl', ['create', 'namespace', namespace]);
-      createdNamespaces.push(namespace);
-    }
+    must('kubectl', ['create', 'namespace', namespace]);
+    createdNamespaces.push(namespace);
   }
+  // The internal controller's namespace is the lab's Traefik's (lab/scripts/traefik.sh): the
+  // look-alike probes join it there.
+  kubectl('get', 'namespace', INTERNAL_INGRESS.namespace);
   outside = startProbe(image, OUTSIDE, 'lab-probe', { 'app.kubernetes.io/name': 'lab-probe' });
   ready(outside);
 });
 
 afterAll(() => {
-  for (const env of RUNNING_ENVS) {
+  // The controller's namespace is the lab's Traefik's: only the probes started in it go.
+  const probed = [
+    ...RUNNING_ENVS.map((env) => catalogue.namespace(BILLING, env)),
+    INTERNAL_INGRESS.namespace,
+  ];
+  for (const namespace of probed) {
     kubectl(
       '-n',
-      catalogue.namespace(BILLING, env),
+      namespace,
       'delete',
       'pod',
       '-l',
@@ -195,15 +187,19 @@ describe.each(RUNNING_ENVS)('NetworkPolicy in %s, enforced by kube-router', (env
         ...probeLabel,
       })),
       (antaeusLookalike = startProbe(image, OUTSIDE, `lab-antaeus${suffix}`, antaeusLabels)),
-      (controller = startProbe(
+      (controller = startProbe(image, INTERNAL_INGRESS.namespace, `lab-controller${suffix}`, {
+        ...INTERNAL_INGRESS.podLabels,
+        ...probeLabel,
+      })),
+      (controllerNeighbour = startProbe(
         image,
         INTERNAL_INGRESS.namespace,
-        `lab-controller${suffix}`,
-        INTERNAL_INGRESS.podLabels,
+        `lab-neighbour${suffix}`,
+        {
+          'app.kubernetes.io/name': 'lab-neighbour',
+          ...probeLabel,
+        },
       )),
-      (controllerNeighbour = startProbe(image, INTERNAL_INGRESS.namespace, `lab-webhook${suffix}`, {
-        'app.kubernetes.io/component': 'admission-webhook',
-      })),
       (publicController = startProbe(
         image,
         PUBLIC_INGRESS,

@@ -57,8 +57,7 @@ describe('the lab node', () => {
       return true;
     });
     expect(restarts(RUNNING_NAMESPACES)).toEqual([]);
-    // An Ingress counts as Healthy in the lab's Argo CD: no ingress controller builds from what
-    // this machine can reach, so none gets an address (lab/README.md).
+    // Argo CD's own health checks: the Ingresses have the lab's Traefik's address (lab/README.md).
     await eventually(
       'every non-prod app Synced and Healthy',
       () => {

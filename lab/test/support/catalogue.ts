@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
 import { readCatalogue } from '@internal/catalogue';
 import { repoRoot } from '@internal/test-kit';
 
@@ -16,3 +19,15 @@ export const SERVICE_APPS = catalogue.services.flatMap(({ name, team }) =>
 /** The teams of the seed's two services: the provider's and the biller's. */
 export const PAYMENTS = catalogue.teamOf('payment');
 export const BILLING = catalogue.teamOf('antaeus');
+
+/** The internal ingress controller, as deploy/platform/internal-ingress names it (once). */
+export const INTERNAL_INGRESS = (
+  YAML.parse(
+    fs.readFileSync(
+      path.join(repoRoot(), 'deploy/platform/internal-ingress/controller.yaml'),
+      'utf8',
+    ),
+  ) as {
+    spec: { ingressClassName: string; namespace: string; podLabels: Record<string, string> };
+  }
+).spec;

@@ -25,6 +25,13 @@ const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** Where cert-manager keeps the CA keys of ClusterIssuers (its cluster resource namespace), as
  * deploy/platform/internal-ca puts the CAs' Certificates. */
 export const CERT_MANAGER_NAMESPACE = 'cert-manager';
+/** The cluster's monitoring stack (lab/scripts/monitoring runs it): the Prometheus Operator and
+ * its Prometheus, to which the platform's monitoring Roles in the team namespaces are bound
+ * (deploy/platform/namespace-base/monitoring.yaml, deploy/platform/components/<team>/monitoring.yaml). */
+export const MONITORING_SERVICE_ACCOUNTS = [
+  'monitoring/prometheus',
+  'monitoring/prometheus-operator',
+];
 const GENERATED = generatedHeader('catalogue.yaml');
 
 /** What every generated Argo CD object is made from. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { catalogueQueries } from './catalogue-queries';
-import { CERT_MANAGER_NAMESPACE } from './applicationsets';
+import { CERT_MANAGER_NAMESPACE, MONITORING_SERVICE_ACCOUNTS } from './applicationsets';
 import { DeliveryError } from './errors';
 import { driftReport, generate } from './generate';
 import { kubeconformCommand } from './kubeconform';
@@ -101,6 +101,7 @@ function policyInputs(repo: Repository): { ownRepositories: string[]; scope: Sco
       elsewhere: {
         [`Certificate/${CERT_MANAGER_NAMESPACE}`]: perEnvironment('internal-ca', 'Certificate'),
       },
+      serviceAccountsElsewhere: MONITORING_SERVICE_ACCOUNTS,
     },
   };
 }

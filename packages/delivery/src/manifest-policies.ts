@@ -102,6 +102,12 @@ export interface Scope {
    * catalogue's (the internal CAs' Certificates in cert-manager's namespace).
    */
   elsewhere?: Record<string, string[]>;
+  /**
+   * The ServiceAccounts outside the catalogue's namespaces, as `<namespace>/<name>`, that the
+   * platform's bindings may name (the monitoring stack's, which the platform lets discover and
+   * read scrape tokens in the team namespaces).
+   */
+  serviceAccountsElsewhere?: string[];
 }
 
 /** Whether a label selector can only select namespaces of the catalogue. */
@@ -181,7 +187,11 @@ export function scopeFindings(objects: ManifestObject[], allowed: Scope): string
     }
     for (const subject of object.subjects ?? []) {
       const subjectNamespace = subject.namespace ?? namespace ?? '';
-      if (subject.kind === 'ServiceAccount' && !namespaces.includes(subjectNamespace))
+      if (
+        subject.kind === 'ServiceAccount' &&
+        !namespaces.includes(subjectNamespace) &&
+        !(allowed.serviceAccountsElsewhere ?? []).includes(`${subjectNamespace}/${subject.name}`)
+      )
         findings.push(
           `${where}: subjects names ServiceAccount ${subject.namespace}/${subject.name}, outside catalogue.yaml's namespaces`,
         );

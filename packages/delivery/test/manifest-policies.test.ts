@@ -69,6 +69,7 @@ describe('scope', () => {
       ValidatingAdmissionPolicy: ['guard-a'],
       ValidatingAdmissionPolicyBinding: ['guard-a'],
     },
+    serviceAccountsElsewhere: ['monitoring/prometheus'],
   };
   const binding = (matchLabels: Record<string, string>, policyName = 'guard-a') => ({
     kind: 'ValidatingAdmissionPolicyBinding',
@@ -84,6 +85,11 @@ describe('scope', () => {
           deployment('two-a'),
           binding({ environment: 'a' }),
           binding({ 'kubernetes.io/metadata.name': 'one-a' }),
+          {
+            kind: 'RoleBinding',
+            metadata: { name: 'discovery', namespace: 'one-a' },
+            subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
+          },
         ],
         scope,
       ),
@@ -104,6 +110,11 @@ describe('scope', () => {
             metadata: { name: 'rb', namespace: 'one-a' },
             subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'argocd' }],
           },
+          {
+            kind: 'RoleBinding',
+            metadata: { name: 'rb2', namespace: 'one-a' },
+            subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'monitoring' }],
+          },
         ],
         scope,
       ),
@@ -115,6 +126,7 @@ describe('scope', () => {
       "ValidatingAdmissionPolicyBinding/guard-a: spec.policyName other is not the platform's",
       'ValidatingAdmissionPolicyBinding/guard-a: spec.matchResources.namespaceSelector could select namespaces outside catalogue.yaml (argocd, kube-system, ...): require kubernetes.io/metadata.name or environment of the catalogue',
       "RoleBinding/one-a/rb: subjects names ServiceAccount argocd/sa, outside catalogue.yaml's namespaces",
+      "RoleBinding/one-a/rb2: subjects names ServiceAccount monitoring/default, outside catalogue.yaml's namespaces",
     ]);
   });
 });

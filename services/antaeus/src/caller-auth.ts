@@ -11,6 +11,12 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * guarded rather than opened.
  */
 const ALWAYS_OPEN = /^\/(?:rest\/health|healthz|readyz|openapi\.json)\/?$/i;
+/**
+ * Reads guarded by their own route, which accepts more tokens than the API's: /metrics also opens
+ * to ANTAEUS_METRICS_TOKENS (the scraper's), so protected reads must leave it to that guard, or the
+ * scraper's token is refused here first. Matched as ALWAYS_OPEN is.
+ */
+const OWN_GUARD = /^\/metrics\/?$/i;
 
 export interface CallerAuthOptions {
   auth: BearerAuthConfig;
@@ -28,7 +34,8 @@ export function callerAuth({ auth, protectReads }: CallerAuthOptions): Middlewar
   const guard = authGuard(auth);
   return async function authenticateCaller(ctx: Context, next: Next): Promise<void> {
     const read = READ_METHODS.has(ctx.method);
-    if (!read || (protectReads && !ALWAYS_OPEN.test(ctx.path))) await guard(ctx, next);
+    if (!read || (protectReads && !ALWAYS_OPEN.test(ctx.path) && !OWN_GUARD.test(ctx.path)))
+      await guard(ctx, next);
     else await next();
   };
 }

@@ -133,6 +133,7 @@ describe('ANTAEUS_PROTECT_READS', () => {
     server = await startAppServer({
       endpoint: provider.url,
       auth: { tokens: [NEW] },
+      metricsTokens: [`prometheus:${SCRAPER}`],
       protectReads: true,
     });
   });
@@ -162,6 +163,17 @@ describe('ANTAEUS_PROTECT_READS', () => {
     expect(await get(path)).toBe(401);
     expect(await get(path, NEW)).not.toBe(401);
   });
+
+  // Staging and prod protect reads and are scraped with the metrics token (lab/test/monitoring.test.ts).
+  it.each(['/metrics', '/METRICS/'])(
+    'leaves GET %s to its own guard: the scraper token opens it, and nothing else',
+    async (path) => {
+      expect(await get(path)).toBe(401);
+      expect(await get(path, SCRAPER)).toBe(200);
+      expect(await get(path, NEW)).toBe(200);
+      expect(await get('/rest/v1/invoices', SCRAPER)).toBe(401);
+    },
+  );
 
   it.each(['/rest/health', '/healthz', '/readyz', '/openapi.json'])(
     'keeps GET %s open for probes and tools',

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Monitoring in the lab: the Prometheus Operator (PROMETHEUS_OPERATOR_VERSION) and one Prometheus
+# (PROMETHEUS_VERSION), both built from the pinned releases (build.sh prometheus_operator
+# prometheus), run as pods in the `monitoring` namespace; the Prometheus scrapes every team's
+# ServiceMonitors and evaluates their PrometheusRules (lab/scripts/monitoring/*.yaml say how, and
+# with which permissions).
+#
+#   monitoring.sh start   the operator's CRDs, the three images, the operator's pod, the Prometheus
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NAMESPACE=monitoring
+OPERATOR="$PROMETHEUS_OPERATOR_BIN/operator"
+RELOADER="$PROMETHEUS_OPERATOR_BIN/prometheus-config-reloader"
+PROMETHEUS="$PROMETHEUS_BIN/prometheus"
+
+# The kinds the operator's Prometheus controller watches, from the module (upstream's files;
+# ServiceMonitor and PrometheusRule are the ones deploy/platform/monitoring-crds vendors, so
+# platform-monitoring-crds finds them identical). Server-side: the Prometheus CRD is larger than
+# the 256 KiB annotation a client-side apply writes. Alertmanager, ThanosRuler, PrometheusAgent
+# and ScrapeConfig are left out, which turns their controllers off.
+crd() {
+  local module_dir kind crds=()
+  module_dir="$(module_dir "$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION")"
+  for kind in prometheuses servicemonitors podmonitors probes prometheusrules; do
+    crds+=("--filename=$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml")
+  done
+  kubectl apply --server-side --force-conflicts "${crds[@]}"
+  kubectl wait --for condition=Established --timeout 60s "${crds[@]}"
+}
+
+# Every team namespace of every environment in catalogue.yaml, comma-separated: what the operator
+# watches (prod's too, which exist only after its first release sync).
+team_namespaces() {
+  local env team namespaces=()
+  for env in $(cd "$LAB_ROOT" && delivery catalogue environments); do
+    for team in $(cd "$LAB_ROOT" && delivery catalogue teams); do
+      namespaces+=("$(cd "$LAB_ROOT" && delivery catalogue namespace "$team" "$env")")
+    done
+  done
+  [ ${#namespaces[@]} -gt 0 ] || { echo "catalogue.yaml names no team namespace"; return 1; }
+  (IFS=,; echo "${namespaces[*]}")
+}
+
+start() {
+  local binary
+  for binary in "$OPERATOR" "$RELOADER" "$PROMETHEUS"; do
+    [ -x "$binary" ] || lab_fail "$binary is missing: bash lab/scripts/build.sh prometheus_operator prometheus first"
+  done
+  crd
+  bash "$LAB_ROOT/lab/scripts/images.sh" engine
+  # shellcheck disable=SC1091 # written by images.sh engine
+  . "$LAB_DIR/images.env"
+  local namespaces operator reloader prometheus release
+  namespaces="$(team_namespaces)"
+  # The pods the operator makes run each program by the path upstream's images have (/bin).
+  operator="$(binary_image "$OPERATOR")"
+  reloader="$(binary_image "$RELOADER" /bin)"
+  prometheus="$(binary_image "$PROMETHEUS" /bin)"
+  release="v$(cat "$(module_dir "$PROMETHEUS_MODULE@$PROMETHEUS_VERSION")/VERSION")"
+  sed -e "s#\${OPERATOR_IMAGE}#$operator#g" -e "s#\${RELOADER_IMAGE}#$reloader#g" \
+    -e "s#\${TEAM_NAMESPACES}#$namespaces#g" "$LAB_ROOT/lab/scripts/monitoring/operator.yaml" | kubectl apply -f -
+  kubectl -n "$NAMESPACE" rollout status deployment/prometheus-operator --timeout 120s
+  sed -e "s#\${PROMETHEUS_IMAGE}#$prometheus#g" -e "s#\${PROMETHEUS_RELEASE}#$release#g" \
+    "$LAB_ROOT/lab/scripts/monitoring/prometheus.yaml" | kubectl apply -f -
+  # The operator makes the StatefulSet within seconds; its pod is Ready once Prometheus has loaded
+  # the generated configuration.
+  wait_for "the Prometheus StatefulSet" 60 kubectl -n "$NAMESPACE" get statefulset/prometheus-prometheus ||
+    lab_fail "the operator made no StatefulSet for the Prometheus (kubectl -n $NAMESPACE logs deployment/prometheus-operator)"
+  kubectl -n "$NAMESPACE" rollout status statefulset/prometheus-prometheus --timeout 180s
+}
+
+case "${1:-}" in
+  start) "$1" ;;
+  *) echo "usage: monitoring.sh start" >&2 && exit 2 ;;
+esac
