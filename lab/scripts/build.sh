@@ -15,6 +15,7 @@
 #
 # Usage: build.sh [component...]   (default: all of them; node, sigstore, sealed_secrets,
 # cert_manager, traefik, prometheus_operator and prometheus only unless LAB_NODE=0)
+# A second build started while one runs waits for it (a lock in the cache folder).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -380,6 +381,10 @@ module_copy() {
 main() {
   command -v go >/dev/null || lab_fail "go is required to build the lab (Go 1.26 or newer)"
   mkdir -p "$BUILD_LOGS" "$SRC"
+  # One build at a time: CI starts one early beside the other tests (.ci/run), and lab:up's own
+  # build waits for it here, then finds every component present.
+  exec 8>"$LAB_CACHE/.build.lock"
+  flock 8
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
