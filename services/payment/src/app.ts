@@ -21,6 +21,7 @@ export const OPENAPI_FILE = path.join(__dirname, '..', 'openapi.yaml');
 export type AppConfig = Pick<
   PaymentConfig,
   | 'successRate'
+  | 'decisionDelayMs'
   | 'auth'
   | 'metricsTokens'
   | 'idempotencyWaitMs'
@@ -59,6 +60,7 @@ export function createApp(config: AppConfig, deps: AppDependencies): Koa {
       registerChargeRoutes(router, {
         store: deps.store,
         successRate: config.successRate,
+        decisionDelayMs: config.decisionDelayMs,
         random: deps.random,
         idempotencyWaitMs: config.idempotencyWaitMs,
         bodyLimitBytes: config.bodyLimitBytes,

@@ -28,6 +28,8 @@ export interface PaymentConfig {
   host: string;
   logLevel: string;
   successRate: number;
+  /** PAYMENT_DECISION_DELAY_MS: how long a new decision takes to answer (a slower acquirer). */
+  decisionDelayMs: number;
   randomSeed?: string;
   /** Accepted bearer tokens, or explicitly none (PAYMENT_AUTH=disabled). */
   auth: BearerAuthConfig;
@@ -64,6 +66,9 @@ const schema = Joi.object({
   HOST: envRules.host(),
   LOG_LEVEL: envRules.logLevel(),
   PAYMENT_SUCCESS_RATE: Joi.number().min(0).max(1).default(0.5),
+  // A card network's round trip, for load tests and canary drills; below the shortest graceful
+  // shutdown, so a delayed answer still goes out on SIGTERM.
+  PAYMENT_DECISION_DELAY_MS: Joi.number().integer().min(0).max(5_000).default(0),
   PAYMENT_RANDOM_SEED: Joi.string().max(256),
   PAYMENT_API_TOKENS: bearerTokenList(AUTH_VARIABLES),
   PAYMENT_AUTH: authMode('PAYMENT_AUTH'),
@@ -138,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentConfig 
     host: raw.HOST as string,
     logLevel: raw.LOG_LEVEL as string,
     successRate: raw.PAYMENT_SUCCESS_RATE as number,
+    decisionDelayMs: raw.PAYMENT_DECISION_DELAY_MS as number,
     randomSeed: raw.PAYMENT_RANDOM_SEED as string | undefined,
     auth,
     metricsTokens: (raw.PAYMENT_METRICS_TOKENS as string[] | undefined) ?? [],

@@ -48,6 +48,26 @@ describe.each(['/', '/v1/charges'])('POST %s (the charge contract)', (route) => 
   });
 });
 
+describe('PAYMENT_DECISION_DELAY_MS (a slower acquirer)', () => {
+  it('holds a new decision that long and answers its replay at once', async () => {
+    const { callback } = testApp({ decisionDelayMs: 1_000 });
+    const charge = () =>
+      request(callback).post('/v1/charges').set('Idempotency-Key', 'delay-1').send(PATCHED_BODY);
+    const timed = async () => {
+      const started = performance.now();
+      const res = await charge();
+      return { res, elapsed: performance.now() - started };
+    };
+    const first = await timed();
+    const replay = await timed();
+    expect(first.res.status).toBe(200);
+    expect(first.elapsed).toBeGreaterThanOrEqual(1_000);
+    expect(replay.res.headers['idempotent-replayed']).toBe('true');
+    expect(replay.res.body).toEqual(first.res.body);
+    expect(replay.elapsed).toBeLessThan(1_000);
+  });
+});
+
 describe('the decision ledger', () => {
   it('serves a decision by id and lists decisions per invoice, oldest first', async () => {
     const { callback } = testApp();

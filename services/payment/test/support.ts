@@ -77,6 +77,7 @@ export function testApp(options: TestAppOptions = {}) {
   const app = createApp(
     {
       successRate: options.successRate ?? 0.5,
+      decisionDelayMs: options.decisionDelayMs ?? 0,
       auth: options.apiTokens ? { tokens: options.apiTokens } : { disabled: true },
       metricsTokens: options.metricsTokens ?? [],
       idempotencyWaitMs: options.idempotencyWaitMs ?? 2_000,

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Registry } from 'prom-client';
@@ -16,6 +17,8 @@ import { parseListPage, pageCursor } from './list-page';
 export interface ChargeRoutesOptions {
   store: ChargeStore;
   successRate: number;
+  /** Added before a new decision is answered; a replayed one is answered at once. */
+  decisionDelayMs: number;
   random: RandomSource;
   idempotencyWaitMs: number;
   bodyLimitBytes: number;
@@ -82,6 +85,7 @@ export function registerChargeRoutes(router: Router, options: ChargeRoutesOption
     });
     metrics.decided(outcome);
     const { decision, replayed } = outcome;
+    if (!replayed && options.decisionDelayMs > 0) await delay(options.decisionDelayMs);
     ctx.state.accessLog = {
       chargeId: decision.id,
       result: decision.result,
