@@ -67,12 +67,16 @@ PV
 
 has_deployments() { [ -n "$(kubectl -n "$1" get deployment -o name 2>/dev/null)" ]; }
 
-# Every Deployment of every team namespace of the given environments rolled out.
+# Every Deployment of every team namespace of the given environments rolled out, and every Rollout
+# (a canary's, which takes its pods from a Deployment) Healthy.
 wait_for_workloads() {
   local namespace
   for namespace in $(team_namespaces "$@"); do
     wait_for "Deployments in $namespace" 120 has_deployments "$namespace" || return 1
     kubectl -n "$namespace" rollout status deployment --timeout "${LAB_WAIT_SECONDS}s" || return 1
+    [ -z "$(kubectl -n "$namespace" get rollouts.argoproj.io -o name 2>/dev/null)" ] ||
+      kubectl -n "$namespace" wait rollouts.argoproj.io --all --for=jsonpath='{.status.phase}'=Healthy \
+        --timeout "${LAB_WAIT_SECONDS}s" || return 1
   done
 }
 

@@ -28,6 +28,7 @@ CERT_MANAGER_BIN="$LAB_CACHE/cert-manager-$CERT_MANAGER_VERSION/bin"
 TRAEFIK_BIN="$LAB_CACHE/traefik-$TRAEFIK_VERSION/bin"
 PROMETHEUS_OPERATOR_BIN="$LAB_CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/bin"
 PROMETHEUS_BIN="$LAB_CACHE/prometheus-$PROMETHEUS_VERSION/bin"
+ARGO_ROLLOUTS_BIN="$LAB_CACHE/argo-rollouts-$ARGO_ROLLOUTS_VERSION/bin"
 SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
 NODE_BIN="$LAB_CACHE/node-coredns-$LAB_COREDNS_VERSION-kube-router-$LAB_KUBE_ROUTER_VERSION-metrics-server-$LAB_METRICS_SERVER_VERSION-crictl-$LAB_CRI_TOOLS_VERSION/bin"

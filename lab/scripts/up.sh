@@ -100,6 +100,14 @@ main() {
   # platform syncs the teams' two monitoring CRDs itself (platform-monitoring-crds).
   [ "$LAB_NODE" = 0 ] || step "monitoring: the Prometheus Operator and its Prometheus" "$LAB_LOGS/monitoring.log" \
     bash "$LAB_ROOT/lab/scripts/monitoring.sh" start
+  # Before Argo CD's first sync: staging's and prod's payment is a Rollout.
+  if [ "$LAB_NODE" = 1 ]; then
+    step "Argo Rollouts: the controller that runs payment's canaries" "$LAB_LOGS/rollouts.log" \
+      bash "$LAB_ROOT/lab/scripts/rollouts.sh" start
+  else
+    step "Argo Rollouts: the CRDs (no node, no controller)" "$LAB_LOGS/rollouts.log" \
+      bash "$LAB_ROOT/lab/scripts/rollouts.sh" crd
+  fi
   [ "$LAB_NODE" = 0 ] || step "Traefik: the internal ingress controller" "$LAB_LOGS/traefik.log" \
     bash "$LAB_ROOT/lab/scripts/traefik.sh" start
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository

@@ -25,7 +25,12 @@ export const ANTAEUS_URL = env.ANTAEUS_URL!;
 export const ANTAEUS_TOKEN = env.ANTAEUS_TOKEN!;
 
 interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   spec: { containers: { image: string }[] };
   status: {
     phase: string;

@@ -1,0 +1,225 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import {
+  LAB_REPO,
+  application,
+  commitAndPush,
+  eventually,
+  kubectlJson,
+  must,
+  refresh,
+  syncedTo,
+} from './support/lab';
+import { PAYMENT_SELECTOR, STAGE, pods } from './support/node';
+import { BillingDriver, attemptsSince, decidedBetween, failedOrRetried } from './support/billing';
+
+// Payment's canary in staging (deploy/teams/payments/payment/components/canary), judged by Argo
+// Rollouts on the lab's Prometheus while Antaeus keeps billing: a good release reaches 100%
+// through its steps with no failed charge; a release that declines every charge, and one that
+// answers slowly, are aborted by the analysis, traffic goes back to the stable pods, Argo CD shows
+// the app Degraded, and reverting the commit heals it. Each release is a change of payment's
+// settings in the staging overlay, as a reviewed pull request would make it; the timings are
+// printed (docs/operations.md#how-a-release-is-judged-and-rolled-back quotes them).
+
+const { env, payments: namespace, billing: antaeusNamespace } = STAGE;
+const APP = `payment-${env}`;
+const OVERLAY = path.join(
+  LAB_REPO,
+  'deploy/teams/payments/payment/overlays',
+  env,
+  'kustomization.yaml',
+);
+const RELEASE_TIMEOUT_MS = 480_000;
+
+interface Rollout {
+  spec: { strategy: { canary: { steps: Record<string, unknown>[] } } };
+  status?: {
+    phase?: string;
+    message?: string;
+    abort?: boolean;
+    currentPodHash?: string;
+    stableRS?: string;
+    currentStepIndex?: number;
+  };
+}
+
+interface AnalysisRun {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { phase?: string; metricResults?: { name: string; phase: string }[] };
+}
+
+const rollout = () =>
+  kubectlJson<Rollout>('-n', namespace, 'get', 'rollouts.argoproj.io', 'payment');
+
+const analysisRuns = (podHash: string) =>
+  kubectlJson<{ items: AnalysisRun[] }>(
+    '-n',
+    namespace,
+    'get',
+    'analysisruns.argoproj.io',
+    '-l',
+    `rollouts-pod-template-hash=${podHash}`,
+  ).items;
+
+const podHashes = () =>
+  pods(namespace, PAYMENT_SELECTOR)
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => pod.metadata.labels?.['rollouts-pod-template-hash']);
+
+const seconds = (from: number) => Math.round((Date.now() - from) / 1000);
+
+/** Commits a release of payment in staging: its ConfigMap with these settings merged in. */
+function releaseSettings(what: string, settings: Record<string, string>): string {
+  const overlay = YAML.parseDocument(fs.readFileSync(OVERLAY, 'utf8'));
+  overlay.set('configMapGenerator', [
+    {
+      name: 'payment-config',
+      behavior: 'merge',
+      literals: Object.entries(settings).map(([name, value]) => `${name}=${value}`),
+    },
+  ]);
+  fs.writeFileSync(OVERLAY, overlay.toString());
+  return commitAndPush(`lab test: payment ${env} release: ${what}`);
+}
+
+function revertRelease(commit: string): string {
+  must('git', ['-C', LAB_REPO, 'revert', '--no-edit', commit]);
+  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+  return must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim();
+}
+
+/** The new pod template hash once Argo CD has synced `head` and the Rollout took it up. */
+async function canaryStarted(head: string, stableHash: string): Promise<string> {
+  refresh(APP);
+  await eventually(
+    `${APP} synced to ${head.slice(0, 7)}`,
+    () => (application(APP).status?.sync?.revision === head ? true : undefined),
+    180_000,
+  );
+  return eventually('the Rollout taking up the new pod template', () => {
+    const hash = rollout().status?.currentPodHash;
+    return hash && hash !== stableHash ? hash : undefined;
+  });
+}
+
+describe(`${env}: payment's canary judged on live billing traffic`, () => {
+  let driver: BillingDriver | undefined;
+  let goodRelease: string | undefined;
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    await syncedTo(APP, must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim());
+    expect(rollout().status?.phase).toBe('Healthy');
+    driver = new BillingDriver(antaeusNamespace);
+    await eventually(
+      'billing charging payment',
+      () =>
+        decidedBetween(antaeusNamespace, Date.now() - 20_000, Date.now()) > 0 ? true : undefined,
+      120_000,
+    );
+  });
+
+  afterAll(async () => {
+    await driver?.stop();
+    console.log(`payment canary in ${env}, seconds: ${JSON.stringify(timings)}`);
+  });
+
+  test('a good release reaches 100% through every step, its analyses successful, with no failed charge', async () => {
+    const stableHash = rollout().status!.stableRS!;
+    const steps = rollout().spec.strategy.canary.steps;
+    const from = Date.now();
+    const head = releaseSettings('a slightly slower acquirer, within budget', {
+      PAYMENT_DECISION_DELAY_MS: '20',
+    });
+    goodRelease = head;
+    const canaryHash = await canaryStarted(head, stableHash);
+    const stepsSeen = new Set<number>();
+    await eventually(
+      'the canary promoted to stable',
+      () => {
+        const status = rollout().status!;
+        stepsSeen.add(status.currentStepIndex ?? -1);
+        if (status.abort) throw new Error(`aborted: ${status.message}`);
+        return status.phase === 'Healthy' && status.stableRS === canaryHash ? true : undefined;
+      },
+      RELEASE_TIMEOUT_MS,
+    );
+    timings.goodReleaseToStable = seconds(from);
+
+    expect(rollout().status!.currentStepIndex).toBe(steps.length);
+    // It paused between steps: seen at more than its first and last index.
+    expect(stepsSeen.size).toBeGreaterThan(2);
+    const runs = analysisRuns(canaryHash);
+    expect(runs.length).toBe(steps.filter((step) => 'analysis' in step).length);
+    expect(runs.map((run) => run.status?.phase)).toEqual(runs.map(() => 'Successful'));
+    await eventually('only the new pods left', () =>
+      podHashes().every((hash) => hash === canaryHash) ? true : undefined,
+    );
+    await syncedTo(APP, head);
+
+    expect(decidedBetween(antaeusNamespace, from, Date.now())).toBeGreaterThan(0);
+    expect(failedOrRetried(attemptsSince(antaeusNamespace, from))).toEqual([]);
+  });
+
+  test.each<{ what: string; key: string; settings: Record<string, string>; metric: string }>([
+    {
+      what: 'declining every charge (PAYMENT_SUCCESS_RATE=0)',
+      key: 'declineAll',
+      settings: { PAYMENT_SUCCESS_RATE: '0' },
+      metric: 'approval-vs-stable',
+    },
+    {
+      what: 'answering each charge a second late',
+      key: 'slow',
+      settings: { PAYMENT_DECISION_DELAY_MS: '1000' },
+      metric: 'latency-p99',
+    },
+  ])(
+    'a release $what is aborted by $metric, traffic returns to stable, Argo CD shows it Degraded, and the revert heals it',
+    async ({ what, key, settings, metric }) => {
+      const stableHash = rollout().status!.stableRS!;
+      const from = Date.now();
+      const head = releaseSettings(what, settings);
+      const canaryHash = await canaryStarted(head, stableHash);
+
+      await eventually(
+        'the analysis aborting the canary',
+        () => (rollout().status?.abort ? true : undefined),
+        RELEASE_TIMEOUT_MS,
+      );
+      timings[`${key}ToAbort`] = seconds(from);
+      const failed = analysisRuns(canaryHash).find((run) => run.status?.phase === 'Failed');
+      expect(failed?.status?.metricResults?.find((m) => m.phase === 'Failed')?.name).toBe(metric);
+
+      await eventually('every canary pod gone, the stable ones serving', () =>
+        podHashes().length > 0 && podHashes().every((hash) => hash === stableHash)
+          ? true
+          : undefined,
+      );
+      timings[`${key}ToStableOnly`] = seconds(from);
+      expect(rollout().status!.stableRS).toBe(stableHash);
+      await eventually(`${APP} Degraded in Argo CD`, () =>
+        application(APP).status?.health?.status === 'Degraded' ? true : undefined,
+      );
+
+      const reverted = Date.now();
+      const revert = revertRelease(head);
+      await syncedTo(APP, revert);
+      expect(rollout().status).toMatchObject({ phase: 'Healthy', stableRS: stableHash });
+      expect(rollout().status?.abort).toBeFalsy();
+      timings[`${key}RevertToHealthy`] = seconds(reverted);
+      // Charging goes on at the stable pods' rate after the abort.
+      expect(decidedBetween(antaeusNamespace, reverted - 30_000, Date.now())).toBeGreaterThan(0);
+    },
+  );
+
+  test('the good release reverted leaves staging as it was', async () => {
+    expect(goodRelease).toBeDefined();
+    const stableHash = rollout().status!.stableRS!;
+    const head = revertRelease(goodRelease!);
+    await canaryStarted(head, stableHash);
+    await syncedTo(APP, head, { timeoutMs: RELEASE_TIMEOUT_MS });
+    expect(rollout().status?.phase).toBe('Healthy');
+  });
+});
