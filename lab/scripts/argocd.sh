@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Argo CD in the lab, sourced by up.sh: its CRDs and RBAC from the pinned release's install
-# manifest, its four components as processes with their own ServiceAccounts' tokens, the lab's
+# manifest, its five components as processes with their own ServiceAccounts' tokens, the lab's
 # admin login, and the wait for the Applications to sync.
 
 # A kubeconfig that authenticates as one of Argo CD's ServiceAccounts, so the components run with
@@ -26,7 +26,8 @@ start_argocd() {
   install_argocd >>"$LAB_LOGS/argocd-install.log" 2>&1 ||
     lab_fail "installing Argo CD's CRDs and RBAC failed (log: $LAB_LOGS/argocd-install.log)"
   local account
-  for account in argocd-application-controller argocd-server argocd-applicationset-controller argocd-repo-server; do
+  for account in argocd-application-controller argocd-server argocd-applicationset-controller argocd-repo-server \
+    argocd-notifications-controller; do
     [ -f "$LAB_DIR/$account.kubeconfig" ] || argocd_kubeconfig "$account"
   done
   set_admin_password
@@ -51,6 +52,11 @@ start_argocd() {
     start_process argocd-applicationset-controller "$ARGOCD_BIN/argocd-applicationset-controller" \
     --argocd-repo-server "$repo" --repo-server-plaintext --metrics-addr "127.0.0.1:$LAB_APPSET_METRICS_PORT" \
     --probe-addr "127.0.0.1:$LAB_APPSET_PROBE_PORT" --enable-leader-election=false --loglevel warn
+  # Notifications (argocd/platform/argocd-notifications-cm.yaml): the binary dispatches on this name.
+  ARGOCD_BINARY_NAME=argocd-notifications ARGOCD_FAKE_IN_CLUSTER=true \
+    KUBECONFIG="$LAB_DIR/argocd-notifications-controller.kubeconfig" \
+    start_process argocd-notifications "$ARGOCD_BIN/argocd" --argocd-repo-server "$repo" \
+    --argocd-repo-server-plaintext --metrics-port "$LAB_NOTIFICATIONS_METRICS_PORT" --loglevel warn
   wait_for argocd-server 60 curl -fsS "http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT/healthz" ||
     lab_fail "argocd-server did not become healthy (log: $LAB_LOGS/argocd-server.log)"
 }

@@ -12,10 +12,12 @@
 #   traefik-<v>/bin          traefik (static; in a wrapper module)
 #   prometheus-operator-<v>/bin  operator, prometheus-config-reloader (static; in a copy of the module)
 #   prometheus-<v>/bin       prometheus (static; in a copy of the module, Kubernetes discovery only)
+#   alertmanager-<v>/bin     alertmanager (static)
 #   argo-rollouts-<v>/bin    rollouts-controller (static; in a copy of the module)
 #
 # Usage: build.sh [component...]   (default: all of them; node, sigstore, sealed_secrets,
-# cert_manager, traefik, prometheus_operator, prometheus and argo_rollouts only unless LAB_NODE=0)
+# cert_manager, traefik, prometheus_operator, prometheus, alertmanager and argo_rollouts only unless
+# LAB_NODE=0)
 # A second build started while one runs waits for it (a lock in the cache folder).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -371,6 +373,16 @@ build_prometheus() {
   rm -rf "$PROMETHEUS_BIN" && mv "$PROMETHEUS_BIN.partial" "$PROMETHEUS_BIN"
 }
 
+build_alertmanager() {
+  [ -x "$ALERTMANAGER_BIN/alertmanager" ] && { lab_log "alertmanager $ALERTMANAGER_VERSION present"; return 0; }
+  local pkg="github.com/prometheus/common/version"
+  step "alertmanager: go install $ALERTMANAGER_MODULE/cmd/alertmanager@$ALERTMANAGER_VERSION" "$BUILD_LOGS/alertmanager.log" \
+    env CGO_ENABLED=0 GOBIN="$ALERTMANAGER_BIN.partial" go install \
+    -ldflags "-s -w -X $pkg.Version=${ALERTMANAGER_VERSION#v} -X $pkg.Branch=$ALERTMANAGER_VERSION" \
+    "$ALERTMANAGER_MODULE/cmd/alertmanager@$ALERTMANAGER_VERSION"
+  rm -rf "$ALERTMANAGER_BIN" && mv "$ALERTMANAGER_BIN.partial" "$ALERTMANAGER_BIN"
+}
+
 # The Argo Rollouts controller, which runs payment's canaries: its go.mod pins Kubernetes' modules
 # with replace directives, which `go install mod@version` refuses, so it builds inside a copy.
 build_argo_rollouts() {
@@ -402,13 +414,13 @@ main() {
   local components=("$@")
   if [ ${#components[@]} -eq 0 ]; then
     components=(etcd kubernetes argocd)
-    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus argo_rollouts)
+    [ "$LAB_NODE" = 0 ] || components+=(node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus alertmanager argo_rollouts)
   fi
   local c pids=() failed=0 pid
   for c in "${components[@]}"; do
     case "$c" in
-      etcd | kubernetes | argocd | node | sigstore | sealed_secrets | cert_manager | traefik | prometheus_operator | prometheus | argo_rollouts) ;;
-      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus argo_rollouts)" ;;
+      etcd | kubernetes | argocd | node | sigstore | sealed_secrets | cert_manager | traefik | prometheus_operator | prometheus | alertmanager | argo_rollouts) ;;
+      *) lab_fail "unknown component '$c' (expected: etcd kubernetes argocd node sigstore sealed_secrets cert_manager traefik prometheus_operator prometheus alertmanager argo_rollouts)" ;;
     esac
   done
   # Side by side: Argo CD's UI build (node) and module download overlap the Go compiles, which

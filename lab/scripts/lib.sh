@@ -28,6 +28,7 @@ CERT_MANAGER_BIN="$LAB_CACHE/cert-manager-$CERT_MANAGER_VERSION/bin"
 TRAEFIK_BIN="$LAB_CACHE/traefik-$TRAEFIK_VERSION/bin"
 PROMETHEUS_OPERATOR_BIN="$LAB_CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/bin"
 PROMETHEUS_BIN="$LAB_CACHE/prometheus-$PROMETHEUS_VERSION/bin"
+ALERTMANAGER_BIN="$LAB_CACHE/alertmanager-$ALERTMANAGER_VERSION/bin"
 ARGO_ROLLOUTS_BIN="$LAB_CACHE/argo-rollouts-$ARGO_ROLLOUTS_VERSION/bin"
 SIGSTORE_BIN="$LAB_CACHE/sigstore-policy-controller-$POLICY_CONTROLLER_VERSION-cosign-$LAB_COSIGN_VERSION/bin"
 # The node's add-ons and the pod sandbox program, one folder for the set of versions.
@@ -48,6 +49,9 @@ LAB_DNS_IP=10.96.0.10
 # The internal ingress controller's Service (lab/scripts/traefik.sh): the address Antaeus's Ingress
 # reports and the lab's edge tests connect to.
 LAB_INGRESS_IP=10.96.0.20
+# The Alertmanager's Service (lab/scripts/monitoring.sh), which Argo CD's notifications controller,
+# a process on this machine, posts to.
+LAB_ALERTMANAGER_IP=10.96.0.21
 if [ "$LAB_NODE" = 1 ]; then LAB_NODE_IP=10.213.0.1; fi
 
 # Loopback ports, away from the services' own 8000/9000 and the usual dev ports. LAB_PORT_OFFSET
@@ -85,6 +89,10 @@ LAB_POLICY_WEBHOOK_PORT=8443
 LAB_POLICY_PROBES_PORT=8080
 LAB_POLICY_METRICS_PORT=$((18087 + LAB_PORT_OFFSET))
 LAB_POLICY_PROFILING_PORT=$((18088 + LAB_PORT_OFFSET))
+# The on-call webhook's stand-in (lab/scripts/alert-receiver.mjs), on the node's address, where the
+# Alertmanager's pod reaches it; what it received is in .lab/alerts.jsonl.
+LAB_ALERT_RECEIVER_PORT=$((18089 + LAB_PORT_OFFSET))
+LAB_NOTIFICATIONS_METRICS_PORT=$((18090 + LAB_PORT_OFFSET))
 
 _lab_t0=$(date +%s)
 

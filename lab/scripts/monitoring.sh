@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
-# Monitoring in the lab: the Prometheus Operator (PROMETHEUS_OPERATOR_VERSION) and one Prometheus
-# (PROMETHEUS_VERSION), both built from the pinned releases (build.sh prometheus_operator
-# prometheus), run as pods in the `monitoring` namespace; the Prometheus scrapes every team's
-# ServiceMonitors and evaluates their PrometheusRules (lab/scripts/monitoring/*.yaml say how, and
-# with which permissions).
+# Monitoring in the lab: the Prometheus Operator (PROMETHEUS_OPERATOR_VERSION), one Prometheus
+# (PROMETHEUS_VERSION) and one Alertmanager (ALERTMANAGER_VERSION), built from the pinned releases
+# (build.sh prometheus_operator prometheus alertmanager), run as pods in the `monitoring`
+# namespace; the Prometheus scrapes every team's ServiceMonitors and evaluates their
+# PrometheusRules, the Alertmanager sends what fires to the on-call webhook, here a receiver that
+# records it (lab/scripts/monitoring/*.yaml say how, and with which permissions).
 #
-#   monitoring.sh start   the operator's CRDs, the three images, the operator's pod, the Prometheus
+#   monitoring.sh start   the operator's CRDs, the four images, the operator's pod, the Prometheus,
+#                         the Alertmanager and the receiver it delivers to
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=processes.sh
+. "$LAB_ROOT/lab/scripts/processes.sh"
 
 NAMESPACE=monitoring
 OPERATOR="$PROMETHEUS_OPERATOR_BIN/operator"
 RELOADER="$PROMETHEUS_OPERATOR_BIN/prometheus-config-reloader"
 PROMETHEUS="$PROMETHEUS_BIN/prometheus"
+ALERTMANAGER="$ALERTMANAGER_BIN/alertmanager"
 
-# The kinds the operator's Prometheus controller watches, from the module (upstream's files;
+# The kinds the operator's Prometheus and Alertmanager controllers watch, from the module (upstream's files;
 # ServiceMonitor and PrometheusRule are the ones deploy/platform/monitoring-crds vendors, so
 # platform-monitoring-crds finds them identical). Server-side: the Prometheus CRD is larger than
-# the 256 KiB annotation a client-side apply writes. Alertmanager, ThanosRuler, PrometheusAgent
-# and ScrapeConfig are left out, which turns their controllers off.
+# the 256 KiB annotation a client-side apply writes. ThanosRuler, PrometheusAgent and ScrapeConfig
+# are left out, which turns their controllers off.
 crd() {
   local module_dir kind crds=()
   module_dir="$(module_dir "$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION")"
-  for kind in prometheuses servicemonitors podmonitors probes prometheusrules; do
+  for kind in prometheuses servicemonitors podmonitors probes prometheusrules alertmanagers alertmanagerconfigs; do
     crds+=("--filename=$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml")
   done
   kubectl apply --server-side --force-conflicts "${crds[@]}"
@@ -45,8 +50,8 @@ team_namespaces() {
 
 start() {
   local binary
-  for binary in "$OPERATOR" "$RELOADER" "$PROMETHEUS"; do
-    [ -x "$binary" ] || lab_fail "$binary is missing: bash lab/scripts/build.sh prometheus_operator prometheus first"
+  for binary in "$OPERATOR" "$RELOADER" "$PROMETHEUS" "$ALERTMANAGER"; do
+    [ -x "$binary" ] || lab_fail "$binary is missing: bash lab/scripts/build.sh prometheus_operator prometheus alertmanager first"
   done
   crd
   bash "$LAB_ROOT/lab/scripts/images.sh" engine
@@ -69,6 +74,25 @@ start() {
   wait_for "the Prometheus StatefulSet" 60 kubectl -n "$NAMESPACE" get statefulset/prometheus-prometheus ||
     lab_fail "the operator made no StatefulSet for the Prometheus (kubectl -n $NAMESPACE logs deployment/prometheus-operator)"
   kubectl -n "$NAMESPACE" rollout status statefulset/prometheus-prometheus --timeout 180s
+  start_alerting
+}
+
+# The Alertmanager and the receiver standing in for the on-call webhook, which runs on the node's
+# address so that the Alertmanager's pod reaches it.
+start_alerting() {
+  start_process alert-receiver node "$LAB_ROOT/lab/scripts/alert-receiver.mjs" "$LAB_NODE_IP" \
+    "$LAB_ALERT_RECEIVER_PORT" "$LAB_DIR/alerts.jsonl"
+  wait_for alert-receiver 30 curl -fsS "http://$LAB_NODE_IP:$LAB_ALERT_RECEIVER_PORT/received" ||
+    lab_fail "the alert receiver did not answer (log: $LAB_LOGS/alert-receiver.log)"
+  local alertmanager
+  alertmanager="$(binary_image "$ALERTMANAGER" /bin)"
+  sed -e "s#\${ALERTMANAGER_IMAGE}#$alertmanager#g" -e "s#\${ALERTMANAGER_RELEASE}#$ALERTMANAGER_VERSION#g" \
+    -e "s#\${ALERTMANAGER_IP}#$LAB_ALERTMANAGER_IP#g" \
+    -e "s#\${RECEIVER_ADDRESS}#$LAB_NODE_IP:$LAB_ALERT_RECEIVER_PORT#g" \
+    "$LAB_ROOT/lab/scripts/monitoring/alertmanager.yaml" | kubectl apply -f -
+  wait_for "the Alertmanager StatefulSet" 60 kubectl -n "$NAMESPACE" get statefulset/alertmanager-main ||
+    lab_fail "the operator made no StatefulSet for the Alertmanager (kubectl -n $NAMESPACE logs deployment/prometheus-operator)"
+  kubectl -n "$NAMESPACE" rollout status statefulset/alertmanager-main --timeout 180s
 }
 
 case "${1:-}" in

@@ -38,7 +38,7 @@ readme_block() {
 }
 
 # What a platform admin does before the bootstrap (argocd/README.md), done in the lab's clone:
-# adopt the lab's git URL and set argocd-cm for this installation.
+# adopt the lab's git URL and set argocd-cm and argocd-notifications-cm for this installation.
 prepare_lab_repository() {
   (
     cd "$LAB_REPO" || exit 1
@@ -51,6 +51,15 @@ prepare_lab_repository() {
       fi
     fi
     sed -i "s#^  url: .*#  url: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT#; s#^  admin.enabled: 'false'#  admin.enabled: 'true' \# lab only#" "$cm"
+    # Argo CD's notifications controller runs on this machine, outside the cluster's DNS: it posts
+    # to the Alertmanager's fixed cluster address instead (lab/scripts/monitoring.sh).
+    local notifications=argocd/platform/argocd-notifications-cm.yaml
+    grep -q "^    url: http://alertmanager-operated.monitoring.svc:9093$" "$notifications" ||
+      grep -q "^    url: http://$LAB_ALERTMANAGER_IP:9093$" "$notifications" || {
+      echo "$notifications no longer has the Alertmanager url line the lab sets"
+      exit 1
+    }
+    sed -i "s#^    url: http://alertmanager-operated.monitoring.svc:9093\$#    url: http://$LAB_ALERTMANAGER_IP:9093#" "$notifications"
     git add -A
     git diff --cached --quiet || git commit -qm "lab: adopt the lab's git server; local admin for the lab's UI"
     git push -q origin main

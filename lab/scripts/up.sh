@@ -49,6 +49,8 @@ ENV
   # The internal ingress controller's address (lab/scripts/traefik.sh), where staging's
   # https://antaeus.staging.example.com is served: curl --resolve <host>:443:$LAB_INGRESS_IP.
   [ "$LAB_NODE" = 0 ] || echo "export LAB_INGRESS_IP=$LAB_INGRESS_IP" >>"$LAB_DIR/env"
+  # What the on-call webhook's stand-in received from the Alertmanager: curl $LAB_ALERT_RECEIVER/received.
+  [ "$LAB_NODE" = 0 ] || echo "export LAB_ALERT_RECEIVER=http://$LAB_NODE_IP:$LAB_ALERT_RECEIVER_PORT" >>"$LAB_DIR/env"
   [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/lab/scripts/seed-services.sh" >>"$LAB_DIR/env"
 }
 

@@ -13,12 +13,14 @@ import {
 } from './support/lab';
 import { PAYMENT_SELECTOR, STAGE, pods } from './support/node';
 import { BillingDriver, attemptsSince, decidedBetween, failedOrRetried } from './support/billing';
+import { deliveredFiring } from './support/alerts';
 
 // Payment's canary in staging (deploy/teams/payments/payment/components/canary), judged by Argo
 // Rollouts on the lab's Prometheus while Antaeus keeps billing: a good release reaches 100%
 // through its steps with no failed charge; a release that declines every charge, and one that
 // answers slowly, are aborted by the analysis, traffic goes back to the stable pods, Argo CD shows
-// the app Degraded, and reverting the commit heals it. Each release is a change of payment's
+// the app Degraded (and its notification reaches the on-call webhook), and reverting the commit
+// heals it. Each release is a change of payment's
 // settings in the staging overlay, as a reviewed pull request would make it; the timings are
 // printed (docs/operations.md#how-a-release-is-judged-and-rolled-back quotes them).
 
@@ -202,6 +204,12 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
       await eventually(`${APP} Degraded in Argo CD`, () =>
         application(APP).status?.health?.status === 'Degraded' ? true : undefined,
       );
+      // Argo CD's notification, through the Alertmanager, reached the on-call webhook.
+      const notified = await eventually('the Degraded app delivered to the on-call webhook', () =>
+        deliveredFiring('ArgoCDApplicationDegraded', { app: APP, source: 'argocd' }, from),
+      );
+      timings[`${key}ToOnCall`] = Math.round((notified.notification.receivedAt - from) / 1000);
+      expect(notified.alert.labels.namespace).toBe(namespace);
 
       const reverted = Date.now();
       const revert = revertRelease(head);

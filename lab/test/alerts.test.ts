@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+import {
+  LAB_REPO,
+  commitAndPush,
+  eventually,
+  must,
+  sealInLab,
+  secretValue,
+  syncedTo,
+} from './support/lab';
+import { BILLING, ENVIRONMENTS, catalogue } from './support/catalogue';
+import { BillingDriver } from './support/billing';
+import { deliveredFiring } from './support/alerts';
+
+// Alerts reach someone: a team's Prometheus alert, fired by a real fault, is delivered by the
+// lab's Alertmanager to the on-call webhook (lab/scripts/alert-receiver.mjs stands in for it).
+// The drill: a change gives Antaeus in dev a payment token payment does not know, so its charges
+// are refused (401, outcome `rejected`) and AntaeusChargesFailed fires; reverting the change
+// restores the token. Argo CD's notification of an aborted canary is checked where the canary is
+// aborted (canary.test.ts).
+
+const env = ENVIRONMENTS[0]!;
+const namespace = catalogue.namespace(BILLING, env);
+const app = `antaeus-${env}`;
+
+describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
+  let driver: BillingDriver | undefined;
+
+  afterAll(() => driver?.stop());
+
+  test('AntaeusChargesFailed fires on refused charges and reaches the receiver through the Alertmanager', async () => {
+    const token = secretValue(namespace, 'payment-api-token', 'token');
+    const from = Date.now();
+    driver = new BillingDriver(namespace);
+    sealInLab(env, 'payment-api-token', 'token', crypto.randomBytes(32).toString('hex'));
+    const wrong = commitAndPush(
+      `lab test: a payment token payment does not know, for Antaeus in ${env}`,
+    );
+    await syncedTo(app, wrong);
+
+    const delivered = await eventually(
+      `AntaeusChargesFailed for ${namespace} delivered firing`,
+      () => deliveredFiring('AntaeusChargesFailed', { namespace }, from),
+      300_000,
+    );
+    expect(delivered.notification.path).toBe('/alertmanager');
+    expect(delivered.notification.body.receiver).toBe('on-call');
+    expect(delivered.alert.labels.severity).toBe('warning');
+    expect(delivered.alert.annotations.summary).toMatch(/charges failed in the last hour/);
+    console.log(
+      `AntaeusChargesFailed delivered ${Math.round((delivered.notification.receivedAt - from) / 1000)} s after the change was pushed`,
+    );
+
+    await driver.stop();
+    must('git', ['-C', LAB_REPO, 'revert', '--no-edit', wrong]);
+    must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+    await syncedTo(app, must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim());
+    expect(secretValue(namespace, 'payment-api-token', 'token')).toBe(token);
+  });
+});
