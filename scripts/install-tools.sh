@@ -155,13 +155,15 @@ fi
 
 # CRD schemas (Argo CD; Sigstore policy-controller's ClusterImagePolicy; the Prometheus
 # Operator's ServiceMonitor and PrometheusRule; Sealed Secrets' SealedSecret; cert-manager's
-# Certificate and ClusterIssuer), converted from the CRDs shipped inside the pinned Go modules.
+# Certificate and ClusterIssuer; Argo Rollouts' Rollout and AnalysisTemplate), converted from the
+# CRDs shipped inside the pinned Go modules.
 crd_schemas="$SCHEMAS/crds"
 argocd_stamp="$ARGO_CD_MODULE@$ARGO_CD_VERSION"
 policy_stamp="$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION"
 monitoring_stamp="$PROMETHEUS_OPERATOR_MODULE@$PROMETHEUS_OPERATOR_VERSION"
 sealed_stamp="$SEALED_SECRETS_MODULE@$SEALED_SECRETS_VERSION"
 cert_manager_stamp="$CERT_MANAGER_MODULE@$CERT_MANAGER_VERSION"
+rollouts_stamp="$ARGO_ROLLOUTS_MODULE@$ARGO_ROLLOUTS_VERSION"
 # The directory of a downloaded Go module (from the module cache; downloaded when missing).
 module_dir() {
   local module_json dir
@@ -172,19 +174,22 @@ module_dir() {
     fail "CRD schemas: go mod download printed no module directory: $module_json"
   echo "$dir"
 }
-if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp $cert_manager_stamp" ]; then
+crd_stamp="$argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp $cert_manager_stamp $rollouts_stamp"
+if [ "$(cat "$crd_schemas/.source" 2>/dev/null)" = "$crd_stamp" ]; then
   log "Argo CD $ARGO_CD_VERSION CRD schemas present"
   log "policy-controller $POLICY_CONTROLLER_VERSION CRD schemas present"
   log "Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRD schemas present"
   log "Sealed Secrets $SEALED_SECRETS_VERSION CRD schema present"
   log "cert-manager $CERT_MANAGER_VERSION CRD schemas present"
+  log "Argo Rollouts $ARGO_ROLLOUTS_VERSION CRD schemas present"
 else
-  log "CRD schemas: go mod download $argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp $cert_manager_stamp"
+  log "CRD schemas: go mod download $crd_stamp"
   argocd_dir="$(module_dir "$argocd_stamp")"
   policy_dir="$(module_dir "$policy_stamp")"
   monitoring_dir="$(module_dir "$monitoring_stamp")"
   sealed_dir="$(module_dir "$sealed_stamp")"
   cert_manager_dir="$(module_dir "$cert_manager_stamp")"
+  rollouts_dir="$(module_dir "$rollouts_stamp")"
   rm -rf "$crd_schemas"
   "$VENV/bin/python" "$ROOT/scripts/schemas/crd_schemas.py" "$crd_schemas" \
     "$argocd_dir/manifests/crds/application-crd.yaml" \
@@ -195,9 +200,11 @@ else
     "$monitoring_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
     "$sealed_dir/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml" \
     "$cert_manager_dir/deploy/crds/cert-manager.io_certificates.yaml" \
-    "$cert_manager_dir/deploy/crds/cert-manager.io_clusterissuers.yaml" ||
+    "$cert_manager_dir/deploy/crds/cert-manager.io_clusterissuers.yaml" \
+    "$rollouts_dir/manifests/crds/rollout-crd.yaml" \
+    "$rollouts_dir/manifests/crds/analysis-template-crd.yaml" ||
     fail "CRD schemas: conversion failed"
-  printf '%s' "$argocd_stamp $policy_stamp $monitoring_stamp $sealed_stamp $cert_manager_stamp" >"$crd_schemas/.source"
+  printf '%s' "$crd_stamp" >"$crd_schemas/.source"
 fi
 
 log "done: tools in $BIN, schemas in $SCHEMAS"

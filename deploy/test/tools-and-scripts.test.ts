@@ -205,6 +205,7 @@ describe('scripts/install-tools.sh', () => {
     expect(stdout).toMatch(/python venv present/);
     expect(stdout).toMatch(/Kubernetes v\S+ schemas present/);
     expect(stdout).toMatch(/Argo CD v\S+ CRD schemas present/);
+    expect(stdout).toMatch(/Argo Rollouts v\S+ CRD schemas present/);
     const after = fs
       .readdirSync(bin)
       .map((name) => [name, fs.lstatSync(path.join(bin, name)).mtimeMs]);

@@ -40,8 +40,8 @@ describe('Argo CD objects validate strictly against the pinned Argo CD CRD schem
     const source = fs
       .readFileSync(path.join(toolsDir(), 'schemas', 'crds', '.source'), 'utf8')
       .trim();
-    // One module@version per converted module (Argo CD, then the Sigstore policy-controller).
-    const argoCd = source.split(' ').filter((module) => module.includes('/argoproj/'));
+    // One module@version per converted module (Argo CD, then the others' CRDs).
+    const argoCd = source.split(' ').filter((module) => module.includes('/argoproj/argo-cd/'));
     const pinned = /^ARGO_CD_VERSION=(\S+)$/m.exec(
       fs.readFileSync(path.join(repoRoot(), 'scripts', 'tools.versions'), 'utf8'),
     )?.[1];
