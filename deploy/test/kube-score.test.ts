@@ -14,8 +14,8 @@ import {
 } from './support/manifests';
 
 // `delivery check-manifests` is what `npm run check:manifests` and CI run on the manifests; these
-// tests run its static checks (kustomize, kubeconform, kube-score, image digests, scope) on every
-// target, for real.
+// tests run its static checks (kustomize, kubeconform, kube-score, image digests, scope,
+// workloads) on every target, for real.
 
 
 function checkManifests(...args: string[]) {
@@ -47,13 +47,14 @@ describe('the targets of delivery check-manifests', () => {
 });
 
 describe.each(targets)('%s', (target) => {
-  it('renders, passes kubeconform, has zero CRITICAL kube-score findings, pins images by digest and stays in scope', () => {
+  it('renders, passes kubeconform, has zero CRITICAL kube-score findings, pins images by digest, stays in scope and wires its workloads', () => {
     const { status, output } = checkManifests('--static', target);
     if (status !== 0) throw new Error(output);
     expect(output).toMatch(new RegExp(`^ok {3}${target}: kubeconform, \\d+ objects valid$`, 'm'));
     expect(output).toMatch(new RegExp(`^ok {3}${target}: kube-score, 0 critical, \\d+ warnings$`, 'm'));
     expect(output).toMatch(new RegExp(`^ok {3}${target}: images, `, 'm'));
     expect(output).toMatch(new RegExp(`^ok {3}${target}: scope, `, 'm'));
+    expect(output).toMatch(new RegExp(`^ok {3}${target}: workloads, `, 'm'));
   });
 });
 
@@ -146,6 +147,23 @@ describe('delivery check-manifests --static on a broken kustomization', () => {
       write([running(image)]);
       expect(checkManifests('--static', dir).output).toContain(`image ${image} is not pinned by digest`);
     }
+  });
+
+  it('fails on an autoscaler whose target this kustomization does not render, naming the field', () => {
+    const autoscaler = {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'bare', namespace: 'somewhere' },
+      spec: {
+        scaleTargetRef: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'bare' },
+        minReplicas: 2,
+        maxReplicas: 3,
+      },
+    };
+    write([bare, autoscaler]);
+    expect(checkManifests('--static', dir).output).toMatch(
+      /^FAIL \S+: workloads\n {7}HorizontalPodAutoscaler\/somewhere\/bare: spec\.scaleTargetRef names Rollout bare \(argoproj\.io\/v1alpha1\), which this target does not render in somewhere$/m,
+    );
   });
 
   it('refuses a directory without a kustomization', () => {

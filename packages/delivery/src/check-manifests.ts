@@ -10,6 +10,7 @@ import {
   imageFindings,
   scopeFindings,
   secretFindings,
+  workloadFindings,
   type ManifestObject,
   type Scope,
 } from './manifest-policies';
@@ -205,6 +206,9 @@ function checkTarget(
   const scope = scopeFindings(objects, inputs.scope);
   const scopeText = "only catalogue namespaces and the platform's own cluster-scoped objects";
   passed = printFindings(log, target, 'scope', scope, scopeText) && passed;
+  const workloads = workloadFindings(objects);
+  const workloadsText = 'every autoscaler and Rollout names what this target renders';
+  passed = printFindings(log, target, 'workloads', workloads, workloadsText) && passed;
 
   const [kubeconform, kubeconformArgs] = kubeconformCommand(repo, ['-']);
   const schemas = capture(kubeconform, kubeconformArgs, { input: rendered.stdout });
@@ -236,7 +240,7 @@ function checkTarget(
 
 /**
  * Each target rendered with the pinned kustomize, then kubeconform, kube-score (zero CRITICAL
- * findings), images pinned by digest and scope. Every target runs, so one report shows every
+ * findings), images pinned by digest, scope and workloads. Every target runs, so one report shows every
  * failure.
  */
 export function staticChecks(

@@ -251,7 +251,7 @@ export function deliveryProgram(): Command {
   program
     .command('check-manifests')
     .description(
-      'every check CI runs on the manifests (npm run check:manifests): pinned tools, catalogue, generated files, then per target kustomize, kubeconform, kube-score, image digests and scope, then the deploy policy tests',
+      'every check CI runs on the manifests (npm run check:manifests): pinned tools, catalogue, generated files, then per target kustomize, kubeconform, kube-score, image digests, scope and workloads, then the deploy policy tests',
     )
     .option('--static', 'the per-target checks only, on every target or on the given directories')
     .option('--targets', 'print the targets, one a line')

@@ -1,14 +1,17 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { RenderedObject } from './rendered';
 
-// Three checks check-manifests runs on every rendered target, besides the schemas and kube-score.
+// Four checks check-manifests runs on every rendered target, besides the schemas and kube-score.
 // Each returns findings, one line per offending object, naming the object and field.
 //
-//   secretFindings: no Secret in plain text: Secrets reach Git only sealed (SealedSecret);
-//   imageFindings:  every container image is pinned by digest (`repo:tag@sha256:<64 hex>`), but
-//                   the project's own images, whose digest the release writes into the overlays;
-//   scopeFindings:  nothing reaches outside the catalogue's namespaces: no cluster-scoped object
-//                   but the platform's own (by name), no object in another namespace, no
-//                   admission binding that could select another namespace.
+//   secretFindings:   no Secret in plain text: Secrets reach Git only sealed (SealedSecret);
+//   imageFindings:    every container image is pinned by digest (`repo:tag@sha256:<64 hex>`), but
+//                     the project's own images, whose digest the release writes into the overlays;
+//   scopeFindings:    nothing reaches outside the catalogue's namespaces: no cluster-scoped object
+//                     but the platform's own (by name), no object in another namespace, no
+//                     admission binding that could select another namespace;
+//   workloadFindings: every autoscaler and Rollout names what the target renders, and a Rollout
+//                     and the Deployment it runs pods from agree on who owns the pods and count.
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
 const CONTAINER_FIELDS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
@@ -196,6 +199,128 @@ export function scopeFindings(objects: ManifestObject[], allowed: Scope): string
           `${where}: subjects names ServiceAccount ${subject.namespace}/${subject.name}, outside catalogue.yaml's namespaces`,
         );
     }
+  }
+  return findings;
+}
+
+interface Analysis {
+  templates?: { templateName?: string }[];
+  args?: { name?: string }[];
+}
+interface TemplateArgument {
+  name?: string;
+  value?: string;
+}
+interface RolloutSpec {
+  selector?: unknown;
+  workloadRef?: ObjectReference;
+  strategy?: { canary?: { analysis?: Analysis; steps?: { analysis?: Analysis }[] } };
+}
+interface ObjectReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+}
+
+const apiGroup = (apiVersion = '') => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+/** What is wrong between one analysis of a Rollout and the AnalysisTemplates it names. */
+function analysisFindings(
+  where: string,
+  analysis: Analysis,
+  template: (name?: string) => ManifestObject | undefined,
+): string[] {
+  const findings: string[] = [];
+  const supplied = new Set((analysis.args ?? []).map((arg) => arg.name));
+  const declared = new Set<string | undefined>();
+  let allRendered = true;
+  for (const { templateName } of analysis.templates ?? []) {
+    const found = template(templateName);
+    if (!found) {
+      allRendered = false;
+      findings.push(
+        `${where}: its analysis names AnalysisTemplate ${templateName}, which this target does not render`,
+      );
+      continue;
+    }
+    for (const arg of (found.spec?.args ?? []) as TemplateArgument[]) {
+      declared.add(arg.name);
+      if (arg.value === undefined && !supplied.has(arg.name))
+        findings.push(
+          `${where}: its analysis args do not supply ${arg.name}, which AnalysisTemplate ${templateName} requires (spec.args, no value)`,
+        );
+    }
+  }
+  // Only with every template at hand is an argument known to be declared by none.
+  if (allRendered)
+    for (const name of supplied)
+      if (!declared.has(name))
+        findings.push(
+          `${where}: its analysis args supply ${name}, which no AnalysisTemplate it names declares`,
+        );
+  return findings;
+}
+
+/**
+ * What would leave a workload without its pods or its scaler, or with two owners of either:
+ * each HorizontalPodAutoscaler's spec.scaleTargetRef must name an object this target renders in
+ * its namespace (kube-score checks Deployments and StatefulSets only); each Rollout's
+ * spec.workloadRef a rendered Deployment with the Rollout's selector, no spec.replicas (the
+ * Rollout scales it down, and replicas in Git would scale it up again at every sync) and no
+ * autoscaler of its own (the Rollout's count is the one that serves); and each AnalysisTemplate
+ * a Rollout's analysis names must be rendered, its arguments without a value supplied by the
+ * Rollout and the Rollout's arguments declared by it.
+ */
+export function workloadFindings(objects: ManifestObject[]): string[] {
+  const findings: string[] = [];
+  const rendered = (namespace: string | undefined, { apiVersion, kind, name }: ObjectReference) =>
+    objects.find(
+      (o) =>
+        o.kind === kind &&
+        o.metadata?.name === name &&
+        o.metadata?.namespace === namespace &&
+        apiGroup(o.apiVersion) === apiGroup(apiVersion),
+    );
+  // The Rollout that runs the pods of each Deployment, by `<namespace>/<name>` of the Deployment.
+  const runBy = new Map<string, string>();
+
+  for (const rollout of objects.filter((o) => o.kind === 'Rollout')) {
+    const where = objectName(rollout);
+    const namespace = rollout.metadata?.namespace;
+    const spec = (rollout.spec ?? {}) as RolloutSpec;
+    const ref = spec.workloadRef;
+    const deployment = ref?.kind === 'Deployment' ? rendered(namespace, ref) : undefined;
+    if (ref && !deployment)
+      findings.push(
+        `${where}: spec.workloadRef names ${ref.kind} ${ref.name} (${ref.apiVersion}), not a Deployment this target renders in ${namespace}`,
+      );
+    if (ref && deployment) {
+      runBy.set(`${namespace}/${ref.name}`, rollout.metadata?.name ?? '');
+      if (!isDeepStrictEqual(spec.selector, deployment.spec?.selector))
+        findings.push(
+          `${where}: spec.selector differs from Deployment ${ref.name}'s, so the Rollout would not own the pods it runs`,
+        );
+      if (deployment.spec?.replicas !== undefined)
+        findings.push(
+          `${objectName(deployment)}: spec.replicas is set, but Rollout ${rollout.metadata?.name} runs its pods (spec.workloadRef): every sync would scale up again what the Rollout scaled down`,
+        );
+    }
+    const canary = spec.strategy?.canary;
+    const template = (name?: string) =>
+      rendered(namespace, { apiVersion: rollout.apiVersion, kind: 'AnalysisTemplate', name });
+    for (const analysis of [canary?.analysis, ...(canary?.steps ?? []).map((s) => s.analysis)])
+      if (analysis) findings.push(...analysisFindings(where, analysis, template));
+  }
+
+  for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
+    const namespace = hpa.metadata?.namespace;
+    const target = (hpa.spec?.scaleTargetRef ?? {}) as ObjectReference;
+    const named = `${objectName(hpa)}: spec.scaleTargetRef names ${target.kind} ${target.name} (${target.apiVersion})`;
+    const rollout = runBy.get(`${namespace}/${target.name}`);
+    if (!rendered(namespace, target))
+      findings.push(`${named}, which this target does not render in ${namespace}`);
+    else if (target.kind === 'Deployment' && rollout !== undefined)
+      findings.push(`${named}, whose pods Rollout ${rollout} runs: scale the Rollout`);
   }
   return findings;
 }

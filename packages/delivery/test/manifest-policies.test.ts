@@ -5,6 +5,7 @@ import {
   objectName,
   scopeFindings,
   secretFindings,
+  workloadFindings,
   type Scope,
 } from '../src/manifest-policies';
 
@@ -127,6 +128,124 @@ describe('scope', () => {
       'ValidatingAdmissionPolicyBinding/guard-a: spec.matchResources.namespaceSelector could select namespaces outside catalogue.yaml (argocd, kube-system, ...): require kubernetes.io/metadata.name or environment of the catalogue',
       "RoleBinding/one-a/rb: subjects names ServiceAccount argocd/sa, outside catalogue.yaml's namespaces",
       "RoleBinding/one-a/rb2: subjects names ServiceAccount monitoring/default, outside catalogue.yaml's namespaces",
+    ]);
+  });
+});
+
+describe('workloads', () => {
+  const selector = { matchLabels: { app: 'web' } };
+  const web = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: { selector },
+  };
+  const autoscaler = (scaleTargetRef: object) => ({
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: { scaleTargetRef },
+  });
+  const toDeployment = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' };
+  const toRollout = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'web' };
+  const template = (args: { name: string; value?: string }[]) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: { name: 'judge', namespace: 'ns' },
+    spec: { args },
+  });
+  const rollout = (spec: object = {}) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: {
+      selector,
+      workloadRef: toDeployment,
+      strategy: {
+        canary: {
+          analysis: { templates: [{ templateName: 'judge' }], args: [{ name: 'hash' }] },
+        },
+      },
+      ...spec,
+    },
+  });
+  const judge = template([{ name: 'hash' }, { name: 'address', value: 'http://prometheus' }]);
+
+  it('passes an HPA on a Deployment, and a Rollout running its pods with the HPA on the Rollout', () => {
+    expect(workloadFindings([web, autoscaler(toDeployment)])).toEqual([]);
+    expect(workloadFindings([web, rollout(), judge, autoscaler(toRollout)])).toEqual([]);
+  });
+
+  it('names an HPA whose target is not rendered, by kind, name and API group', () => {
+    const elsewhere = { ...web, metadata: { name: 'web', namespace: 'other' } };
+    for (const objects of [
+      [autoscaler(toRollout)],
+      [web, autoscaler(toRollout)],
+      [elsewhere, autoscaler(toDeployment)],
+    ])
+      expect(workloadFindings(objects)).toEqual([
+        expect.stringMatching(
+          /^HorizontalPodAutoscaler\/ns\/web: spec\.scaleTargetRef names \w+ web \(\S+\), which this target does not render in ns$/,
+        ),
+      ]);
+    expect(
+      workloadFindings([web, autoscaler({ ...toDeployment, apiVersion: 'example.com/v1' })]),
+    ).toEqual([
+      'HorizontalPodAutoscaler/ns/web: spec.scaleTargetRef names Deployment web (example.com/v1), which this target does not render in ns',
+    ]);
+  });
+
+  it('names an HPA on a Deployment whose pods a Rollout runs', () => {
+    expect(workloadFindings([web, rollout(), judge, autoscaler(toDeployment)])).toEqual([
+      'HorizontalPodAutoscaler/ns/web: spec.scaleTargetRef names Deployment web (apps/v1), whose pods Rollout web runs: scale the Rollout',
+    ]);
+  });
+
+  it('names a workloadRef to no rendered Deployment', () => {
+    expect(workloadFindings([rollout(), judge])).toEqual([
+      'Rollout/ns/web: spec.workloadRef names Deployment web (apps/v1), not a Deployment this target renders in ns',
+    ]);
+  });
+
+  it("names a Rollout whose selector is not its Deployment's", () => {
+    expect(
+      workloadFindings([web, rollout({ selector: { matchLabels: { app: 'other' } } }), judge]),
+    ).toEqual([
+      "Rollout/ns/web: spec.selector differs from Deployment web's, so the Rollout would not own the pods it runs",
+    ]);
+  });
+
+  it('names replicas on a Deployment whose pods a Rollout runs', () => {
+    expect(
+      workloadFindings([{ ...web, spec: { selector, replicas: 2 } }, rollout(), judge]),
+    ).toEqual([
+      'Deployment/ns/web: spec.replicas is set, but Rollout web runs its pods (spec.workloadRef): every sync would scale up again what the Rollout scaled down',
+    ]);
+  });
+
+  it('names an AnalysisTemplate that is not rendered, and an argument it requires that the Rollout does not supply', () => {
+    expect(workloadFindings([web, rollout()])).toEqual([
+      'Rollout/ns/web: its analysis names AnalysisTemplate judge, which this target does not render',
+    ]);
+    expect(
+      workloadFindings([web, rollout(), template([{ name: 'hash' }, { name: 'namespace' }])]),
+    ).toEqual([
+      'Rollout/ns/web: its analysis args do not supply namespace, which AnalysisTemplate judge requires (spec.args, no value)',
+    ]);
+  });
+
+  it('names an argument the Rollout supplies that its AnalysisTemplates do not declare, in a step analysis too', () => {
+    const steps = [
+      { setWeight: 50 },
+      {
+        analysis: {
+          templates: [{ templateName: 'judge' }],
+          args: [{ name: 'hash' }, { name: 'typo' }],
+        },
+      },
+    ];
+    expect(workloadFindings([web, rollout({ strategy: { canary: { steps } } }), judge])).toEqual([
+      'Rollout/ns/web: its analysis args supply typo, which no AnalysisTemplate it names declares',
     ]);
   });
 });
