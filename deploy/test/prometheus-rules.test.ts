@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { tool, type K8sObject } from '@internal/test-kit';
+import type { K8sObject } from '@internal/test-kit';
 import { CATALOGUE, ROOT, ofKind, render, type Container } from './support/manifests';
+import { inPromtoolDir, promtool } from './support/promtool';
 
 // Each service's base ships its ServiceMonitor and PrometheusRule (deploy/teams/<team>/<service>/
 // base/monitoring). The rules the base renders are what promtool checks and unit-tests here,
@@ -50,9 +51,6 @@ function coverageProblems(rules: RuleGroups, tests: RuleTests[]): string[] {
       .map((name) => `${name}: tested, but no such alert`),
   ];
 }
-
-const promtool = (args: string[], cwd: string) =>
-  spawnSync(tool('promtool'), args, { cwd, encoding: 'utf8', timeout: 60_000 });
 
 const services = CATALOGUE.services.map(({ name }) => {
   const base = path.join(ROOT, CATALOGUE.deployDir(name), 'base');
@@ -104,8 +102,7 @@ describe.each(services)('$name ships its monitoring in its base', ({ base, objec
     for (const file of tests) expect(file.rule_files).toEqual([RULES_FILE]);
     expect(coverageProblems(rules, tests)).toEqual([]);
 
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prometheus-rules-'));
-    try {
+    inPromtoolDir((dir) => {
       fs.writeFileSync(path.join(dir, RULES_FILE), YAML.stringify(rules));
       for (const file of testFiles)
         fs.copyFileSync(path.join(monitoring, file), path.join(dir, file));
@@ -113,9 +110,7 @@ describe.each(services)('$name ships its monitoring in its base', ({ base, objec
       expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.any(String)]);
       const run = promtool(['test', 'rules', ...testFiles], dir);
       expect([run.status, run.stdout + run.stderr]).toEqual([0, expect.any(String)]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -152,8 +147,7 @@ describe('the coverage check', () => {
   });
 
   test('a broken rule or a failing case fails promtool', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prometheus-rules-'));
-    try {
+    inPromtoolDir((dir) => {
       fs.writeFileSync(
         path.join(dir, RULES_FILE),
         YAML.stringify({ groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up ==' }] }] }),
@@ -176,9 +170,7 @@ describe('the coverage check', () => {
         }),
       );
       expect(promtool(['test', 'rules', 'rules.test.yaml'], dir).status).not.toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

@@ -230,6 +230,36 @@ describe('projects confine each team', () => {
     },
   );
 
+  // The project says what Argo CD may sync into the team's namespaces; the apps, what they sync.
+  test.each(TEAMS)("%s: whitelists exactly the kinds its apps' overlays render", (team) => {
+    const groupOf = (apiVersion: string) =>
+      apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+    const rendered = catalogue.services
+      .filter((service) => service.team === team)
+      .flatMap((service) =>
+        catalogue.environmentNames().flatMap((env) =>
+          kustomizeBuild(path.join(repoRoot(), catalogue.overlayPath(service.name, env))),
+        ),
+      );
+    const whitelisted = (projectNamed(team).spec.namespaceResourceWhitelist ?? []).map(
+      ({ group, kind }) => `${group}/${kind}`,
+    );
+    expect(whitelisted.sort()).toEqual(
+      [...new Set(rendered.map(({ apiVersion, kind }) => `${groupOf(apiVersion)}/${kind}`))].sort(),
+    );
+  });
+
+  test("payments alone ships Argo Rollouts' Rollout and AnalysisTemplate (payment's canary)", () => {
+    const argoRollouts = (team: string) =>
+      (projectNamed(team).spec.namespaceResourceWhitelist ?? [])
+        .filter(({ group }) => group === 'argoproj.io')
+        .map(({ kind }) => kind);
+    expect(Object.fromEntries(TEAMS.map((team) => [team, argoRollouts(team)]))).toEqual({
+      payments: ['Rollout', 'AnalysisTemplate'],
+      billing: [],
+    });
+  });
+
   test.each(TEAMS)('%s: roles are bound to the SSO groups of the team', (team) => {
     const roles = projectNamed(team).spec.roles ?? [];
     expect(roles.map((role) => [role.name, role.groups])).toEqual([

@@ -27,6 +27,8 @@ const RESOURCES: Record<string, string> = {
   'monitoring.coreos.com/PrometheusRule': 'prometheusrules',
   'bitnami.com/SealedSecret': 'sealedsecrets',
   'cert-manager.io/Certificate': 'certificates',
+  'argoproj.io/Rollout': 'rollouts',
+  'argoproj.io/AnalysisTemplate': 'analysistemplates',
 };
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // Read-only views Argo CD needs to report health: what the shipped kinds create.
@@ -39,6 +41,8 @@ const HEALTH_VIEWS = [
     resources: ['endpointslices'],
     verbs: ['get', 'list', 'watch'],
   },
+  // A Rollout's analysis runs, whose failure is why the Rollout aborts.
+  { apiGroups: ['argoproj.io'], resources: ['analysisruns'], verbs: ['get', 'list', 'watch'] },
 ];
 
 /** The fields of an AppProject this generator reads. */
