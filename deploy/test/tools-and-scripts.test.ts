@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tool, toolsDir } from '@internal/test-kit';
-import { CATALOGUE, DELIVERY_CLI, ROOT, readSettings } from './support/manifests';
+import { CATALOGUE, DELIVERY_CLI, ROOT, readSettings, renderEnv } from './support/manifests';
 
 const OUR_SCRIPTS = ['install-tools.sh'];
 
@@ -73,12 +73,18 @@ describe('delivery deploy', () => {
       expect(commands).toContainEqual(
         expect.stringMatching(new RegExp(`apply -k \\S+/deploy/envs/${env}$`)),
       );
-      // payment's Redis, then every service of the catalogue in its team's namespace.
-      expect(commands.filter((c) => c.includes('rollout status'))).toEqual([
+      // payment's Redis, then every service of the catalogue in its team's namespace: payment's
+      // Rollout where its canary runs it (staging, prod), else the Deployment.
+      const canary = renderEnv(env).some((o) => o.kind === 'Rollout');
+      expect(commands.filter((c) => / (rollout status|wait rollouts)/.test(c))).toEqual([
         expect.stringContaining(`-n payments-${env} rollout status statefulset/payment-redis`),
         ...CATALOGUE.services.map(({ name, team }) =>
           expect.stringContaining(
-            `-n ${CATALOGUE.namespace(team, env)} rollout status deployment/${name}`,
+            `-n ${CATALOGUE.namespace(team, env)} ${
+              canary && name === 'payment'
+                ? `wait rollouts.argoproj.io/${name} '--for=jsonpath={.status.phase}=Healthy'`
+                : `rollout status deployment/${name}`
+            }`,
           ),
         ),
       ]);
@@ -88,14 +94,18 @@ describe('delivery deploy', () => {
 });
 
 describe('delivery deploy against a recording kubectl', () => {
-  // A stand-in kubectl on PATH: it records every command line it is given, knows the Sealed
-  // Secrets CRD unless KUBECTL_NO_SEALED_SECRETS is set and cert-manager's unless
-  // KUBECTL_NO_CERT_MANAGER is, and succeeds at everything else.
+  // A stand-in kubectl on PATH: it records every command line it is given, renders a
+  // kustomization with the pinned kustomize (what the deploy asks of the cluster depends on it),
+  // knows the Sealed Secrets CRD unless KUBECTL_NO_SEALED_SECRETS is set, cert-manager's unless
+  // KUBECTL_NO_CERT_MANAGER is and Argo Rollouts' unless KUBECTL_NO_ARGO_ROLLOUTS is, and succeeds
+  // at everything else.
   const FAKE_KUBECTL = `#!/usr/bin/env bash
 printf 'ARGV%s\\n' "$(printf ' %q' "$@")" >>"$KUBECTL_LOG"
+[ "$1" != kustomize ] || exec '${tool('kustomize')}' build "$2"
 case " $* " in
   *" get crd sealedsecrets.bitnami.com "*) [ -z "\${KUBECTL_NO_SEALED_SECRETS:-}" ] || exit 1 ;;
   *" get crd clusterissuers.cert-manager.io "*) [ -z "\${KUBECTL_NO_CERT_MANAGER:-}" ] || exit 1 ;;
+  *" get crd rollouts.argoproj.io "*) [ -z "\${KUBECTL_NO_ARGO_ROLLOUTS:-}" ] || exit 1 ;;
   *" get ingress "*) echo antaeus.example.com ;;
 esac
 exit 0
@@ -125,6 +135,8 @@ exit 0
       'ARGV get crd sealedsecrets.bitnami.com',
       'ARGV get crd clusterissuers.cert-manager.io',
     ]);
+    // dev runs no canary, so Argo Rollouts is not asked for.
+    expect(argv.filter((line) => line.includes(' get crd '))).toHaveLength(2);
     expect(argv.filter((line) => / apply /.test(line))).toEqual([
       expect.stringMatching(/ apply -k \S+\/deploy\/platform\/dev$/),
       expect.stringMatching(/ apply -k \S+\/deploy\/platform\/monitoring-crds$/),
@@ -147,6 +159,17 @@ exit 0
       'KUBECTL_NO_CERT_MANAGER',
       "the cluster has no cert-manager (CRD clusterissuers.cert-manager.io), which issues staging's internal CA and the services' certificates: install cert-manager first",
       ['ARGV get crd sealedsecrets.bitnami.com', 'ARGV get crd clusterissuers.cert-manager.io'],
+    ],
+    [
+      'Argo Rollouts, where a canary runs',
+      'staging',
+      'KUBECTL_NO_ARGO_ROLLOUTS',
+      "the cluster has no Argo Rollouts controller (CRD rollouts.argoproj.io), which runs the pods of staging's canary releases: install Argo Rollouts first",
+      [
+        'ARGV get crd sealedsecrets.bitnami.com',
+        'ARGV get crd clusterissuers.cert-manager.io',
+        'ARGV get crd rollouts.argoproj.io',
+      ],
     ],
   ])('refuses a cluster without %s before it changes anything', (_, env, without, message, asked) => {
     const { status, stderr } = delivery(['deploy', env], {

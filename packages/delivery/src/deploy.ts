@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DeliveryError } from './errors';
 import { capture, runInherited } from './processes';
-import { exposures, parseRendered, statefulSets, type Exposure } from './rendered';
+import { exposures, objectsOfKind, parseRendered, type Exposure } from './rendered';
 import type { Repository } from './repository';
 import { requireInstalled, toolPath } from './tools';
 
@@ -47,8 +47,11 @@ function render(repo: Repository, options: DeployOptions): string {
   return rendered.stdout;
 }
 
-/** The controllers an environment needs, each known by a CRD it installs, in the order asked. */
-const REQUIRED_CONTROLLERS: { crd: string; missing: (env: string) => string }[] = [
+/**
+ * The controllers an environment needs, each known by a CRD it installs, in the order asked; one
+ * with a `kind` only where the environment renders an object of that kind.
+ */
+const REQUIRED_CONTROLLERS: { crd: string; kind?: string; missing: (env: string) => string }[] = [
   // The services' Secrets arrive sealed: without the controller they never become Secrets and
   // the rollouts would only time out.
   {
@@ -61,6 +64,13 @@ const REQUIRED_CONTROLLERS: { crd: string; missing: (env: string) => string }[] 
     crd: 'clusterissuers.cert-manager.io',
     missing: (env) =>
       `cert-manager (CRD clusterissuers.cert-manager.io), which issues ${env}'s internal CA and the services' certificates: install cert-manager first`,
+  },
+  // A service released as a canary runs its pods from its Rollout: without the controller, none.
+  {
+    crd: 'rollouts.argoproj.io',
+    kind: 'Rollout',
+    missing: (env) =>
+      `Argo Rollouts controller (CRD rollouts.argoproj.io), which runs the pods of ${env}'s canary releases: install Argo Rollouts first`,
   },
 ];
 
@@ -90,8 +100,11 @@ export function deploy(repo: Repository, options: DeployOptions): void {
 
   // What the environment needs the cluster to run already, asked before anything changes.
   if (!dryRun)
-    for (const { crd, missing } of REQUIRED_CONTROLLERS)
-      if (capture(kubectl, ['get', 'crd', crd]).status !== 0)
+    for (const { crd, kind, missing } of REQUIRED_CONTROLLERS)
+      if (
+        (kind === undefined || objectsOfKind(objects, kind).length > 0) &&
+        capture(kubectl, ['get', 'crd', crd]).status !== 0
+      )
         throw new DeliveryError(`the cluster has no ${missing(env)}`);
   // Namespaces, quotas, network policies and RBAC first.
   run('apply', '-k', repo.path('deploy', 'platform', env));
@@ -109,17 +122,24 @@ export function deploy(repo: Repository, options: DeployOptions): void {
   );
   run('apply', '-k', repo.path('deploy', 'envs', env));
   const timeout = ['--timeout', options.rolloutTimeout];
-  for (const { namespace, name } of statefulSets(objects))
+  for (const { namespace, name } of objectsOfKind(objects, 'StatefulSet'))
     run('-n', namespace, 'rollout', 'status', `statefulset/${name}`, ...timeout);
-  for (const { name, team } of repo.catalogue.services)
-    run(
-      '-n',
-      repo.catalogue.namespace(team, env),
-      'rollout',
-      'status',
-      `deployment/${name}`,
-      ...timeout,
-    );
+  const rollouts = objectsOfKind(objects, 'Rollout');
+  for (const { name, team } of repo.catalogue.services) {
+    const namespace = repo.catalogue.namespace(team, env);
+    // A canary's Rollout runs the service's pods and scales its Deployment down: wait for the
+    // Rollout (kubectl's rollout status knows only the built-in kinds).
+    if (rollouts.some((rollout) => rollout.namespace === namespace && rollout.name === name))
+      run(
+        '-n',
+        namespace,
+        'wait',
+        `rollouts.argoproj.io/${name}`,
+        '--for=jsonpath={.status.phase}=Healthy',
+        ...timeout,
+      );
+    else run('-n', namespace, 'rollout', 'status', `deployment/${name}`, ...timeout);
+  }
 
   log('');
   for (const exposure of exposures(objects)) log(howToReach(exposure, options).join('\n'));

@@ -98,8 +98,11 @@ export function exposures(objects: RenderedObject[]): Exposure[] {
     });
 }
 
-/** The StatefulSets among rendered objects, as `<namespace>/<name>`. */
-export const statefulSets = (objects: RenderedObject[]): { namespace: string; name: string }[] =>
+/** The objects of one kind among rendered objects, by namespace and name. */
+export const objectsOfKind = (
+  objects: RenderedObject[],
+  kind: string,
+): { namespace: string; name: string }[] =>
   objects
-    .filter((o) => o.kind === 'StatefulSet' && o.metadata?.name)
+    .filter((o) => o.kind === kind && o.metadata?.name)
     .map((o) => ({ namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' }));

@@ -1,4 +1,4 @@
-import { exposures, parseRendered, statefulSets } from '../src/rendered';
+import { exposures, objectsOfKind, parseRendered } from '../src/rendered';
 
 const RENDERED = `
 apiVersion: v1
@@ -81,7 +81,10 @@ describe('what a rendered environment exposes', () => {
     ]);
   });
 
-  it('lists the StatefulSets to wait for', () => {
-    expect(statefulSets(objects)).toEqual([{ namespace: 'team-two', name: 'store' }]);
+  it('lists the objects of a kind to wait for', () => {
+    expect(objectsOfKind(objects, 'StatefulSet')).toEqual([
+      { namespace: 'team-two', name: 'store' },
+    ]);
+    expect(objectsOfKind(objects, 'Rollout')).toEqual([]);
   });
 });
