@@ -51,7 +51,7 @@ describe('Argo CD objects', () => {
   });
 
   test("Argo CD's ConfigMaps keep the labels Argo CD finds them by and survive pruning", () => {
-    for (const name of ['argocd-cm', 'argocd-rbac-cm']) {
+    for (const name of ['argocd-cm', 'argocd-rbac-cm', 'argocd-notifications-cm']) {
       const configMap = config.objects.find(
         (obj) => obj.kind === 'ConfigMap' && obj.metadata.name === name,
       );

@@ -377,6 +377,7 @@ ${YAML.stringify({
     ...catalogue.teams.map((team) => `projects/${team.name}.yaml`),
     'platform/argocd-cm.yaml',
     'platform/argocd-rbac-cm.yaml',
+    'platform/argocd-notifications-cm.yaml',
     ...catalogue.environments.map((env) => `applications/platform/platform-${env.name}.yaml`),
     'applications/platform/platform-monitoring-crds.yaml',
     // One ApplicationSet per team: the service Applications.
