@@ -134,7 +134,7 @@ describe('the canary steps', () => {
     );
 
   test('staging: 25% and 50% for a minute each', () => {
-    expect(steps('staging')).toEqual([25, '60s', 50, '60s']);
+    expect(steps('staging')).toEqual([25, '90s', 50, '60s']);
   });
 
   test('prod: longer, from a smaller first weight', () => {
