@@ -133,7 +133,7 @@ describe('the canary steps', () => {
       step.setWeight === undefined ? step.pause?.duration : step.setWeight,
     );
 
-  test('staging: 25% and 50% for a minute each', () => {
+  test('staging: 25% for 90 s, long enough for a verdict, then 50% for a minute', () => {
     expect(steps('staging')).toEqual([25, '90s', 50, '60s']);
   });
 
