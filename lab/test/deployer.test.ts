@@ -18,6 +18,8 @@ const RESOURCES: Record<string, string> = {
   PodDisruptionBudget: 'poddisruptionbudgets.policy',
   Ingress: 'ingresses.networking.k8s.io',
   CronJob: 'cronjobs.batch',
+  Rollout: 'rollouts.argoproj.io',
+  AnalysisTemplate: 'analysistemplates.argoproj.io',
 };
 // Kinds no team may write, whatever its project says.
 const PLATFORM_ONLY = [
