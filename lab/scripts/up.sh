@@ -102,9 +102,9 @@ main() {
   # platform syncs the teams' two monitoring CRDs itself (platform-monitoring-crds).
   [ "$LAB_NODE" = 0 ] || step "monitoring: the Prometheus Operator and its Prometheus" "$LAB_LOGS/monitoring.log" \
     bash "$LAB_ROOT/lab/scripts/monitoring.sh" start
-  # Before Argo CD's first sync: staging's and prod's payment is a Rollout.
+  # Before Argo CD's first sync: staging's and prod's Rollouts need the CRDs.
   if [ "$LAB_NODE" = 1 ]; then
-    step "Argo Rollouts: the controller that runs payment's canaries" "$LAB_LOGS/rollouts.log" \
+    step "Argo Rollouts: the controller that runs the canaries" "$LAB_LOGS/rollouts.log" \
       bash "$LAB_ROOT/lab/scripts/rollouts.sh" start
   else
     step "Argo Rollouts: the CRDs (no node, no controller)" "$LAB_LOGS/rollouts.log" \
