@@ -13,18 +13,27 @@ export interface ServerLimits {
   keepAliveTimeoutMs: number;
   /** Connections beyond this many open ones are closed as soon as they are accepted. */
   maxConnections: number;
+  /**
+   * A connection's answers after this long since its first request carry `Connection: close`, so
+   * keep-alive clients reconnect and the Service spreads them again over the pods it has now.
+   */
+  connectionMaxAgeMs: number;
 }
 
 /**
  * A client that trickles its headers is cut after about 15 s, a body after 30 s; both are far
  * above what a real client on a cluster network needs. Keep-alive stays Node's 5 s. 1024
- * connections is well above both services' real callers and well below a pod's file limit.
+ * connections is well above both services' real callers and well below a pod's file limit. A
+ * busy keep-alive connection is never idle, so without a maximum age a client that keeps charging
+ * never reaches a pod started after it connected (a canary's, a scaled-up one's); 30 s brings it
+ * there within half a minute for one new handshake per connection and half-minute.
  */
 export const SERVER_LIMIT_DEFAULTS: ServerLimits = {
   headersTimeoutMs: 15_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,
+  connectionMaxAgeMs: 30_000,
 };
 
 const VARIABLES = {
@@ -32,6 +41,7 @@ const VARIABLES = {
   requestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
   keepAliveTimeoutMs: 'HTTP_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'HTTP_MAX_CONNECTIONS',
+  connectionMaxAgeMs: 'HTTP_CONNECTION_MAX_AGE_MS',
 } as const;
 
 /**
@@ -41,7 +51,7 @@ const VARIABLES = {
 const timeout = (fallback: number) =>
   Joi.number().integer().min(100).max(3_600_000).default(fallback);
 
-/** The Joi rules of the four variables, to spread into a service's own Joi.object schema. */
+/** The Joi rules of the variables, to spread into a service's own Joi.object schema. */
 export function serverLimitRules() {
   return {
     [VARIABLES.headersTimeoutMs]: timeout(SERVER_LIMIT_DEFAULTS.headersTimeoutMs),
@@ -52,6 +62,7 @@ export function serverLimitRules() {
       .min(1)
       .max(1_000_000)
       .default(SERVER_LIMIT_DEFAULTS.maxConnections),
+    [VARIABLES.connectionMaxAgeMs]: timeout(SERVER_LIMIT_DEFAULTS.connectionMaxAgeMs),
   };
 }
 
@@ -96,12 +107,31 @@ export function checkingIntervalMs(limits: ServerLimits): number {
   return Math.min(1_000, Math.ceil(limits.headersTimeoutMs / 4));
 }
 
+/**
+ * The listener, with `Connection: close` on every answer of a connection older than the limit
+ * (its age counted from its first request: a TLS socket is not the TCP socket the server saw).
+ */
+function withConnectionMaxAge(listener: http.RequestListener, maxAgeMs: number) {
+  const firstRequestAt = new WeakMap<object, number>();
+  return (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const now = Date.now();
+    let since = firstRequestAt.get(request.socket);
+    if (since === undefined) {
+      since = now;
+      firstRequestAt.set(request.socket, now);
+    }
+    if (now - since >= maxAgeMs) response.setHeader('Connection', 'close');
+    listener(request, response);
+  };
+}
+
 /** An HTTP server for `listener` that enforces the limits; HTTPS with `tls`. */
 export function createLimitedServer(
-  listener: http.RequestListener,
+  plainListener: http.RequestListener,
   limits: ServerLimits,
   tls?: https.ServerOptions,
 ): http.Server {
+  const listener = withConnectionMaxAge(plainListener, limits.connectionMaxAgeMs);
   const options: http.ServerOptions = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

@@ -24,19 +24,21 @@ describe('readServerLimits', () => {
     expect(SERVER_LIMIT_DEFAULTS.headersTimeoutMs).toBeLessThanOrEqual(20_000);
   });
 
-  it('reads the four variables', () => {
+  it('reads the five variables', () => {
     expect(
       readServerLimits({
         HTTP_HEADERS_TIMEOUT_MS: '2000',
         HTTP_REQUEST_TIMEOUT_MS: '3000',
         HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000',
         HTTP_MAX_CONNECTIONS: '7',
+        HTTP_CONNECTION_MAX_AGE_MS: '9000',
       }),
     ).toEqual({
       headersTimeoutMs: 2000,
       requestTimeoutMs: 3000,
       keepAliveTimeoutMs: 1000,
       maxConnections: 7,
+      connectionMaxAgeMs: 9000,
     });
   });
 
@@ -57,6 +59,12 @@ describe('readServerLimits', () => {
     ['HTTP_KEEP_ALIVE_TIMEOUT_MS', 'x', /HTTP_KEEP_ALIVE_TIMEOUT_MS must be a number/],
     ['HTTP_MAX_CONNECTIONS', '0', /HTTP_MAX_CONNECTIONS must be greater than or equal to 1/],
     ['HTTP_MAX_CONNECTIONS', 'many', /HTTP_MAX_CONNECTIONS must be a number \(got "many"\)/],
+    [
+      'HTTP_CONNECTION_MAX_AGE_MS',
+      '50',
+      /HTTP_CONNECTION_MAX_AGE_MS must be greater than or equal to 100/,
+    ],
+    ['HTTP_CONNECTION_MAX_AGE_MS', 'ever', /HTTP_CONNECTION_MAX_AGE_MS must be a number/],
   ])('refuses %s=%s, naming it', (variable, value, message) => {
     const read = () => readServerLimits({ [variable]: value });
     expect(read).toThrow(ConfigError);
@@ -151,6 +159,20 @@ describe('serve() with limits, on a real socket', () => {
     const idleMs = cut.at - answeredAt;
     expect(idleMs).toBeGreaterThanOrEqual(250);
     expect(idleMs).toBeLessThan(2_500);
+  });
+
+  it('answers Connection: close on a connection older than HTTP_CONNECTION_MAX_AGE_MS, then closes it', async () => {
+    const port = await start({ connectionMaxAgeMs: 300 });
+    const socket = await openSocket(port);
+    const young = await requestOn(socket);
+    expect(young).toMatch(/^HTTP\/1\.1 200 /);
+    expect(young).toMatch(/^Connection: keep-alive\r$/im);
+    await sleep(350);
+    socket.write('GET / HTTP/1.1\r\nHost: test\r\n\r\n');
+    const old = await waitForClose(socket, Date.now());
+    expect(old.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(old.received).toMatch(/^Connection: close\r$/im);
+    expect(old.afterMs).toBeLessThan(1_000);
   });
 
   it('closes connections beyond HTTP_MAX_CONNECTIONS while the others are served', async () => {

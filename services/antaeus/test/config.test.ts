@@ -148,6 +148,7 @@ describe('server limits and capacity', () => {
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5_000,
         maxConnections: 1024,
+        connectionMaxAgeMs: 30_000,
       },
       maxConcurrentListings: 4,
       paymentRetryAfterMaxMs: 10_000,

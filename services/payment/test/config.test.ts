@@ -34,6 +34,7 @@ describe('configuration', () => {
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5_000,
         maxConnections: 1_024,
+        connectionMaxAgeMs: 30_000,
       },
     });
   });
