@@ -33,6 +33,8 @@ const OVERLAY = path.join(
   'kustomization.yaml',
 );
 const RELEASE_TIMEOUT_MS = 480_000;
+// A release and what follows it (abort, Degraded, notification, revert) take minutes each.
+const TEST_TIMEOUT_MS = 900_000;
 
 interface Rollout {
   spec: { strategy: { canary: { steps: Record<string, unknown>[] } } };
@@ -47,14 +49,15 @@ interface Rollout {
 }
 
 interface AnalysisRun {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; creationTimestamp: string; labels?: Record<string, string> };
   status?: { phase?: string; metricResults?: { name: string; phase: string }[] };
 }
 
 const rollout = () =>
   kubectlJson<Rollout>('-n', namespace, 'get', 'rollouts.argoproj.io', 'payment');
 
-const analysisRuns = (podHash: string) =>
+/** The analyses of a pod template since `since` (ms): an earlier release of it had its own. */
+const analysisRuns = (podHash: string, since: number) =>
   kubectlJson<{ items: AnalysisRun[] }>(
     '-n',
     namespace,
@@ -62,7 +65,7 @@ const analysisRuns = (podHash: string) =>
     'analysisruns.argoproj.io',
     '-l',
     `rollouts-pod-template-hash=${podHash}`,
-  ).items;
+  ).items.filter((run) => Date.parse(run.metadata.creationTimestamp) >= since - 1_000);
 
 const podHashes = () =>
   pods(namespace, PAYMENT_SELECTOR)
@@ -120,48 +123,54 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
         decidedBetween(antaeusNamespace, Date.now() - 20_000, Date.now()) > 0 ? true : undefined,
       120_000,
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await driver?.stop();
     console.log(`payment canary in ${env}, seconds: ${JSON.stringify(timings)}`);
   });
 
-  test('a good release reaches 100% through every step, its analyses successful, with no failed charge', async () => {
-    const stableHash = rollout().status!.stableRS!;
-    const steps = rollout().spec.strategy.canary.steps;
-    const from = Date.now();
-    const head = releaseSettings('a slightly slower acquirer, within budget', {
-      PAYMENT_DECISION_DELAY_MS: '20',
-    });
-    goodRelease = head;
-    const canaryHash = await canaryStarted(head, stableHash);
-    const stepsSeen = new Set<number>();
-    await eventually(
-      'the canary promoted to stable',
-      () => {
-        const status = rollout().status!;
-        stepsSeen.add(status.currentStepIndex ?? -1);
-        if (status.abort) throw new Error(`aborted: ${status.message}`);
-        return status.phase === 'Healthy' && status.stableRS === canaryHash ? true : undefined;
-      },
-      RELEASE_TIMEOUT_MS,
-    );
-    timings.goodReleaseToStable = seconds(from);
+  test(
+    'a good release reaches 100% through every step, its analyses successful, with no failed charge',
+    async () => {
+      const stableHash = rollout().status!.stableRS!;
+      const steps = rollout().spec.strategy.canary.steps;
+      const from = Date.now();
+      const head = releaseSettings('a slightly slower acquirer, within budget', {
+        PAYMENT_DECISION_DELAY_MS: '20',
+      });
+      goodRelease = head;
+      const canaryHash = await canaryStarted(head, stableHash);
+      const stepsSeen = new Set<number>();
+      await eventually(
+        'the canary promoted to stable',
+        () => {
+          const status = rollout().status!;
+          stepsSeen.add(status.currentStepIndex ?? -1);
+          if (status.abort) throw new Error(`aborted: ${status.message}`);
+          return status.phase === 'Healthy' && status.stableRS === canaryHash ? true : undefined;
+        },
+        RELEASE_TIMEOUT_MS,
+      );
+      timings.goodReleaseToStable = seconds(from);
 
-    expect(rollout().status!.currentStepIndex).toBe(steps.length);
-    // It paused between steps: seen at more than its first and last index.
-    expect(stepsSeen.size).toBeGreaterThan(2);
-    // The background analysis: one run for the canary, from its first step to its last.
-    expect(analysisRuns(canaryHash).map((run) => run.status?.phase)).toEqual(['Successful']);
-    await eventually('only the new pods left', () =>
-      podHashes().every((hash) => hash === canaryHash) ? true : undefined,
-    );
-    await syncedTo(APP, head);
+      expect(rollout().status!.currentStepIndex).toBe(steps.length);
+      // It paused between steps: seen at more than its first and last index.
+      expect(stepsSeen.size).toBeGreaterThan(2);
+      // The background analysis: one run for the canary, from its first step to its last.
+      expect(analysisRuns(canaryHash, from).map((run) => run.status?.phase)).toEqual([
+        'Successful',
+      ]);
+      await eventually('only the new pods left', () =>
+        podHashes().every((hash) => hash === canaryHash) ? true : undefined,
+      );
+      await syncedTo(APP, head);
 
-    expect(decidedBetween(antaeusNamespace, from, Date.now())).toBeGreaterThan(0);
-    expect(failedOrRetried(attemptsSince(antaeusNamespace, from))).toEqual([]);
-  });
+      expect(decidedBetween(antaeusNamespace, from, Date.now())).toBeGreaterThan(0);
+      expect(failedOrRetried(attemptsSince(antaeusNamespace, from))).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test.each<{ what: string; key: string; settings: Record<string, string>; metric: string }>([
     {
@@ -190,7 +199,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
         RELEASE_TIMEOUT_MS,
       );
       timings[`${key}ToAbort`] = seconds(from);
-      const failed = analysisRuns(canaryHash).find((run) => run.status?.phase === 'Failed');
+      const failed = analysisRuns(canaryHash, from).find((run) => run.status?.phase === 'Failed');
       expect(failed?.status?.metricResults?.find((m) => m.phase === 'Failed')?.name).toBe(metric);
 
       await eventually('every canary pod gone, the stable ones serving', () =>
@@ -219,14 +228,19 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
       // Charging goes on at the stable pods' rate after the abort.
       expect(decidedBetween(antaeusNamespace, reverted - 30_000, Date.now())).toBeGreaterThan(0);
     },
+    TEST_TIMEOUT_MS,
   );
 
-  test('the good release reverted leaves staging as it was', async () => {
-    expect(goodRelease).toBeDefined();
-    const stableHash = rollout().status!.stableRS!;
-    const head = revertRelease(goodRelease!);
-    await canaryStarted(head, stableHash);
-    await syncedTo(APP, head, { timeoutMs: RELEASE_TIMEOUT_MS });
-    expect(rollout().status?.phase).toBe('Healthy');
-  });
+  test(
+    'the good release reverted leaves staging as it was',
+    async () => {
+      expect(goodRelease).toBeDefined();
+      const stableHash = rollout().status!.stableRS!;
+      const head = revertRelease(goodRelease!);
+      await canaryStarted(head, stableHash);
+      await syncedTo(APP, head, { timeoutMs: RELEASE_TIMEOUT_MS });
+      expect(rollout().status?.phase).toBe('Healthy');
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
