@@ -178,8 +178,10 @@ describe('one ApplicationSet per team makes one Application per service per envi
         path: '{{.path}}',
       });
       expect(template.spec.syncPolicy?.syncOptions).toContain('CreateNamespace=false');
+      // refresh: a retry syncs the newest commit, so a revert is not held behind a failed release.
       expect(template.spec.syncPolicy?.retry).toEqual({
         limit: expect.any(Number),
+        refresh: true,
         backoff: {
           duration: expect.any(String),
           factor: expect.any(Number),

@@ -119,8 +119,11 @@ function applicationSet(argocd: ArgoCdSources, team: Team) {
           syncPolicy: {
             automated: { enabled: true, prune: true, selfHeal: true },
             syncOptions: ['CreateNamespace=false', 'FailOnSharedResource=true', 'PruneLast=true'],
+            // A retry takes the newest commit: a sync that fails on a release (a canary its
+            // analysis aborted) would otherwise be retried on that release while its revert waits.
             retry: {
               limit: 5,
+              refresh: true,
               backoff: { duration: '10s', factor: 2, maxDuration: '3m' },
             },
           },
