@@ -72,7 +72,8 @@ describe('the lab node', () => {
         if (unwell.length > 0) throw new Error(unwell.join(', '));
         return true;
       },
-      180_000,
+      // Long enough for a canary of staging's payment an earlier test started (about 3 minutes).
+      300_000,
     );
-  });
+  }, 480_000);
 });
