@@ -62,6 +62,17 @@ require_free_ports() {
   [ ${#taken[@]} -eq 0 ] || lab_fail "ports the lab uses are taken by another program: ${taken[*]} (ss -ltnp shows which)"
 }
 
+# controller_or_crds <script> <with the node> <without>: lab/scripts/<script>.sh start (its
+# controller, which needs the node) or, without the node, its crd step alone, so that Argo CD can
+# still sync the kinds it defines.
+controller_or_crds() {
+  if [ "$LAB_NODE" = 1 ]; then
+    step "$2" "$LAB_LOGS/$1.log" bash "$LAB_ROOT/lab/scripts/$1.sh" start
+  else
+    step "$3 (no node, no controller)" "$LAB_LOGS/$1.log" bash "$LAB_ROOT/lab/scripts/$1.sh" crd
+  fi
+}
+
 build_delivery_tool() { (cd "$LAB_ROOT" && npm run build -w @internal/delivery); }
 
 main() {
@@ -82,34 +93,17 @@ main() {
   [ "$LAB_NODE" = 0 ] || bash "$LAB_ROOT/lab/scripts/node.sh" start
   [ "$LAB_NODE" = 0 ] || step "signature admission: policy-controller, the lab key, its ClusterImagePolicy" \
     "$LAB_LOGS/sigstore.log" bash "$LAB_ROOT/lab/scripts/sigstore.sh" start
-  if [ "$LAB_NODE" = 1 ]; then
-    step "Sealed Secrets: the controller and the lab cluster's certificate" "$LAB_LOGS/sealed-secrets.log" \
-      bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" start
-  else
-    step "Sealed Secrets: the SealedSecret CRD (no node, no controller)" "$LAB_LOGS/sealed-secrets.log" \
-      bash "$LAB_ROOT/lab/scripts/sealed-secrets.sh" crd
-  fi
+  controller_or_crds sealed-secrets "Sealed Secrets: the controller and the lab cluster's certificate" \
+    "Sealed Secrets: the SealedSecret CRD"
   # Before Argo CD's first sync, so the platform's issuers and certificates find their CRDs.
-  if [ "$LAB_NODE" = 1 ]; then
-    step "cert-manager: the controller (no webhook, no cainjector)" "$LAB_LOGS/cert-manager.log" \
-      bash "$LAB_ROOT/lab/scripts/cert-manager.sh" start
-  else
-    step "cert-manager: the CRDs (no node, no controller)" "$LAB_LOGS/cert-manager.log" \
-      bash "$LAB_ROOT/lab/scripts/cert-manager.sh" crd
-  fi
+  controller_or_crds cert-manager "cert-manager: the controller (no webhook, no cainjector)" "cert-manager: the CRDs"
   # The cluster's monitoring stack, which scrapes and evaluates what the teams' bases ship
   # (ServiceMonitors, PrometheusRules) as Argo CD syncs them. Without the node nothing runs it: the
   # platform syncs the teams' two monitoring CRDs itself (platform-monitoring-crds).
   [ "$LAB_NODE" = 0 ] || step "monitoring: the Prometheus Operator and its Prometheus" "$LAB_LOGS/monitoring.log" \
     bash "$LAB_ROOT/lab/scripts/monitoring.sh" start
   # Before Argo CD's first sync: staging's and prod's Rollouts need the CRDs.
-  if [ "$LAB_NODE" = 1 ]; then
-    step "Argo Rollouts: the controller that runs the canaries" "$LAB_LOGS/rollouts.log" \
-      bash "$LAB_ROOT/lab/scripts/rollouts.sh" start
-  else
-    step "Argo Rollouts: the CRDs (no node, no controller)" "$LAB_LOGS/rollouts.log" \
-      bash "$LAB_ROOT/lab/scripts/rollouts.sh" crd
-  fi
+  controller_or_crds rollouts "Argo Rollouts: the controller that runs the canaries" "Argo Rollouts: the CRDs"
   [ "$LAB_NODE" = 0 ] || step "Traefik: the internal ingress controller" "$LAB_LOGS/traefik.log" \
     bash "$LAB_ROOT/lab/scripts/traefik.sh" start
   step "prepare the lab repository (adopt-fork, argocd-cm)" "$LAB_LOGS/bootstrap.log" prepare_lab_repository
