@@ -3,6 +3,7 @@ import {
   LAB_REPO,
   commitAndPush,
   eventually,
+  labHead,
   must,
   sealInLab,
   secretValue,
@@ -54,7 +55,7 @@ describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
     await driver.stop();
     must('git', ['-C', LAB_REPO, 'revert', '--no-edit', wrong]);
     must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-    await syncedTo(app, must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim());
+    await syncedTo(app, labHead());
     expect(secretValue(namespace, 'payment-api-token', 'token')).toBe(token);
   });
 });

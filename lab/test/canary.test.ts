@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import {
   LAB_REPO,
+  labHead,
   application,
   commitAndPush,
   eventually,
@@ -91,7 +92,7 @@ function releaseSettings(what: string, settings: Record<string, string>): string
 function revertRelease(commit: string): string {
   must('git', ['-C', LAB_REPO, 'revert', '--no-edit', commit]);
   must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-  return must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim();
+  return labHead();
 }
 
 /** The new pod template hash once Argo CD has synced `head` and the Rollout took it up. */
@@ -114,7 +115,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
-    await syncedTo(APP, must('git', ['-C', LAB_REPO, 'rev-parse', 'HEAD']).trim());
+    await syncedTo(APP, labHead());
     expect(rollout().status?.phase).toBe('Healthy');
     driver = new BillingDriver(antaeusNamespace);
     await eventually(
