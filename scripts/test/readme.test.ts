@@ -108,6 +108,7 @@ describe('README.md and docs/', () => {
       'HTTP_REQUEST_TIMEOUT_MS',
       'HTTP_KEEP_ALIVE_TIMEOUT_MS',
       'HTTP_MAX_CONNECTIONS',
+      'HTTP_CONNECTION_MAX_AGE_MS',
       'A_CERT',
       'A_KEY',
       'A_CA',

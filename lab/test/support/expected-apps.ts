@@ -57,7 +57,12 @@ export function expectedServiceApplications(
           syncPolicy: {
             automated: { enabled: env.autoSync, prune: env.prune, selfHeal: true },
             syncOptions: ['CreateNamespace=false', 'FailOnSharedResource=true', 'PruneLast=true'],
-            retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
+            // refresh: a retried sync takes the newest commit, so a revert is not held behind a failed release.
+            retry: {
+              limit: 5,
+              backoff: { duration: '10s', factor: 2, maxDuration: '3m' },
+              refresh: true,
+            },
           },
           revisionHistoryLimit: 10,
         },
