@@ -1,13 +1,11 @@
 import crypto from 'node:crypto';
 import {
-  LAB_REPO,
   commitAndPush,
   eventually,
-  labHead,
-  must,
   sealInLab,
   secretValue,
   syncedTo,
+  revertAndPush,
 } from './support/lab';
 import { BILLING, ENVIRONMENTS, catalogue } from './support/catalogue';
 import { BillingDriver } from './support/billing';
@@ -53,9 +51,7 @@ describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
     );
 
     await driver.stop();
-    must('git', ['-C', LAB_REPO, 'revert', '--no-edit', wrong]);
-    must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-    await syncedTo(app, labHead());
+    await syncedTo(app, revertAndPush(wrong));
     expect(secretValue(namespace, 'payment-api-token', 'token')).toBe(token);
   });
 });

@@ -15,6 +15,7 @@ import {
   labEnv,
   must,
   refresh,
+  revertAndPush,
 } from './support/lab';
 
 // What the real ApplicationSet controller makes of argocd/applicationsets/ (generated from
@@ -214,8 +215,7 @@ describe('a commit that drops an element of an environment that never prunes', (
 
   afterAll(async () => {
     if (!pushed) return;
-    must('git', ['-C', LAB_REPO, 'revert', '--no-edit', 'HEAD']);
-    must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+    revertAndPush('HEAD');
     await eventually(
       `ApplicationSet ${team} restored`,
       () => {

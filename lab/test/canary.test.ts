@@ -8,9 +8,9 @@ import {
   commitAndPush,
   eventually,
   kubectlJson,
-  must,
   refresh,
   syncedTo,
+  revertAndPush,
 } from './support/lab';
 import { PAYMENT_SELECTOR, STAGE, pods } from './support/node';
 import { BillingDriver, attemptsSince, decidedBetween, failedOrRetried } from './support/billing';
@@ -87,12 +87,6 @@ function releaseSettings(what: string, settings: Record<string, string>): string
   ]);
   fs.writeFileSync(OVERLAY, overlay.toString());
   return commitAndPush(`lab test: payment ${env} release: ${what}`);
-}
-
-function revertRelease(commit: string): string {
-  must('git', ['-C', LAB_REPO, 'revert', '--no-edit', commit]);
-  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-  return labHead();
 }
 
 /** The new pod template hash once Argo CD has synced `head` and the Rollout took it up. */
@@ -221,7 +215,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
       expect(notified.alert.labels.namespace).toBe(namespace);
 
       const reverted = Date.now();
-      const revert = revertRelease(head);
+      const revert = revertAndPush(head);
       await syncedTo(APP, revert);
       expect(rollout().status).toMatchObject({ phase: 'Healthy', stableRS: stableHash });
       expect(rollout().status?.abort).toBeFalsy();
@@ -237,7 +231,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
     async () => {
       expect(goodRelease).toBeDefined();
       const stableHash = rollout().status!.stableRS!;
-      const head = revertRelease(goodRelease!);
+      const head = revertAndPush(goodRelease!);
       await canaryStarted(head, stableHash);
       await syncedTo(APP, head, { timeoutMs: RELEASE_TIMEOUT_MS });
       expect(rollout().status?.phase).toBe('Healthy');

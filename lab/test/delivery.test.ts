@@ -11,6 +11,7 @@ import {
   must,
   refresh,
   run,
+  revertAndPush,
 } from './support/lab';
 
 // What each Application has deployed: its sync history and the pod template of every Deployment
@@ -143,9 +144,7 @@ describe('merge-to-deploy against the lab repository', () => {
   });
 
   test('git revert + push rolls payment-dev back', async () => {
-    must('git', ['-C', LAB_REPO, 'revert', '--no-edit', 'HEAD']);
-    must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-    await settle(labHead());
+    await settle(revertAndPush('HEAD'));
     await eventually('payment-dev back on the previous image', () =>
       deploymentImage('payments-dev', 'payment') === previousImage ? true : undefined,
     );

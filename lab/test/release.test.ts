@@ -10,6 +10,7 @@ import {
   processEnv,
   refresh,
   run,
+  revertAndPush,
 } from './support/lab';
 import {
   ANTAEUS_SELECTOR,
@@ -143,15 +144,9 @@ describe('npm run lab:release', () => {
     expect(Math.max(...served)).toBeGreaterThan(0);
 
     // Rollback: revert the bump in Git, and the previous image runs again.
-    must('git', ['-C', LAB_REPO, 'revert', '--no-edit', bumpCommit]);
-    const reverted = pushHead();
+    const reverted = revertAndPush(bumpCommit);
     await synced('payment-dev', reverted);
     kubectl('-n', 'payments-dev', 'rollout', 'status', 'deployment/payment', '--timeout=240s');
     expect(deploymentImage('payments-dev', 'payment')).toBe(previous);
   });
 });
-
-function pushHead(): string {
-  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
-  return labHead();
-}

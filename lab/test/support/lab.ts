@@ -128,6 +128,13 @@ export function commitAndPush(message: string): string {
   return labHead();
 }
 
+/** Reverts `commit` (a commit of the lab repository, or HEAD), pushes, and returns the new HEAD. */
+export function revertAndPush(commit: string): string {
+  must('git', ['-C', LAB_REPO, 'revert', '--no-edit', commit]);
+  must('git', ['-C', LAB_REPO, 'push', '-q', 'origin', 'main']);
+  return labHead();
+}
+
 /**
  * Waits until Argo CD has synced an Application to `head` (a commit of the lab repository) and,
  * unless `healthy` is false, found it Healthy.
