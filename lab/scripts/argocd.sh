@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Argo CD in the lab, sourced by up.sh: its CRDs and RBAC from the pinned release's install
-# manifest, its five components as processes with their own ServiceAccounts' tokens, the lab's
-# admin login, and the wait for the Applications to sync.
+# manifest, its five components as processes with their own ServiceAccounts' tokens (restarted when
+# they exit, as their Deployments would be), the lab's admin login, and the wait for the
+# Applications to sync.
 
 # A kubeconfig that authenticates as one of Argo CD's ServiceAccounts, so the components run with
 # exactly the RBAC the official install grants them.
@@ -37,25 +38,25 @@ start_argocd() {
   # The repo server renders with the pinned kustomize and verifies commits with Argo CD's wrapper.
   PATH="$ARGOCD_BIN:$TOOLS_DIR/bin:$PATH" TMPDIR="$LAB_DIR/argocd-tmp" ARGOCD_GPG_ENABLED=false \
     ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-repo-server.kubeconfig" \
-    start_process argocd-repo-server "$ARGOCD_BIN/argocd-repo-server" --address 127.0.0.1 --port "$LAB_REPO_SERVER_PORT" \
+    start_restarting_process argocd-repo-server "$ARGOCD_BIN/argocd-repo-server" --address 127.0.0.1 --port "$LAB_REPO_SERVER_PORT" \
     --metrics-address 127.0.0.1 --metrics-port "$LAB_REPO_METRICS_PORT" --redis "$redis" --disable-tls --client-ca-path "" \
     --loglevel warn
   ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-application-controller.kubeconfig" \
-    start_process argocd-application-controller "$ARGOCD_BIN/argocd-application-controller" \
+    start_restarting_process argocd-application-controller "$ARGOCD_BIN/argocd-application-controller" \
     --repo-server "$repo" --repo-server-plaintext --redis "$redis" --metrics-port "$LAB_CONTROLLER_METRICS_PORT" \
     --app-resync 60 --self-heal-timeout-seconds 2 --loglevel warn
   ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-server.kubeconfig" \
-    start_process argocd-server "$ARGOCD_BIN/argocd-server" --address 127.0.0.1 --port "$LAB_ARGOCD_SERVER_PORT" \
+    start_restarting_process argocd-server "$ARGOCD_BIN/argocd-server" --address 127.0.0.1 --port "$LAB_ARGOCD_SERVER_PORT" \
     --metrics-address 127.0.0.1 --metrics-port "$LAB_ARGOCD_METRICS_PORT" --insecure \
     --repo-server "$repo" --repo-server-plaintext --redis "$redis" --dex-server "" --loglevel warn
   ARGOCD_FAKE_IN_CLUSTER=true KUBECONFIG="$LAB_DIR/argocd-applicationset-controller.kubeconfig" \
-    start_process argocd-applicationset-controller "$ARGOCD_BIN/argocd-applicationset-controller" \
+    start_restarting_process argocd-applicationset-controller "$ARGOCD_BIN/argocd-applicationset-controller" \
     --argocd-repo-server "$repo" --repo-server-plaintext --metrics-addr "127.0.0.1:$LAB_APPSET_METRICS_PORT" \
     --probe-addr "127.0.0.1:$LAB_APPSET_PROBE_PORT" --enable-leader-election=false --loglevel warn
   # Notifications (argocd/platform/argocd-notifications-cm.yaml): the binary dispatches on this name.
   ARGOCD_BINARY_NAME=argocd-notifications ARGOCD_FAKE_IN_CLUSTER=true \
     KUBECONFIG="$LAB_DIR/argocd-notifications-controller.kubeconfig" \
-    start_process argocd-notifications "$ARGOCD_BIN/argocd" --argocd-repo-server "$repo" \
+    start_restarting_process argocd-notifications "$ARGOCD_BIN/argocd" --argocd-repo-server "$repo" \
     --argocd-repo-server-plaintext --metrics-port "$LAB_NOTIFICATIONS_METRICS_PORT" --loglevel warn
   wait_for argocd-server 60 curl -fsS "http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT/healthz" ||
     lab_fail "argocd-server did not become healthy (log: $LAB_LOGS/argocd-server.log)"

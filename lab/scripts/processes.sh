@@ -25,6 +25,18 @@ start_process() {
   lab_log "$name started (pid $!, log $LAB_LOGS/$name.log)"
 }
 
+# start_restarting_process <name> <command...>: as start_process, and started again two seconds
+# after it exits, as the kubelet restarts a Deployment's container. Argo CD's components run so:
+# an upstream crash (argocd-server 3.6 can panic on a settings change) then costs seconds, not the
+# lab. The loop leads the process group, so stop_process ends it with its child.
+start_restarting_process() {
+  local name="$1"
+  shift
+  # shellcheck disable=SC2016 # expanded by the loop's own shell
+  start_process "$name" bash -c 'while :; do "$@"; echo "lab: exited with status $?, restarting in 2 s" >&2; sleep 2; done' \
+    "$name" "$@"
+}
+
 # stop_process <name>: TERM, then KILL after 10 seconds; the whole process group goes.
 stop_process() {
   local name="$1" pid

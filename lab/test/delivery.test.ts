@@ -50,14 +50,13 @@ function liveState(): Map<string, string> {
   return state;
 }
 
+interface PodTemplate {
+  spec: { containers: { image: string }[] };
+}
+
 const deploymentImage = (namespace: string, name: string) =>
-  kubectlJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(
-    '-n',
-    namespace,
-    'get',
-    'deployment',
-    name,
-  ).spec.template.spec.containers[0]!.image;
+  kubectlJson<{ spec: { template: PodTemplate } }>('-n', namespace, 'get', 'deployment', name).spec
+    .template.spec.containers[0]!.image;
 
 /** Refreshes every app and waits until each has compared the lab repository's HEAD. */
 async function settle(head: string) {
@@ -150,7 +149,7 @@ describe('merge-to-deploy against the lab repository', () => {
     );
   });
 
-  test('delivery promote to staging changes staging only', async () => {
+  test('delivery promote to staging changes staging only, and its canary completes', async () => {
     bump(tag, digest);
     await settle(labHead());
     const beforePromotion = liveState();
@@ -165,5 +164,32 @@ describe('merge-to-deploy against the lab repository', () => {
       tagOf(deploymentImage('payments-staging', 'payment')) === tag ? true : undefined,
     );
     expect(changedSince(beforePromotion)).toEqual(['payment-staging']);
-  });
+    // Staging releases payment as a canary: the promotion is done when the Rollout has made the
+    // promoted pods its stable ones, which also leaves the next test a lab at rest.
+    await eventually(
+      'payment-staging stable on the promoted tag after its canary',
+      () => {
+        const { status } = kubectlJson<{ status?: { phase?: string; stableRS?: string } }>(
+          '-n',
+          'payments-staging',
+          'get',
+          'rollout',
+          'payment',
+        );
+        if (status?.phase !== 'Healthy' || !status.stableRS) return undefined;
+        const stable = kubectlJson<{ items: { spec: { template: PodTemplate } }[] }>(
+          '-n',
+          'payments-staging',
+          'get',
+          'replicasets',
+          '-l',
+          `rollouts-pod-template-hash=${status.stableRS}`,
+        ).items[0];
+        return stable && tagOf(stable.spec.template.spec.containers[0]!.image) === tag
+          ? true
+          : undefined;
+      },
+      420_000,
+    );
+  }, 900_000);
 });
