@@ -100,29 +100,27 @@ argocd_source() {
     go mod tidy)
 }
 
-# The module embeds ui/dist/app, which holds only a placeholder: build the real UI first.
-# Its argo-ui dependency is a GitHub commit; where GitHub is unreachable the same commit comes
-# from the tarball in ../shared/data (ARGO_UI_TARBALL overrides).
+# The module embeds ui/dist/app, which holds only a placeholder: build the real UI first. Its
+# argo-ui dependency is a GitHub commit URL, and GitHub is unreachable here: argo-ui comes from a
+# snapshot of its repository at LAB_ARGO_UI_COMMIT (scripts/tools.versions says why that commit),
+# packed as npm packs it.
+argo_ui_tarball() {
+  local out="$1" snapshot unpacked
+  snapshot="$(repository_snapshot argoproj/argo-ui "$LAB_ARGO_UI_COMMIT" "${ARGO_UI_SOURCE:-}")" || {
+    echo "no argo-ui $LAB_ARGO_UI_COMMIT in ${ARGO_UI_SOURCE:-the snapshots}: ARGO_UI_SOURCE must name a git directory of github.com/argoproj/argo-ui that has it"
+    return 1
+  }
+  unpacked="$(mktemp -d)"
+  git -C "$snapshot" archive "$LAB_ARGO_UI_COMMIT" | tar -x -C "$unpacked"
+  (cd "$unpacked" && npm pack --ignore-scripts --silent --pack-destination "$unpacked" >"$unpacked/packed")
+  mv "$unpacked/$(cat "$unpacked/packed")" "$out"
+  rm -rf "$unpacked"
+}
+
 argocd_ui() {
   local dir="$1/ui" pnpm_dir="$LAB_CACHE/pnpm-$LAB_PNPM_VERSION"
-  local tarball="${ARGO_UI_TARBALL:-$LAB_ROOT/../shared/data/argo-ui-c089d1d2d84df87f3712ae661273a5ab0d1ef3b0.tgz}"
-  [ -f "$tarball" ] || { echo "argo-ui tarball not found: $tarball (set ARGO_UI_TARBALL)"; return 1; }
-  # Which argo-ui commit the UI needs and which one it is built with: lab/test/ui.test.ts reports
-  # the UI tests as skipped, naming both, when they differ (the applications list crashes then).
-  local required used
-  required="$(grep -o 'argo-ui.git#[0-9a-f]*' "$dir/package.json" | cut -d'#' -f2 || true)"
-  used="$(basename "$tarball" | sed -nE 's/^argo-ui-([0-9a-f]+)\.tgz$/\1/p')"
-  printf 'required=%s\nused=%s\n' "$required" "${used:-unknown}" >"$dir/argo-ui-commits"
-  # A UI built with another commit crashes and its tests skip: the ten CPU-minutes of webpack buy
-  # nothing then, so the server keeps the module's placeholder page (LAB_BUILD_MISMATCHED_UI=1
-  # builds it anyway, to look at the crash).
-  if [ -n "$required" ] && [[ "$used" != "$required"* && "$required" != "$used"* ]] &&
-    [ "${LAB_BUILD_MISMATCHED_UI:-0}" != 1 ]; then
-    echo "argo-ui $used is not the $required the UI requires: UI not built (placeholder kept)"
-    return 0
-  fi
   [ -x "$pnpm_dir/node_modules/.bin/pnpm" ] || npm install --no-save --prefix "$pnpm_dir" "pnpm@$LAB_PNPM_VERSION"
-  cp "$tarball" "$dir/argo-ui.tgz"
+  argo_ui_tarball "$dir/argo-ui.tgz"
   sed -i 's#"argo-ui": "git+https://github.com/argoproj/argo-ui.git\#[0-9a-f]*"#"argo-ui": "file:./argo-ui.tgz"#' "$dir/package.json"
   grep -q '"argo-ui": "file:./argo-ui.tgz"' "$dir/package.json"
   # The build's environment as upstream's Dockerfile sets it: without NODE_ENV=production the
@@ -151,7 +149,6 @@ build_argocd() {
     ln -sf argocd "$ARGOCD_BIN.partial/$name"
   done
   install -m 0755 "$dir/hack/git-verify-wrapper.sh" "$ARGOCD_BIN.partial/git-verify-wrapper.sh"
-  install -m 0644 "$dir/ui/argo-ui-commits" "$ARGOCD_BIN.partial/argo-ui-commits"
   rm -rf "$ARGOCD_BIN" && mv "$ARGOCD_BIN.partial" "$ARGOCD_BIN"
 }
 
@@ -220,23 +217,23 @@ cert_manager_source() {
     go mod tidy)
 }
 
-# The snapshot: CERT_MANAGER_SOURCE, or else the first that has the tag of the folder of snapshots
+# repository_snapshot <owner/name> <revision> <override>: a git directory of that GitHub repository
+# that has the revision: the override, or else the first that has it of the folder of snapshots
 # beside the checkout and the one the machine's fetch tool fills (/work/.mirror).
-cert_manager_snapshot() {
-  local candidates=("${CERT_MANAGER_SOURCE:-}") candidate
-  [ -n "${CERT_MANAGER_SOURCE:-}" ] ||
-    candidates=("$(dirname "$LAB_ROOT")/.mirror/cert-manager+cert-manager/repo" /work/.mirror/cert-manager+cert-manager/repo)
+repository_snapshot() {
+  local repository="$1" revision="$2" candidates=("$3") candidate
+  [ -n "$3" ] || candidates=("$(dirname "$LAB_ROOT")/.mirror/${repository/\//+}/repo" "/work/.mirror/${repository/\//+}/repo")
   for candidate in "${candidates[@]}"; do
-    git -C "$candidate" rev-parse -q --verify "refs/tags/$CERT_MANAGER_VERSION^{commit}" >/dev/null 2>&1 &&
-      { echo "$candidate"; return 0; }
+    git -C "$candidate" rev-parse -q --verify "$revision^{commit}" >/dev/null 2>&1 && { echo "$candidate"; return 0; }
   done
-  lab_fail "no cert-manager $CERT_MANAGER_VERSION in ${candidates[*]}: CERT_MANAGER_SOURCE must name a git directory of github.com/cert-manager/cert-manager that has the tag $CERT_MANAGER_VERSION (its controller is a nested module the Go proxy does not serve)"
+  return 1
 }
 
 build_cert_manager() {
   [ -x "$CERT_MANAGER_BIN/cert-manager-controller" ] && { lab_log "cert-manager controller $CERT_MANAGER_VERSION present"; return 0; }
   local log="$BUILD_LOGS/cert-manager.log" dir="$SRC/cert-manager-$CERT_MANAGER_VERSION" commit snapshot
-  snapshot="$(cert_manager_snapshot)"
+  snapshot="$(repository_snapshot cert-manager/cert-manager "refs/tags/$CERT_MANAGER_VERSION" "${CERT_MANAGER_SOURCE:-}")" ||
+    lab_fail "no cert-manager $CERT_MANAGER_VERSION in ${CERT_MANAGER_SOURCE:-the snapshots}: CERT_MANAGER_SOURCE must name a git directory of github.com/cert-manager/cert-manager that has the tag $CERT_MANAGER_VERSION (its controller is a nested module the Go proxy does not serve)"
   commit="$(git -C "$snapshot" rev-parse "refs/tags/$CERT_MANAGER_VERSION^{commit}")"
   mkdir -p "$CERT_MANAGER_BIN.partial"
   step "cert-manager $CERT_MANAGER_VERSION: cmd/controller from $snapshot" "$log" cert_manager_source "$dir" "$snapshot"

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import {
+  ARGOCD_URL,
   LAB_REPO,
   labHead,
   application,
@@ -15,6 +16,7 @@ import {
 import { PAYMENT_SELECTOR, STAGE, pods } from './support/node';
 import { BillingDriver, attemptsSince, decidedBetween, failedOrRetried } from './support/billing';
 import { deliveredFiring } from './support/alerts';
+import { argocdSession, screenshot } from './support/browser';
 
 // Payment's canary in staging (deploy/teams/payments/payment/components/canary), judged by Argo
 // Rollouts on the lab's Prometheus while Antaeus keeps billing: a good release reaches 100%
@@ -74,6 +76,22 @@ const podHashes = () =>
     .map((pod) => pod.metadata.labels?.['rollouts-pod-template-hash']);
 
 const seconds = (from: number) => Math.round((Date.now() - from) / 1000);
+
+/**
+ * The README's picture of a canary: the app in Argo CD while the Rollout pauses at a step. (Its
+ * tree lists no ReplicaSet, Pod or AnalysisRun: Argo CD shows only children of kinds the app's
+ * project permits, and the team's project permits none of them on purpose.)
+ */
+async function screenshotCanary(): Promise<string> {
+  const { browser, page } = await argocdSession({ width: 1600, height: 1000 });
+  try {
+    await page.goto(`${ARGOCD_URL}/applications/argocd/${APP}?view=tree`);
+    await page.locator('.application-resource-tree__node--rollout').first().waitFor();
+    return await screenshot(page, 'argocd-canary', true);
+  } finally {
+    await browser.close();
+  }
+}
 
 /** Commits a release of payment in staging: its ConfigMap with these settings merged in. */
 function releaseSettings(what: string, settings: Record<string, string>): string {
@@ -136,6 +154,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
       });
       goodRelease = head;
       const canaryHash = await canaryStarted(head, stableHash);
+      expect(fs.statSync(await screenshotCanary()).size).toBeGreaterThan(10_000);
       const stepsSeen = new Set<number>();
       await eventually(
         'the canary promoted to stable',

@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '@internal/test-kit';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ARGOCD_URL, labEnv } from './lab';
+
+// Argo CD's UI in a real headless Chromium (Debian's package) against the lab's argocd-server.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface ArgocdSession {
+  browser: Browser;
+  page: Page;
+}
+
+/** A browser logged in to Argo CD as the lab's admin, on the applications list. */
+export async function argocdSession(
+  viewport = { width: 1440, height: 900 },
+): Promise<ArgocdSession> {
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = await browser.newPage({ viewport });
+  const env = labEnv();
+  await page.goto(`${ARGOCD_URL}/login`);
+  await page.locator('input[name="username"]').fill(env.ARGOCD_ADMIN_USERNAME!);
+  await page.locator('input[name="password"]').fill(env.ARGOCD_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: /sign in/i }).click();
+  await page.waitForURL(/\/applications/);
+  return { browser, page };
+}
+
+/** Saves a screenshot where the README shows it (docs/images/<name>.png) and returns its path. */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<string> {
+  const file = path.join(repoRoot(), 'docs', 'images', `${name}.png`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file, fullPage });
+  return file;
+}
