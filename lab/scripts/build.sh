@@ -105,15 +105,16 @@ argocd_source() {
 # snapshot of its repository at LAB_ARGO_UI_COMMIT (scripts/tools.versions says why that commit),
 # packed as npm packs it.
 argo_ui_tarball() {
-  local out="$1" snapshot unpacked
+  local out="$1" snapshot unpacked packed
   snapshot="$(repository_snapshot argoproj/argo-ui "$LAB_ARGO_UI_COMMIT" "${ARGO_UI_SOURCE:-}")" || {
     echo "no argo-ui $LAB_ARGO_UI_COMMIT in ${ARGO_UI_SOURCE:-the snapshots}: ARGO_UI_SOURCE must name a git directory of github.com/argoproj/argo-ui that has it"
     return 1
   }
   unpacked="$(mktemp -d)"
   git -C "$snapshot" archive "$LAB_ARGO_UI_COMMIT" | tar -x -C "$unpacked"
-  (cd "$unpacked" && npm pack --ignore-scripts --silent --pack-destination "$unpacked" >"$unpacked/packed")
-  mv "$unpacked/$(cat "$unpacked/packed")" "$out"
+  # npm pack prints the name of the tarball it wrote.
+  packed="$(cd "$unpacked" && npm pack --ignore-scripts --silent)"
+  mv "$unpacked/$packed" "$out"
   rm -rf "$unpacked"
 }
 

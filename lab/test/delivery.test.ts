@@ -1,5 +1,6 @@
 import { repoRoot } from '@internal/test-kit';
 import { imagesEnv, pushedDigest } from './support/images';
+import { deploymentImage } from './support/node';
 import {
   type Application,
   LAB_REPO,
@@ -49,14 +50,6 @@ function liveState(): Map<string, string> {
   }
   return state;
 }
-
-interface PodTemplate {
-  spec: { containers: { image: string }[] };
-}
-
-const deploymentImage = (namespace: string, name: string) =>
-  kubectlJson<{ spec: { template: PodTemplate } }>('-n', namespace, 'get', 'deployment', name).spec
-    .template.spec.containers[0]!.image;
 
 /** Refreshes every app and waits until each has compared the lab repository's HEAD. */
 async function settle(head: string) {
@@ -177,7 +170,9 @@ describe('merge-to-deploy against the lab repository', () => {
           'payment',
         );
         if (status?.phase !== 'Healthy' || !status.stableRS) return undefined;
-        const stable = kubectlJson<{ items: { spec: { template: PodTemplate } }[] }>(
+        const stable = kubectlJson<{
+          items: { spec: { template: { spec: { containers: { image: string }[] } } } }[];
+        }>(
           '-n',
           'payments-staging',
           'get',

@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { repoRoot } from '@internal/test-kit';
-import { ARGOCD_URL, eventually, run } from './support/lab';
+import { ARGOCD_URL, eventually, labPath, run } from './support/lab';
 
 // Argo CD's components run as restarting processes (lab/scripts/processes.sh), as their
 // Deployments would in a cluster: one that crashes is started again and the lab carries on.
@@ -13,8 +11,7 @@ const COMPONENTS = [
   'argocd-notifications',
 ];
 
-const labFile = (...parts: string[]) => path.join(repoRoot(), '.lab', ...parts);
-const loopPid = (name: string) => fs.readFileSync(labFile('pids', `${name}.pid`), 'utf8').trim();
+const loopPid = (name: string) => fs.readFileSync(labPath('pids', `${name}.pid`), 'utf8').trim();
 /** The component's own process under its restart loop (not the loop's sleep between runs). */
 const componentPid = (name: string) =>
   run('pgrep', ['-P', loopPid(name)])
@@ -40,7 +37,7 @@ describe("Argo CD's components in the lab", () => {
       60_000,
     );
     expect(restarted).not.toBe(crashed);
-    expect(fs.readFileSync(labFile('logs', 'argocd-server.log'), 'utf8')).toContain(
+    expect(fs.readFileSync(labPath('logs', 'argocd-server.log'), 'utf8')).toContain(
       'lab: exited with status 137, restarting in 2 s',
     );
   });

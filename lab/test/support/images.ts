@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, sleep } from '@internal/test-kit';
+import { exportsIn, labPath } from './lab-files';
 
 /**
  * The lab's images (lab/scripts/images.sh): its Docker engine, its registry on loopback and the
@@ -15,15 +15,7 @@ export function buildImages(...args: string[]): void {
 }
 
 /** What images.sh wrote to .lab/images.env. */
-export function imagesEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  const file = path.join(repoRoot(), '.lab', 'images.env');
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (match) env[match[1]!] = match[2]!;
-  }
-  return env;
-}
+export const imagesEnv = (): Record<string, string> => exportsIn(labPath('images.env'));
 
 /** Runs the lab's docker client against the lab's engine; throws with its output on failure. */
 export function docker(...args: string[]): string {

@@ -1,16 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, sleep } from '@internal/test-kit';
+import { exportsIn, labPath } from './lab-files';
+
+export { labPath } from './lab-files';
 
 /** What `npm run lab:up` wrote to .lab/env: the variables a user sources. */
 export function labEnv(): Record<string, string> {
-  const file = path.join(repoRoot(), '.lab', 'env');
-  const env: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (match) env[match[1]!] = match[2]!.replace('$PATH', process.env.PATH ?? '');
-  }
+  const env = exportsIn(labPath('env'));
+  for (const [name, value] of Object.entries(env))
+    env[name] = value.replace('$PATH', process.env.PATH ?? '');
   return env;
 }
 
