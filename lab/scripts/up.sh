@@ -129,6 +129,7 @@ main() {
     step "$release: a manual sync of each service's app" "$LAB_LOGS/release.log" sync_prod
     step "volumes for $release's claims" "$LAB_LOGS/release.log" bind_pending_claims
     step "every $release Deployment Available" "$LAB_LOGS/release.log" wait_for_workloads "$release"
+    step "every Application Synced and Healthy" "$LAB_LOGS/wait.log" wait_for_health
   fi
   kubectl -n "$ARGOCD_NS" get applications
   lab_log "lab up: . $LAB_DIR/env   (UI: http://127.0.0.1:$LAB_ARGOCD_SERVER_PORT, user admin, password in .lab/env)"
