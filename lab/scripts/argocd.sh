@@ -113,17 +113,14 @@ wait_for_sync() {
 # Every Application Synced and Healthy, as a person opening the UI after lab:up expects. Health
 # settles after the Deployments are Available: a new HorizontalPodAutoscaler counts as Degraded
 # until metrics-server has scraped its pods (FailedGetResourceMetric), about half a minute.
+unwell_applications() {
+  kubectl -n "$ARGOCD_NS" get applications \
+    -o jsonpath='{range .items[*]}{.metadata.name}={.status.sync.status}/{.status.health.status}{"\n"}{end}' |
+    grep -v '=Synced/Healthy$' || true
+}
+applications_healthy() { [ -z "$(unwell_applications)" ]; }
 wait_for_health() {
-  local deadline=$(($(date +%s) + LAB_WAIT_SECONDS)) unwell
-  while :; do
-    unwell="$(kubectl -n "$ARGOCD_NS" get applications \
-      -o jsonpath='{range .items[*]}{.metadata.name}={.status.sync.status}/{.status.health.status}{"\n"}{end}' |
-      grep -v '=Synced/Healthy$' || true)"
-    [ -z "$unwell" ] && return 0
-    [ "$(date +%s)" -lt "$deadline" ] || {
-      printf 'not Synced and Healthy after %ss:\n%s\n' "$LAB_WAIT_SECONDS" "$unwell" >&2
-      return 1
-    }
-    sleep 2
-  done
+  wait_for "every Application Synced and Healthy" "$LAB_WAIT_SECONDS" applications_healthy && return 0
+  printf 'not Synced and Healthy after %ss:\n%s\n' "$LAB_WAIT_SECONDS" "$(unwell_applications)" >&2
+  return 1
 }

@@ -2,14 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import {
-  applications,
-  eventually,
-  kubectlJson,
-  labEnv,
-  secretValue,
-  unhealthyResources,
-} from './support/lab';
+import { appsSyncedAndHealthy, eventually, kubectlJson, labEnv, secretValue } from './support/lab';
 import { INTERNAL_INGRESS, RELEASE_ENV } from './support/catalogue';
 import { STAGE } from './support/node';
 
@@ -108,22 +101,7 @@ test('plain HTTP is only redirected to HTTPS, never answered by Antaeus', async 
 test("Argo CD counts staging's Ingress Healthy by its own check, and every running app Synced and Healthy", async () => {
   // Judged once the lab has settled: a HorizontalPodAutoscaler whose pods were just replaced
   // counts as Degraded until metrics-server has scraped them (FailedGetResourceMetric).
-  await eventually(
-    'every running app Synced and Healthy',
-    () => {
-      const unwell = applications()
-        .filter((app) => !app.metadata.name.endsWith(`-${RELEASE_ENV}`))
-        .flatMap((app) => {
-          const name = app.metadata.name;
-          if (app.status?.sync?.status !== 'Synced')
-            return [`${name}: ${app.status?.sync?.status}`];
-          return unhealthyResources(name).map((resource) => `${name}: ${resource}`);
-        });
-      if (unwell.length > 0) throw new Error(unwell.join('; '));
-      return unwell;
-    },
-    180_000,
-  );
+  await appsSyncedAndHealthy(RELEASE_ENV, 180_000);
   // No lab-only health override: the check is Argo CD's, which wants the address in the status.
   const cm = kubectlJson<{ data: Record<string, string> }>(
     '-n',

@@ -1,4 +1,4 @@
-import { applications, eventually, kubectl, kubectlJson, unhealthyResources } from './support/lab';
+import { appsSyncedAndHealthy, eventually, kubectl, kubectlJson } from './support/lab';
 import { RELEASE_ENV } from './support/catalogue';
 import { RUNNING_NAMESPACES, restarts } from './support/node';
 
@@ -58,22 +58,7 @@ describe('the lab node', () => {
     });
     expect(restarts(RUNNING_NAMESPACES)).toEqual([]);
     // Argo CD's own health checks: the Ingresses have the lab's Traefik's address (lab/README.md).
-    await eventually(
-      'every non-prod app Synced and Healthy',
-      () => {
-        const unwell = applications()
-          .filter((app) => !app.metadata.name.endsWith(`-${RELEASE_ENV}`))
-          .flatMap((app) => {
-            const name = app.metadata.name;
-            if (app.status?.sync?.status !== 'Synced')
-              return [`${name}: ${app.status?.sync?.status}`];
-            return unhealthyResources(name).map((resource) => `${name}: ${resource}`);
-          });
-        if (unwell.length > 0) throw new Error(unwell.join(', '));
-        return true;
-      },
-      // Long enough for a canary of staging's payment an earlier test started (about 3 minutes).
-      300_000,
-    );
+    // Long enough for a canary of staging's payment an earlier test started (about 3 minutes).
+    await appsSyncedAndHealthy(RELEASE_ENV, 300_000);
   }, 480_000);
 });

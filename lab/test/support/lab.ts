@@ -276,3 +276,25 @@ export function unhealthyResources(app: string): string[] {
     .filter((node) => node.health && node.health.status !== 'Healthy')
     .map((node) => `${node.kind} ${node.name}: ${node.health!.status}`);
 }
+
+/**
+ * Waits until every Application but `skippedEnvironment`'s is Synced with every resource Healthy,
+ * or fails naming what is not.
+ */
+export const appsSyncedAndHealthy = (skippedEnvironment: string, timeoutMs: number) =>
+  eventually(
+    `every app but ${skippedEnvironment}'s Synced and Healthy`,
+    () => {
+      const unwell = applications()
+        .filter((app) => !app.metadata.name.endsWith(`-${skippedEnvironment}`))
+        .flatMap((app) => {
+          const name = app.metadata.name;
+          if (app.status?.sync?.status !== 'Synced')
+            return [`${name}: ${app.status?.sync?.status}`];
+          return unhealthyResources(name).map((resource) => `${name}: ${resource}`);
+        });
+      if (unwell.length > 0) throw new Error(unwell.join(', '));
+      return true;
+    },
+    timeoutMs,
+  );
