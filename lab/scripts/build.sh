@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the lab's components from the Go module proxy (and the npm registry for Argo CD's UI),
+# Builds the lab's components from the Go module proxy (and the npm registry for the web UIs of
+# Argo CD and Prometheus),
 # each cached by version under .tools/lab: a present version is never rebuilt.
 #
 #   kubernetes-<v>/bin   kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
@@ -11,7 +12,8 @@
 #   cert-manager-<v>/bin     cert-manager-controller (static; from a snapshot of its repository)
 #   traefik-<v>/bin          traefik (static; in a wrapper module)
 #   prometheus-operator-<v>/bin  operator, prometheus-config-reloader (static; in a copy of the module)
-#   prometheus-<v>/bin       prometheus (static; in a copy of the module, Kubernetes discovery only)
+#   prometheus-<v>-web-ui/bin  prometheus (static; in a copy of the module, Kubernetes discovery only,
+#                            its web UI embedded)
 #   alertmanager-<v>/bin     alertmanager (static)
 #   argo-rollouts-<v>/bin    rollouts-controller (static; in a copy of the module)
 #
@@ -347,8 +349,7 @@ build_prometheus_operator() {
 # go.mod has a replace (fsnotify), so it builds in a writable copy; plugins/plugins.go, which
 # upstream generates from plugins.yml, is cut to the Kubernetes service discovery, the only one the
 # operator's configuration uses, as upstream documents for a smaller build: the cloud SDKs of the
-# other twenty-odd mechanisms are not compiled. No web UI: its assets are not in the module (the
-# API, which the tests use, is).
+# other twenty-odd mechanisms are not compiled.
 prometheus_source() {
   local dir="$1"
   module_copy "$dir" "$PROMETHEUS_MODULE@$PROMETHEUS_VERSION"
@@ -359,6 +360,16 @@ prometheus_source() {
   (cd "$dir" && go mod tidy)
 }
 
+# Prometheus's web UI (the Mantine one of v3; not the old React app) built from the module's
+# web/ui workspace as upstream's `make assets assets-compress` does, for the builtinassets tag to
+# embed: the module holds the sources and the lockfile, not the built assets.
+prometheus_ui() {
+  (cd "$1/web/ui" && npm ci --no-audit --no-fund && bash build_ui.sh --build-module &&
+    npm run build -w @prometheus-io/mantine-ui &&
+    rm -rf static/mantine-ui && mkdir -p static && mv mantine-ui/dist static/mantine-ui)
+  (cd "$1" && bash scripts/compress_assets.sh)
+}
+
 build_prometheus() {
   [ -x "$PROMETHEUS_BIN/prometheus" ] && { lab_log "prometheus $PROMETHEUS_VERSION present"; return 0; }
   local log="$BUILD_LOGS/prometheus.log" dir="$SRC/prometheus-$PROMETHEUS_VERSION" release
@@ -366,7 +377,8 @@ build_prometheus() {
   local pkg="github.com/prometheus/common/version"
   mkdir -p "$PROMETHEUS_BIN.partial"
   step "prometheus $release ($PROMETHEUS_VERSION): module source, Kubernetes discovery only" "$log" prometheus_source "$dir"
-  step "prometheus: go build (minutes when cold)" "$log" bash -c "cd '$dir' && CGO_ENABLED=0 go build \
+  step "prometheus: web UI (npm ci, vite)" "$log" prometheus_ui "$dir"
+  step "prometheus: go build (minutes when cold)" "$log" bash -c "cd '$dir' && CGO_ENABLED=0 go build -tags builtinassets \
     -ldflags '-s -w -X $pkg.Version=$release -X $pkg.Branch=v$release' -o '$PROMETHEUS_BIN.partial/prometheus' ./cmd/prometheus"
   rm -rf "$PROMETHEUS_BIN" && mv "$PROMETHEUS_BIN.partial" "$PROMETHEUS_BIN"
 }

@@ -1,12 +1,15 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import {
   commitAndPush,
   eventually,
+  portForward,
   sealInLab,
   secretValue,
   syncedTo,
   revertAndPush,
 } from './support/lab';
+import { VIEWPORT, launchBrowser, screenshot } from './support/browser';
 import { BILLING, ENVIRONMENTS, catalogue } from './support/catalogue';
 import { BillingDriver } from './support/billing';
 import { deliveredFiring } from './support/alerts';
@@ -16,11 +19,37 @@ import { deliveredFiring } from './support/alerts';
 // The drill: a change gives Antaeus in dev a payment token payment does not know, so its charges
 // are refused (401, outcome `rejected`) and AntaeusChargesFailed fires; reverting the change
 // restores the token. Argo CD's notification of an aborted canary is checked where the canary is
-// aborted (canary.test.ts).
+// aborted (canary.test.ts). While the alert fires, Prometheus's own UI shows it, and the picture in
+// the README is taken there.
 
 const env = ENVIRONMENTS[0]!;
 const namespace = catalogue.namespace(BILLING, env);
 const app = `antaeus-${env}`;
+
+/**
+ * Prometheus's UI (through a port-forward, as an on-call engineer would open it) on its alerts
+ * page filtered to `alertname` firing, with the rule opened: the state of its alert for
+ * the drill's namespace, and the screenshot the README shows.
+ */
+async function firingInPrometheusUi(alertname: string) {
+  const prometheus = await portForward('monitoring', 'service/prometheus-operated', 9090);
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    await page.goto(`${prometheus.url}/alerts?state=firing&search=${alertname}`);
+    // One rule group per environment's PrometheusRule: each firing one is opened.
+    const firing = page.getByRole('button', { name: new RegExp(`${alertname}.*firing`) });
+    await firing.first().waitFor();
+    for (const rule of await firing.all()) await rule.click();
+    const row = page.locator('tr', { hasText: `namespace="${namespace}"` }).first();
+    await row.waitFor();
+    const file = await screenshot(page, 'prometheus-alert', true);
+    return { state: (await row.locator('td').nth(1).textContent())?.trim(), file };
+  } finally {
+    await browser.close();
+    prometheus.stop();
+  }
+}
 
 describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
   let driver: BillingDriver | undefined;
@@ -49,6 +78,10 @@ describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
     console.log(
       `AntaeusChargesFailed delivered ${Math.round((delivered.notification.receivedAt - from) / 1000)} s after the change was pushed`,
     );
+
+    const shown = await firingInPrometheusUi('AntaeusChargesFailed');
+    expect(shown.state).toBe('firing');
+    expect(fs.statSync(shown.file).size).toBeGreaterThan(10_000);
 
     await driver.stop();
     await syncedTo(app, revertAndPush(wrong));

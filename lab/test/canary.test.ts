@@ -10,6 +10,7 @@ import {
   eventually,
   kubectlJson,
   refresh,
+  resourceTree,
   syncedTo,
   revertAndPush,
 } from './support/lab';
@@ -78,15 +79,31 @@ const podHashes = () =>
 const seconds = (from: number) => Math.round((Date.now() - from) / 1000);
 
 /**
- * The README's picture of a canary: the app in Argo CD while the Rollout pauses at a step. (Its
- * tree lists no ReplicaSet, Pod or AnalysisRun: Argo CD shows only children of kinds the app's
- * project permits, and the team's project permits none of them on purpose.)
+ * The README's picture of a canary: payment's resource tree in Argo CD while the Rollout pauses at
+ * a step, with the stable and the canary ReplicaSet, their pods and the running analysis (Argo CD
+ * shows children only of kinds the app's project permits: the team's lists them view-only).
  */
-async function screenshotCanary(): Promise<string> {
+async function screenshotCanary(canaryHash: string): Promise<string> {
+  const shown = await eventually(
+    "the canary's ReplicaSet, its pods and its AnalysisRun in Argo CD's tree",
+    () => {
+      const nodes = resourceTree(APP);
+      const canary = nodes.filter(
+        (node) =>
+          (node.kind === 'ReplicaSet' && node.name === `payment-${canaryHash}`) ||
+          (node.kind === 'Pod' && node.name.startsWith(`payment-${canaryHash}-`)) ||
+          (node.kind === 'AnalysisRun' && node.name.startsWith(`payment-${canaryHash}-`)),
+      );
+      const kinds = [...new Set(canary.map((node) => node.kind))].sort();
+      return kinds.length === 3 ? kinds : undefined;
+    },
+  );
+  expect(shown).toEqual(['AnalysisRun', 'Pod', 'ReplicaSet']);
   const { browser, page } = await argocdSession({ width: 1600, height: 1000 });
   try {
     await page.goto(`${ARGOCD_URL}/applications/argocd/${APP}?view=tree`);
-    await page.locator('.application-resource-tree__node--rollout').first().waitFor();
+    await page.locator('.application-resource-tree__node--analysisrun').first().waitFor();
+    await page.locator('.application-resource-tree__node--pod').first().waitFor();
     return await screenshot(page, 'argocd-canary', true);
   } finally {
     await browser.close();
@@ -154,7 +171,7 @@ describe(`${env}: payment's canary judged on live billing traffic`, () => {
       });
       goodRelease = head;
       const canaryHash = await canaryStarted(head, stableHash);
-      expect(fs.statSync(await screenshotCanary()).size).toBeGreaterThan(10_000);
+      expect(fs.statSync(await screenshotCanary(canaryHash)).size).toBeGreaterThan(10_000);
       const stepsSeen = new Set<number>();
       await eventually(
         'the canary promoted to stable',

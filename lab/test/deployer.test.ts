@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '@internal/test-kit';
 import { parse } from 'yaml';
+import { VIEW_ONLY_KINDS } from '@internal/delivery';
 import { kubectl, run } from './support/lab';
 import { deploymentImage } from './support/node';
 
@@ -32,13 +33,25 @@ const PLATFORM_ONLY = [
   'pods',
 ];
 
-const whitelist = (team: string): string[] => {
+// What the shipped kinds create, which the project lists only so that Argo CD shows them.
+const VIEW_ONLY: Record<string, string> = {
+  ReplicaSet: 'replicasets.apps',
+  Pod: 'pods',
+  Job: 'jobs.batch',
+  AnalysisRun: 'analysisruns.argoproj.io',
+};
+
+/** The project's whitelist as API resources: the kinds it ships, or those it only shows. */
+const whitelist = (team: string, viewOnly = false): string[] => {
   const project = parse(
     fs.readFileSync(path.join(repoRoot(), 'argocd', 'projects', `${team}.yaml`), 'utf8'),
   ) as {
-    spec: { namespaceResourceWhitelist: { kind: string }[] };
+    spec: { namespaceResourceWhitelist: { group: string; kind: string }[] };
   };
-  return project.spec.namespaceResourceWhitelist.map(({ kind }) => RESOURCES[kind] ?? kind);
+  return project.spec.namespaceResourceWhitelist
+    .map(({ group, kind }) => `${group}/${kind}`)
+    .filter((groupKind) => VIEW_ONLY_KINDS.includes(groupKind) === viewOnly)
+    .map((groupKind) => (viewOnly ? VIEW_ONLY : RESOURCES)[groupKind.split('/')[1]!] ?? groupKind);
 };
 
 const canI = (namespace: string, verb: string, resource: string) =>
@@ -68,6 +81,16 @@ describe.each([
         canI(namespace, 'delete', resource),
       ]).toEqual([resource, true, true]);
     });
+    test.each(whitelist(team, true))(
+      'may read %s, which its project only shows, but not create it',
+      (resource) => {
+        expect([
+          resource,
+          canI(namespace, 'list', resource),
+          canI(namespace, 'create', resource),
+        ]).toEqual([resource, true, false]);
+      },
+    );
     test('may not write a kind another team ships or the platform owns', () => {
       const granted = [...others, ...PLATFORM_ONLY].filter((resource) =>
         canI(namespace, 'create', resource),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { readCatalogue } from '@internal/catalogue';
+import { VIEW_ONLY_KINDS } from '@internal/delivery';
 import { kustomizeBuild, repoRoot } from '@internal/test-kit';
 import type { AppProject } from '../support/argocd/objects';
 import { readRepositoryIdentity } from '../support/argocd/repository';
@@ -233,31 +234,72 @@ describe('projects confine each team', () => {
   );
 
   // The project says what Argo CD may sync into the team's namespaces; the apps, what they sync.
-  test.each(TEAMS)("%s: whitelists exactly the kinds its apps' overlays render", (team) => {
+  const renderedKinds = (team: string) => {
     const groupOf = (apiVersion: string) =>
       apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
     const rendered = catalogue.services
       .filter((service) => service.team === team)
       .flatMap((service) =>
-        catalogue.environmentNames().flatMap((env) =>
-          kustomizeBuild(path.join(repoRoot(), catalogue.overlayPath(service.name, env))),
-        ),
+        catalogue
+          .environmentNames()
+          .flatMap((env) =>
+            kustomizeBuild(path.join(repoRoot(), catalogue.overlayPath(service.name, env))),
+          ),
       );
-    const whitelisted = (projectNamed(team).spec.namespaceResourceWhitelist ?? []).map(
+    return [...new Set(rendered.map(({ apiVersion, kind }) => `${groupOf(apiVersion)}/${kind}`))];
+  };
+  const whitelisted = (team: string) =>
+    (projectNamed(team).spec.namespaceResourceWhitelist ?? []).map(
       ({ group, kind }) => `${group}/${kind}`,
     );
-    expect(whitelisted.sort()).toEqual(
-      [...new Set(rendered.map(({ apiVersion, kind }) => `${groupOf(apiVersion)}/${kind}`))].sort(),
-    );
-  });
 
-  test("payments alone ships Argo Rollouts' Rollout and AnalysisTemplate (payment's canary)", () => {
+  test.each(TEAMS)(
+    "%s: whitelists exactly the kinds its apps' overlays render, besides the view-only kinds",
+    (team) => {
+      expect(
+        whitelisted(team)
+          .filter((kind) => !VIEW_ONLY_KINDS.includes(kind))
+          .sort(),
+      ).toEqual(renderedKinds(team).sort());
+    },
+  );
+
+  // Listed so that Argo CD's resource tree shows an app's ReplicaSets, pods, Jobs and analyses,
+  // which it drops for kinds the project does not permit; argocd-deployer only reads them.
+  test.each(TEAMS)(
+    '%s: no overlay ships a view-only kind, and the project shows what it creates',
+    (team) => {
+      expect(renderedKinds(team).filter((kind) => VIEW_ONLY_KINDS.includes(kind))).toEqual([]);
+      const creates = (owner: string, children: string[]) =>
+        whitelisted(team).includes(owner) ? children : [];
+      expect(
+        whitelisted(team)
+          .filter((kind) => VIEW_ONLY_KINDS.includes(kind))
+          .sort(),
+      ).toEqual(
+        [
+          ...new Set([
+            ...creates('apps/Deployment', ['apps/ReplicaSet', '/Pod']),
+            ...creates('apps/StatefulSet', ['/Pod']),
+            ...creates('batch/CronJob', ['batch/Job', '/Pod']),
+            ...creates('argoproj.io/Rollout', [
+              'apps/ReplicaSet',
+              '/Pod',
+              'argoproj.io/AnalysisRun',
+            ]),
+          ]),
+        ].sort(),
+      );
+    },
+  );
+
+  test("payments alone ships Argo Rollouts' Rollout and AnalysisTemplate (payment's canary) and sees its AnalysisRuns", () => {
     const argoRollouts = (team: string) =>
       (projectNamed(team).spec.namespaceResourceWhitelist ?? [])
         .filter(({ group }) => group === 'argoproj.io')
         .map(({ kind }) => kind);
     expect(Object.fromEntries(TEAMS.map((team) => [team, argoRollouts(team)]))).toEqual({
-      payments: ['Rollout', 'AnalysisTemplate'],
+      payments: ['Rollout', 'AnalysisTemplate', 'AnalysisRun'],
       billing: [],
     });
   });

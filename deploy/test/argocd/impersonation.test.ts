@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { VIEW_ONLY_KINDS } from '@internal/delivery';
 import { kustomizeBuild, repoRoot, type K8sObject } from '@internal/test-kit';
 import type { AppProject } from '../support/argocd/objects';
 import { argoCdConfig } from '../support/argocd/helpers';
@@ -78,7 +79,7 @@ describe('team syncs run as a namespace ServiceAccount that Kubernetes RBAC conf
   );
 
   test.each(bindings)(
-    '%s may write every kind the project ships and none the platform owns',
+    '%s may write every kind the project ships, none it only shows and none the platform owns',
     (_label, project, namespace, account) => {
       const inNamespace = platform.filter((obj) => obj.metadata.namespace === namespace);
       expect(
@@ -103,10 +104,14 @@ describe('team syncs run as a namespace ServiceAccount that Kubernetes RBAC conf
         .filter((obj) => obj.kind === 'Role' && roleNames.includes(obj.metadata.name))
         .flatMap((role) => (role as K8sObject & { rules?: Rule[] }).rules ?? []);
       const granted = writable(rules);
-      const needed = (project.spec.namespaceResourceWhitelist ?? []).map(
-        ({ group, kind }) => `${group}/${resourceOf(kind)}`,
-      );
-      expect(needed.filter((resource) => !granted.has(resource))).toEqual([]);
+      const whitelist = project.spec.namespaceResourceWhitelist ?? [];
+      const resources = (viewOnly: boolean) =>
+        whitelist
+          .filter(({ group, kind }) => VIEW_ONLY_KINDS.includes(`${group}/${kind}`) === viewOnly)
+          .map(({ group, kind }) => `${group}/${resourceOf(kind)}`);
+      expect(resources(false).filter((resource) => !granted.has(resource))).toEqual([]);
+      // Shown by Argo CD, never written: a pod committed to Git is refused by Kubernetes.
+      expect(resources(true).filter((resource) => granted.has(resource))).toEqual([]);
       expect(
         [...granted].filter(
           (resource) => PLATFORM_RESOURCES.includes(resource) || resource.includes('*'),

@@ -4,21 +4,20 @@ import { repoRoot } from '@internal/test-kit';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ARGOCD_URL, labEnv } from './lab';
 
-// Argo CD's UI in a real headless Chromium (Debian's package) against the lab's argocd-server.
+// The lab's web UIs (Argo CD's, Prometheus's) in a real headless Chromium (Debian's package).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const VIEWPORT = { width: 1440, height: 900 };
 
 export interface ArgocdSession {
   browser: Browser;
   page: Page;
 }
 
-/** A browser logged in to Argo CD as the lab's admin, on the applications list. */
-export async function argocdSession(
-  viewport = { width: 1440, height: 900 },
-): Promise<ArgocdSession> {
+/** Debian's headless Chromium, as the lab's browser tests drive it. */
+export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--no-sandbox',
@@ -30,6 +29,11 @@ export async function argocdSession(
       '--disable-sync',
     ],
   });
+}
+
+/** A browser logged in to Argo CD as the lab's admin, on the applications list. */
+export async function argocdSession(viewport = VIEWPORT): Promise<ArgocdSession> {
+  const browser = await launchBrowser();
   const page = await browser.newPage({ viewport });
   const env = labEnv();
   await page.goto(`${ARGOCD_URL}/login`);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot, sleep } from '@internal/test-kit';
 import { exportsIn, labPath } from './lab-files';
@@ -62,6 +62,46 @@ export function must(
 export const kubectl = (...args: string[]) => must('kubectl', args);
 export const kubectlJson = <T = unknown>(...args: string[]): T =>
   JSON.parse(kubectl(...args, '-o', 'json')) as T;
+
+export interface PortForward {
+  /** http://127.0.0.1:<local port> */
+  url: string;
+  stop: () => void;
+}
+
+/**
+ * `kubectl port-forward` from a free loopback port to `port` of `target` (`service/<name>`, a pod)
+ * in `namespace`, as a person reaches a UI inside the cluster; stop it when done.
+ */
+export function portForward(namespace: string, target: string, port: number): Promise<PortForward> {
+  const child = spawn(
+    'kubectl',
+    ['-n', namespace, 'port-forward', '--address', '127.0.0.1', target, `:${port}`],
+    { env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stop = () => void child.kill();
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const fail = (why: string) => {
+      stop();
+      reject(new Error(`kubectl port-forward ${target} in ${namespace}: ${why}\n${output}`));
+    };
+    const timer = setTimeout(() => fail('no forwarding after 30 s'), 30_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const local = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+      if (!local) return;
+      clearTimeout(timer);
+      resolve({ url: `http://127.0.0.1:${local}`, stop });
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      fail(`exited ${code}`);
+    });
+  });
+}
 
 export interface Application {
   metadata: { name: string; annotations?: Record<string, string> };
@@ -258,8 +298,14 @@ export function adminToken(): string {
   return cachedAdminToken;
 }
 
-/** An Application's resources whose health is not Healthy, as "<kind> <name>: <status>". */
-export function unhealthyResources(app: string): string[] {
+export interface ResourceNode {
+  kind: string;
+  name: string;
+  health?: { status: string };
+}
+
+/** An Application's resource tree as Argo CD serves it to its UI (what the tree view draws). */
+export function resourceTree(app: string): ResourceNode[] {
   const tree = execFileSync(
     'curl',
     [
@@ -270,12 +316,14 @@ export function unhealthyResources(app: string): string[] {
     ],
     { encoding: 'utf8' },
   );
-  return (
-    JSON.parse(tree) as { nodes: { kind: string; name: string; health?: { status: string } }[] }
-  ).nodes
+  return (JSON.parse(tree) as { nodes: ResourceNode[] }).nodes;
+}
+
+/** An Application's resources whose health is not Healthy, as "<kind> <name>: <status>". */
+export const unhealthyResources = (app: string): string[] =>
+  resourceTree(app)
     .filter((node) => node.health && node.health.status !== 'Healthy')
     .map((node) => `${node.kind} ${node.name}: ${node.health!.status}`);
-}
 
 /**
  * Waits until every Application but `skippedEnvironment`'s is Synced with every resource Healthy,

@@ -30,6 +30,11 @@ const RESOURCES: Record<string, string> = {
   'argoproj.io/Rollout': 'rollouts',
   'argoproj.io/AnalysisTemplate': 'analysistemplates',
 };
+// Kinds a project lists only so that Argo CD shows them: its resource tree drops every child whose
+// kind the project does not permit, so without these an app shows no ReplicaSet, pod, Job or
+// canary analysis. No team ships them: the Role only reads them (HEALTH_VIEWS), so Kubernetes
+// refuses one committed to Git, and the deploy tests refuse one in an overlay.
+export const VIEW_ONLY_KINDS = ['apps/ReplicaSet', '/Pod', 'batch/Job', 'argoproj.io/AnalysisRun'];
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 // Read-only views Argo CD needs to report health: what the shipped kinds create.
 const HEALTH_VIEWS = [
@@ -58,6 +63,7 @@ function roleText(file: string, project: AppProject): string {
   const team = project.metadata.name;
   const byGroup = new Map<string, string[]>();
   for (const { group, kind } of project.spec.namespaceResourceWhitelist ?? []) {
+    if (VIEW_ONLY_KINDS.includes(`${group}/${kind}`)) continue;
     const resource = RESOURCES[`${group}/${kind}`];
     if (!resource)
       throw new DeliveryError(
@@ -72,7 +78,8 @@ function roleText(file: string, project: AppProject): string {
   }));
   return `${generatedHeader(`${PROJECTS_DIR}/${team}.yaml`)}
 # The identity Argo CD impersonates to sync a ${team} namespace may write exactly the kinds the
-# ${team} AppProject whitelists, and read what those create so Argo CD can report health.
+# ${team} AppProject whitelists to ship, and read what those create so Argo CD can report health
+# and show them (the project's view-only kinds).
 ${YAML.stringify({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'argocd-deployer' }, rules: [...rules, ...HEALTH_VIEWS] }, { aliasDuplicateObjects: false })}`;
 }
 

@@ -3,6 +3,7 @@ export { affectedServices } from './affected';
 export { bump } from './bump';
 export { deliveryProgram, main } from './cli';
 export { DOCKERFILE_TEMPLATE, dockerfilePath, renderDockerfile } from './dockerfiles';
+export { VIEW_ONLY_KINDS } from './deployer-roles';
 export { DeliveryError, UsageError } from './errors';
 export { isValidDigest, isValidTag } from './image-reference';
 export { readOverlayImage, writeOverlayImage } from './overlay-image';
