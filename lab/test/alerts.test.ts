@@ -37,14 +37,15 @@ async function firingInPrometheusUi(alertname: string) {
   try {
     const page = await browser.newPage({ viewport: VIEWPORT });
     await page.goto(`${prometheus.url}/alerts?state=firing&search=${alertname}`);
-    // One rule group per environment's PrometheusRule: each firing one is opened.
     const firing = page.getByRole('button', { name: new RegExp(`${alertname}.*firing`) });
     await firing.first().waitFor();
-    for (const rule of await firing.all()) await rule.click();
+    // Every environment has the rule; only the drill's namespace's fires (its rules see only it).
+    const firingRules = await firing.count();
+    await firing.first().click();
     const row = page.locator('tr', { hasText: `namespace="${namespace}"` }).first();
     await row.waitFor();
-    const file = await screenshot(page, 'prometheus-alert', true);
-    return { state: (await row.locator('td').nth(1).textContent())?.trim(), file };
+    const file = await screenshot(page, 'prometheus-alert');
+    return { firingRules, state: (await row.locator('td').nth(1).textContent())?.trim(), file };
   } finally {
     await browser.close();
     prometheus.stop();
@@ -80,6 +81,7 @@ describe(`${env}: a firing alert delivered to the on-call webhook`, () => {
     );
 
     const shown = await firingInPrometheusUi('AntaeusChargesFailed');
+    expect(shown.firingRules).toBe(1);
     expect(shown.state).toBe('firing');
     expect(fs.statSync(shown.file).size).toBeGreaterThan(10_000);
 

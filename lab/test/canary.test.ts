@@ -101,10 +101,14 @@ async function screenshotCanary(canaryHash: string): Promise<string> {
   expect(shown).toEqual(['AnalysisRun', 'Pod', 'ReplicaSet']);
   const { browser, page } = await argocdSession({ width: 1600, height: 1000 });
   try {
-    await page.goto(`${ARGOCD_URL}/applications/argocd/${APP}?view=tree`);
+    // The tree filtered to the canary's kinds, as the UI's KINDS filter does.
+    const kinds = ['Rollout', 'ReplicaSet', 'Pod', 'AnalysisRun'].map((kind) => `kind:${kind}`);
+    await page.goto(
+      `${ARGOCD_URL}/applications/argocd/${APP}?view=tree&resource=${encodeURIComponent(kinds.join(','))}`,
+    );
     await page.locator('.application-resource-tree__node--analysisrun').first().waitFor();
     await page.locator('.application-resource-tree__node--pod').first().waitFor();
-    return await screenshot(page, 'argocd-canary', true);
+    return await screenshot(page, 'argocd-canary');
   } finally {
     await browser.close();
   }

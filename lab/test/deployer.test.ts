@@ -51,7 +51,10 @@ const whitelist = (team: string, viewOnly = false): string[] => {
   return project.spec.namespaceResourceWhitelist
     .map(({ group, kind }) => `${group}/${kind}`)
     .filter((groupKind) => VIEW_ONLY_KINDS.includes(groupKind) === viewOnly)
-    .map((groupKind) => (viewOnly ? VIEW_ONLY : RESOURCES)[groupKind.split('/')[1]!] ?? groupKind);
+    .map((groupKind) => {
+      const kind = groupKind.split('/')[1]!;
+      return (viewOnly ? VIEW_ONLY : RESOURCES)[kind] ?? kind;
+    });
 };
 
 const canI = (namespace: string, verb: string, resource: string) =>

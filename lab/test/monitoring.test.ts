@@ -42,7 +42,7 @@ const activeTargets = () =>
 interface RuleGroup {
   name: string;
   file: string;
-  rules: { type: 'recording' | 'alerting'; name: string }[];
+  rules: { type: 'recording' | 'alerting'; name: string; query: string }[];
 }
 const ruleGroups = () => prometheusApi<{ groups: RuleGroup[] }>('/api/v1/rules').groups;
 
@@ -235,6 +235,16 @@ describe.each(RUNNING)('$service in $env', ({ service, namespace }) => {
           .sort(byName),
       );
     }
+  });
+
+  it('has its rules evaluated on its own namespace only: every query carries its namespace', () => {
+    const loaded = ruleGroups()
+      .filter((g) => path.basename(g.file).startsWith(`${namespace}-`))
+      .flatMap((g) => g.rules);
+    expect(loaded.length).toBeGreaterThan(0);
+    expect(
+      loaded.filter((r) => !r.query.includes(`namespace="${namespace}"`)).map((r) => r.name),
+    ).toEqual([]);
   });
 });
 

@@ -302,6 +302,7 @@ export interface ResourceNode {
   kind: string;
   name: string;
   health?: { status: string };
+  parentRefs?: { kind: string; name: string }[];
 }
 
 /** An Application's resource tree as Argo CD serves it to its UI (what the tree view draws). */
@@ -319,9 +320,14 @@ export function resourceTree(app: string): ResourceNode[] {
   return (JSON.parse(tree) as { nodes: ResourceNode[] }).nodes;
 }
 
-/** An Application's resources whose health is not Healthy, as "<kind> <name>: <status>". */
+/**
+ * An Application's own resources (those it syncs; what they create counts in their health) whose
+ * health is not Healthy, as "<kind> <name>: <status>". The tree also lists what they created,
+ * history included: an aborted canary's AnalysisRun stays Degraded after the revert healed the app.
+ */
 export const unhealthyResources = (app: string): string[] =>
   resourceTree(app)
+    .filter((node) => !node.parentRefs?.length)
     .filter((node) => node.health && node.health.status !== 'Healthy')
     .map((node) => `${node.kind} ${node.name}: ${node.health!.status}`);
 
