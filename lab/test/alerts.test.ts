@@ -44,8 +44,11 @@ async function firingInPrometheusUi(alertname: string) {
     await firing.first().click();
     const row = page.locator('tr', { hasText: `namespace="${namespace}"` }).first();
     await row.waitFor();
+    const state = (await row.locator('td').nth(1).textContent())?.trim();
+    // The rule's panel slides open (Mantine's Collapse, 200 ms); the picture waits it out.
+    await page.waitForTimeout(1_000);
     const file = await screenshot(page, 'prometheus-alert');
-    return { firingRules, state: (await row.locator('td').nth(1).textContent())?.trim(), file };
+    return { firingRules, state, file };
   } finally {
     await browser.close();
     prometheus.stop();
