@@ -3,7 +3,7 @@
 # from a git server on loopback exactly as argocd/README.md tells a user. Idempotent: what already
 # runs is reused. Writes .lab/env (source it for kubectl, argocd and the lab's URLs).
 #
-# Environment: LAB_WAIT_SECONDS (default 240) bounds the wait for the Applications to sync.
+# Environment: LAB_WAIT_SECONDS (default 420) bounds the wait for the Applications to sync.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,7 +20,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=environments.sh
 . "$LAB_ROOT/lab/scripts/environments.sh"
 
-LAB_WAIT_SECONDS="${LAB_WAIT_SECONDS:-240}"
+# Over five minutes: a pod the scheduler found no room for while a canary's extra pods ran (the
+# node has two CPUs) may wait for its periodic retry of unschedulable pods, every five minutes.
+LAB_WAIT_SECONDS="${LAB_WAIT_SECONDS:-420}"
 [[ "$LAB_WAIT_SECONDS" =~ ^[0-9]+$ ]] || lab_fail "LAB_WAIT_SECONDS must be a whole number of seconds, got '$LAB_WAIT_SECONDS'"
 
 ARGOCD_NS=argocd
